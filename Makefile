@@ -1,0 +1,62 @@
+# The few commands people type. Every target sets up .venv from the pinned requirements first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Where the functions' modules live, as Lambda lays them out (CodeUri roots and the shared layer).
+export PYTHONPATH := $(CURDIR):$(CURDIR)/functions/shared:$(CURDIR)/functions/ingest:$(CURDIR)/functions/fanout:$(CURDIR)/functions/consumer
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+
+.PHONY: venv local test unit integration lint format events send build validate deploy bench clean
+
+$(BIN)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+local: venv ## Run the whole pipeline on this machine (emulated AWS, no Docker)
+	$(BIN)/python -m devtools.local_stack $(ARGS)
+
+test: venv lint ## Lint, type-check, then unit + integration tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: venv ## ruff, mypy and cfn-lint on the template
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy functions devtools tests bench
+	$(BIN)/cfn-lint template.yaml
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+events: venv ## Regenerate events/ (signed with the documented test token)
+	$(BIN)/python -m devtools.make_events
+
+send: venv ## Send a signed test message: make send ARGS='--url http://127.0.0.1:3000/sms --body hi'
+	$(BIN)/python -m devtools.cli send $(ARGS)
+
+validate: venv
+	$(BIN)/sam validate --lint
+
+build: venv ## sam build (needs python3.13 on PATH: PYENV_VERSION=3.11.7:3.13.0 make build)
+	$(BIN)/sam build
+
+deploy: build
+	$(BIN)/sam deploy --guided
+
+bench: venv
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

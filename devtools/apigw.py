@@ -1,0 +1,160 @@
+"""API Gateway's side of the webhook: HTTP requests turned into Lambda proxy events, and back.
+
+`http_api_event` builds the payload 2.0 event an HTTP API sends (what the deployed stack uses), and
+`rest_api_event` the payload 1.0 event of a REST API; `GatewayServer` serves a function over real HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from devtools.template import ACCOUNT_ID
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
+
+
+def _split(url: str) -> tuple[str, str, str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc, parts.path or "/", parts.query
+
+
+def http_api_event(
+    method: str, url: str, headers: dict[str, str], body: bytes, route_key: str = "ANY /sms"
+) -> dict[str, Any]:
+    scheme, host, path, query = _split(url)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered.setdefault("host", host)
+    lowered.setdefault("x-forwarded-proto", scheme)
+    lowered.setdefault("x-forwarded-port", str(urlsplit(url).port or (443 if scheme == "https" else 80)))
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lowered,
+        "queryStringParameters": {key: ",".join(values) for key, values in parse_qs(query).items()} or None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": host.split(":")[0],
+            "domainPrefix": host.split(".")[0],
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": lowered.get("x-forwarded-for", "127.0.0.1").split(",")[0],
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        # HTTP APIs base64-encode form bodies; the handler must decode them.
+        "body": base64.b64encode(body).decode("ascii"),
+        "isBase64Encoded": True,
+    }
+
+
+def rest_api_event(
+    method: str, url: str, headers: dict[str, str], body: bytes, stage: str = "Prod"
+) -> dict[str, Any]:
+    """Payload 1.0 (REST API, `sam local generate-event apigateway aws-proxy`); the URL's path has the stage."""
+    scheme, host, path, query = _split(url)
+    resource_path = path.removeprefix(f"/{stage}") or "/"
+    multi_query = parse_qs(query, keep_blank_values=True)
+    all_headers = {"Host": host, "X-Forwarded-Proto": scheme, **headers}
+    return {
+        "resource": resource_path,
+        "path": resource_path,
+        "httpMethod": method.upper(),
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": {key: values[-1] for key, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": host,
+            "httpMethod": method.upper(),
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "requestId": str(uuid.uuid4()),
+            "resourcePath": resource_path,
+            "stage": stage,
+        },
+        "body": body.decode("utf-8"),
+        "isBase64Encoded": False,
+    }
+
+
+Invoke = Callable[[dict[str, Any]], Any]
+
+
+class _GatewayHandler(BaseHTTPRequestHandler):
+    server: GatewayServer
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self._send(413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path
+        if path != self.server.route_path:
+            self._send(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+            return
+        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        headers.setdefault("x-forwarded-for", self.client_address[0])
+        event = http_api_event(self.command, f"http://{host}{self.path}", headers, body)
+        try:
+            result = self.server.invoke(event)
+        except Exception:
+            self.server.log_error_line(f"{self.command} {self.path}: the function raised")
+            self._send(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+            return
+        response_body = result.get("body") or ""
+        data = base64.b64decode(response_body) if result.get("isBase64Encoded") else response_body.encode()
+        self._send(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], invoke: Invoke, route_path: str = "/sms", verbose: bool = False):
+        self.invoke = invoke
+        self.route_path = route_path
+        self.verbose = verbose
+        super().__init__(address, _GatewayHandler)
+
+    def log_error_line(self, line: str) -> None:
+        print(json.dumps({"level": "ERROR", "message": line}), flush=True)

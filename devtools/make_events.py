@@ -1,0 +1,162 @@
+"""Regenerates events/: API Gateway events signed with the documented test token, a stream event for the
+fanout function and an SQS event for the consumer. Deterministic: the same input gives the same files.
+
+    make events        (or: python -m devtools.make_events)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from twilio_inbound.cloudevent import build_event, encode, message_attributes
+from twilio_inbound.dynamo import to_item
+from twilio_inbound.message import build_record
+
+from devtools.apigw import http_api_event, rest_api_event
+from devtools.signing import FormPairs, encode_form, inbound_form, signature
+from devtools.template import ACCOUNT_ID, ROOT
+
+EVENTS_DIR = ROOT / "events"
+HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
+REST_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
+RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+FORM_HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+    "User-Agent": "TwilioProxy/1.1",
+    "I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000",
+}
+
+
+def _sid(prefix: str, name: str) -> str:
+    return prefix + hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+MESSAGES: dict[str, FormPairs] = {
+    "sms": inbound_form(body="Hi! Is my order 4521 on its way? 📦", message_sid=_sid("SM", "sms")),
+    "mms": inbound_form(
+        body="Photos of the damage",
+        message_sid=_sid("MM", "mms"),
+        media=[
+            (f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Messages/{_sid('MM', 'mms')}/Media/ME{i}", t)
+            for i, t in ((1, "image/jpeg"), (2, "image/png"))
+        ],
+    ),
+    "whatsapp": inbound_form(
+        body="Hola, ¿a qué hora abren?",
+        sender="whatsapp:+14155550199",
+        to="whatsapp:+15005550001",
+        message_sid=_sid("SM", "whatsapp"),
+    ),
+    "stop": inbound_form(body="STOP", message_sid=_sid("SM", "stop"), extra=[("OptOutType", "STOP")]),
+}
+
+
+def _write(name: str, document: dict[str, Any]) -> Path:
+    path = EVENTS_DIR / name
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _signed(pairs: FormPairs, url: str) -> tuple[dict[str, str], bytes]:
+    return {**FORM_HEADERS, "X-Twilio-Signature": signature(url, pairs)}, encode_form(pairs)
+
+
+def _stable(event: dict[str, Any]) -> dict[str, Any]:
+    """Fixed request ids and times, so regenerating does not churn the files."""
+    context = event["requestContext"]
+    context["requestId"] = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    if "timeEpoch" in context:
+        context["time"], context["timeEpoch"] = "15/Jan/2026:09:30:00 +0000", int(RECEIVED_AT.timestamp() * 1000)
+    return event
+
+
+def api_events() -> list[Path]:
+    written = []
+    for name, pairs in {**MESSAGES, "repeat": MESSAGES["sms"]}.items():
+        headers, body = _signed(pairs, HTTP_API_URL)
+        written.append(_write(f"http-api-{name}.json", _stable(http_api_event("POST", HTTP_API_URL, headers, body))))
+        headers, body = _signed(pairs, REST_API_URL)
+        written.append(_write(f"rest-api-{name}.json", _stable(rest_api_event("POST", REST_API_URL, headers, body))))
+    return written
+
+
+def _form_params(pairs: FormPairs) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in pairs:
+        params.setdefault(key, []).append(value)
+    return params
+
+
+def records() -> list[dict[str, Any]]:
+    return [build_record(_form_params(pairs), RECEIVED_AT) for pairs in MESSAGES.values()]
+
+
+def stream_event() -> Path:
+    stream_arn = (
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/twilio-inbound-MessagesTable/stream/2026-01-15T09:00:00.000"
+    )
+    entries = []
+    for index, record in enumerate(records()):
+        item = to_item(record)
+        entries.append(
+            {
+                "eventID": f"{index + 1:032x}",
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": RECEIVED_AT.timestamp(),
+                    "Keys": {"messageSid": item["messageSid"]},
+                    "NewImage": item,
+                    "SequenceNumber": str(100000000000000000000 + index),
+                    "SizeBytes": len(json.dumps(item)),
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return _write("dynamodb-stream.json", {"Records": entries})
+
+
+def sqs_event() -> Path:
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-SubscriberQueue"
+    entries = []
+    for record in records():
+        body = encode(build_event(record))
+        entries.append(
+            {
+                "messageId": record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
+                "receiptHandle": "AQEB-local-" + record["messageSid"],
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
+                },
+                "messageAttributes": {
+                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+                    for name, value in message_attributes(record).items()
+                },
+                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+        )
+    return _write("sqs-subscriber.json", {"Records": entries})
+
+
+def main() -> None:
+    EVENTS_DIR.mkdir(exist_ok=True)
+    for path in [*api_events(), stream_event(), sqs_event()]:
+        print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

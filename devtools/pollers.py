@@ -1,0 +1,240 @@
+"""Stand-ins for Lambda's event source mappings: a DynamoDB stream poller and an SQS poller.
+
+They follow the template's settings (BatchSize, MaximumRetryAttempts, BisectBatchOnFunctionError,
+ReportBatchItemFailures, the on-failure destination) and Lambda's documented behaviour, so that the local
+stack and the tests see the failure semantics the deployed stack has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from devtools.lambda_runtime import Invoke
+
+log = logging.getLogger("twilio_inbound.local")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _failed_identifiers(result: Any) -> list[str] | None:
+    """None when the whole batch succeeded, else the identifiers reported as failed."""
+    if not isinstance(result, dict):
+        return None
+    failures = result.get("batchItemFailures") or []
+    return [str(failure["itemIdentifier"]) for failure in failures] or None
+
+
+class StreamPoller:
+    """Reads every shard of a DynamoDB stream and invokes the function with batches of records."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        stream_arn: str,
+        invoke: Invoke,
+        properties: dict[str, Any],
+        retry_delay: float = 0.05,
+    ) -> None:
+        self._streams = session.client("dynamodbstreams")
+        self._sqs = session.client("sqs")
+        self._stream_arn = stream_arn
+        self._invoke = invoke
+        self._batch_size = int(properties.get("BatchSize", 100))
+        self._max_retries = int(properties.get("MaximumRetryAttempts", -1))
+        self._bisect = bool(properties.get("BisectBatchOnFunctionError", False))
+        self._report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        self._starting_position = properties.get("StartingPosition", "LATEST")
+        destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", "")
+        self._dlq_url = self._queue_url(destination) if destination else ""
+        self._retry_delay = retry_delay
+        self._iterators: dict[str, str | None] = {}
+        self.region = session.region_name or "us-east-1"
+
+    def _queue_url(self, arn: str) -> str:
+        name = arn.rsplit(":", 1)[-1]
+        return str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
+    def _refresh_shards(self) -> None:
+        description = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType=self._starting_position
+                )["ShardIterator"]
+
+    def poll_once(self) -> int:
+        """Reads one batch from each shard and delivers it; returns how many records were read."""
+        self._refresh_shards()
+        total = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
+            self._iterators[shard_id] = response.get("NextShardIterator")
+            records = [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
+            if records:
+                self._deliver(shard_id, records)
+                total += len(records)
+        return total
+
+    def _attempt(self, records: list[dict[str, Any]]) -> int | None:
+        """Invokes once; None on success, else the index from which the batch must be retried."""
+        try:
+            failed = _failed_identifiers(self._invoke({"Records": records}))
+        except Exception:  # the function raised: Lambda counts the whole batch as failed
+            log.exception("stream batch failed")
+            return 0
+        if failed is None or not self._report_failures:
+            return None
+        sequences = [record["dynamodb"]["SequenceNumber"] for record in records]
+        # Lambda resumes from the lowest reported sequence number; an unknown identifier fails the batch.
+        positions = [sequences.index(identifier) if identifier in sequences else 0 for identifier in failed]
+        return min(positions)
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+        pending = records
+        attempts = 0
+        while pending:
+            attempts += 1
+            failed_from = self._attempt(pending)
+            if failed_from is None:
+                return
+            pending = pending[failed_from:]
+            if self._bisect and len(pending) > 1:
+                half = len(pending) // 2
+                self._deliver(shard_id, pending[:half])
+                self._deliver(shard_id, pending[half:])
+                return
+            if 0 <= self._max_retries < attempts:
+                self._send_to_destination(shard_id, pending, attempts)
+                return
+            time.sleep(min(self._retry_delay * 2 ** (attempts - 1), 2.0))
+
+    def _send_to_destination(self, shard_id: str, records: list[dict[str, Any]], attempts: int) -> None:
+        """What Lambda sends to an on-failure destination: where the records are, not the records."""
+        log.error("stream records sent to the on-failure destination after %d attempts", attempts)
+        if not self._dlq_url:
+            return
+        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+        document = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "version": "1.0",
+            "timestamp": _now_iso(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "batchSize": len(records),
+                "streamArn": self._stream_arn,
+            },
+        }
+        self._sqs.send_message(QueueUrl=self._dlq_url, MessageBody=json.dumps(document))
+
+
+def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
+        for name, value in attributes.items()
+    }
+
+
+class QueuePoller:
+    """Receives from an SQS queue and invokes the function; deletes what succeeded, as Lambda does."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        queue_arn: str,
+        invoke: Invoke,
+        properties: dict[str, Any],
+        retry_visibility: int | None = 1,
+    ) -> None:
+        self._sqs = session.client("sqs")
+        self._queue_arn = queue_arn
+        self._queue_url = str(self._sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"])
+        self._invoke = invoke
+        self._batch_size = min(int(properties.get("BatchSize", 10)), 10)
+        self._report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        # Locally, a failed message comes back after this many seconds instead of the queue's
+        # VisibilityTimeout, so retries and the redrive to the DLQ happen while you watch.
+        self._retry_visibility = retry_visibility
+        self.region = session.region_name or "us-east-1"
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        response = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        records = [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self._queue_arn,
+                "awsRegion": self.region,
+            }
+            for message in messages
+        ]
+        try:
+            result = self._invoke({"Records": records})
+            failed = set(_failed_identifiers(result) or []) if self._report_failures else set()
+        except Exception:
+            log.exception("queue batch failed")
+            failed = {record["messageId"] for record in records}
+        for record in records:
+            if record["messageId"] in failed:
+                if self._retry_visibility is not None:
+                    self._sqs.change_message_visibility(
+                        QueueUrl=self._queue_url,
+                        ReceiptHandle=record["receiptHandle"],
+                        VisibilityTimeout=self._retry_visibility,
+                    )
+            else:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=record["receiptHandle"])
+        return len(records)
+
+
+class PollingThread(threading.Thread):
+    """Polls until stopped, backing off a little when there is nothing to read."""
+
+    def __init__(self, name: str, poller: StreamPoller | QueuePoller, stop: threading.Event) -> None:
+        super().__init__(name=name, daemon=True)
+        self._poller = poller
+        self._stop_event = stop
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                count = self._poller.poll_once()
+            except Exception:
+                if self._stop_event.is_set():
+                    return
+                log.exception("%s: polling failed; retrying", self.name)
+                count = 0
+            if count == 0:
+                self._stop_event.wait(0.1)

@@ -1,0 +1,78 @@
+"""Twilio-style inbound message forms and their X-Twilio-Signature, for tests, events and the sender.
+
+TEST_AUTH_TOKEN is not a credential: it only exists in this repository, for local runs, tests and events/.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+from signature import MultiParams
+from twilio.request_validator import RequestValidator
+
+TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)
+TEST_ACCOUNT_SID = "AC" + "0" * 32
+FormPairs = list[tuple[str, str]]
+
+
+def new_message_sid(media: bool = False) -> str:
+    return ("MM" if media else "SM") + uuid.uuid4().hex
+
+
+def inbound_form(
+    body: str = "Hello from twilio-inbound",
+    sender: str = "+15005550006",
+    to: str = "+15005550001",
+    media: Iterable[tuple[str, str]] = (),
+    message_sid: str | None = None,
+    account_sid: str = TEST_ACCOUNT_SID,
+    extra: Iterable[tuple[str, str]] = (),
+) -> FormPairs:
+    """The parameters Twilio posts for an inbound message (media as (url, content type) pairs)."""
+    media = list(media)
+    sid = message_sid or new_message_sid(bool(media))
+    whatsapp = sender.startswith("whatsapp:")
+    pairs: FormPairs = [
+        ("ToCountry", "US"),
+        ("ToState", "CA"),
+        ("SmsMessageSid", sid),
+        ("NumMedia", str(len(media))),
+        ("ToCity", "SAN FRANCISCO"),
+        ("FromZip", "94105"),
+        ("SmsSid", sid),
+        ("FromState", "CA"),
+        ("SmsStatus", "received"),
+        ("FromCity", "SAN FRANCISCO"),
+        ("Body", body),
+        ("FromCountry", "US"),
+        ("To", to),
+        ("ToZip", "94105"),
+        ("NumSegments", "1"),
+        ("MessageSid", sid),
+        ("AccountSid", account_sid),
+        ("From", sender),
+        ("ApiVersion", "2010-04-01"),
+    ]
+    if whatsapp:
+        pairs += [("ProfileName", "Test User"), ("WaId", sender.removeprefix("whatsapp:+"))]
+    for index, (url, content_type) in enumerate(media):
+        pairs += [(f"MediaContentType{index}", content_type), (f"MediaUrl{index}", url)]
+    return pairs + list(extra)
+
+
+def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN) -> str:
+    params = MultiParams()
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+def encode_form(pairs: FormPairs) -> bytes:
+    return urlencode(pairs).encode("utf-8")
+
+
+def encode_base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,283 @@
+"""Creates template.yaml's own resources in an AWS emulator (moto), so local runs and tests cannot drift
+from what `sam deploy` creates.
+
+Reads the template's tables, topics, queues, queue policies and subscriptions and creates them with the
+same properties; resolves Ref, GetAtt, Sub, If, Equals and Not; and describes each function (handler,
+code folder, environment, event sources) for the local stack to run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+_SHORT_TAGS = {"GetAtt": "Fn::GetAtt", "Ref": "Ref", "Condition": "Condition"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) turned into their long form."""
+
+
+def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = _SHORT_TAGS.get(suffix, f"Fn::{suffix}")
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        document: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    return document
+
+
+@dataclass
+class EventSource:
+    kind: str  # "DynamoDB" or "SQS"
+    arn: str
+    properties: dict[str, Any]
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    handler: str  # module.function, as in the template
+    code_dir: Path
+    environment: dict[str, str]
+    events: list[EventSource] = field(default_factory=list)
+
+
+class Stack:
+    """The template's resources, created in the emulator the session points at."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        stack_name: str = "twilio-inbound-local",
+        parameters: dict[str, str] | None = None,
+        template: dict[str, Any] | None = None,
+    ) -> None:
+        self.session = session
+        self.stack_name = stack_name
+        self.template = template or load_template()
+        self.region = session.region_name or "us-east-1"
+        self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
+        self.parameters = {
+            name: str(spec.get("Default", "")) for name, spec in self.template.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters or {})
+        self.physical: dict[str, dict[str, str]] = {}  # logical id -> {"Ref": ..., "Arn": ..., ...}
+
+    # ------------------------------------------------------------------ intrinsic functions
+    def _condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template["Conditions"][name]))
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {key: self.resolve(item) for key, item in value.items()}
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return self._ref(argument)
+        if key == "Fn::GetAtt":
+            logical_id, attribute = argument
+            return self.create(logical_id)[attribute]
+        if key == "Fn::Sub":
+            return self._sub(argument)
+        if key == "Fn::If":
+            condition, when_true, when_false = argument
+            return self.resolve(when_true if self._condition(condition) else when_false)
+        if key == "Fn::Equals":
+            left, right = self.resolve(argument)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self.resolve(argument[0])
+        if key == "Condition":
+            return self._condition(argument)
+        return {key: self.resolve(argument)}
+
+    def _pseudo(self) -> dict[str, str]:
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+        }
+
+    def _ref(self, name: str) -> str:
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self._pseudo():
+            return self._pseudo()[name]
+        return self.create(name)["Ref"]
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        result = str(text)
+        for name, value in variables.items():
+            result = result.replace("${" + name + "}", str(self.resolve(value)))
+        while "${" in result:
+            start = result.index("${")
+            end = result.index("}", start)
+            name = result[start + 2 : end]
+            logical_id, _, attribute = name.partition(".")
+            if attribute:
+                replacement = self.create(logical_id)[attribute]
+            elif logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::Serverless::HttpApi":
+                replacement = "local"  # the local stack serves the API itself
+            else:
+                replacement = self._ref(logical_id)
+            result = result[:start] + replacement + result[end + 1 :]
+        return result
+
+    # ------------------------------------------------------------------ resources
+    def physical_name(self, logical_id: str) -> str:
+        return f"{self.stack_name}-{logical_id}"
+
+    def create(self, logical_id: str) -> dict[str, str]:
+        """Creates the resource (and what it refers to) once; returns its Ref and attributes."""
+        if logical_id in self.physical:
+            return self.physical[logical_id]
+        resource = self.resources[logical_id]
+        properties = self.resolve(resource.get("Properties", {}))
+        creator = _CREATORS.get(resource["Type"])
+        if creator is None:
+            raise KeyError(f"{logical_id}: {resource['Type']} is not created locally")
+        self.physical[logical_id] = creator(self, logical_id, properties)
+        return self.physical[logical_id]
+
+    def provision(self) -> Stack:
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] in _CREATORS:
+                self.create(logical_id)
+        return self
+
+    def outputs(self) -> dict[str, str]:
+        return {name: str(self.resolve(spec["Value"])) for name, spec in self.template.get("Outputs", {}).items()}
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        base_env = globals_.get("Environment", {}).get("Variables", {})
+        specs = {}
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            properties = resource["Properties"]
+            variables = {**base_env, **properties.get("Environment", {}).get("Variables", {})}
+            events = [
+                EventSource(event["Type"], self._event_arn(event), self.resolve(event.get("Properties", {})))
+                for event in properties.get("Events", {}).values()
+                if event["Type"] in ("DynamoDB", "SQS")
+            ]
+            specs[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                handler=properties["Handler"],
+                code_dir=ROOT / properties["CodeUri"],
+                environment={name: str(self.resolve(value)) for name, value in variables.items()},
+                events=events,
+            )
+        return specs
+
+    def _event_arn(self, event: dict[str, Any]) -> str:
+        properties = event["Properties"]
+        return str(self.resolve(properties["Stream"] if event["Type"] == "DynamoDB" else properties["Queue"]))
+
+
+# ---------------------------------------------------------------------- one creator per resource type
+def _create_table(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    client = stack.session.client("dynamodb")
+    name = properties.get("TableName") or stack.physical_name(logical_id)
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    if "StreamSpecification" in properties:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+    if "SSESpecification" in properties:
+        arguments["SSESpecification"] = {"Enabled": properties["SSESpecification"]["SSEEnabled"]}
+    description = client.create_table(**arguments)["TableDescription"]
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    return {"Ref": name, "Arn": description["TableArn"], "StreamArn": description.get("LatestStreamArn", "")}
+
+
+def _create_topic(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.get("TopicName") or stack.physical_name(logical_id)
+    attributes = {"KmsMasterKeyId": properties["KmsMasterKeyId"]} if "KmsMasterKeyId" in properties else {}
+    arn = stack.session.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled", "DelaySeconds")
+
+
+def _create_queue(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    client = stack.session.client("sqs")
+    name = properties.get("QueueName") or stack.physical_name(logical_id)
+    attributes = {key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key])
+                  for key in _QUEUE_ATTRIBUTES if key in properties}
+    if "RedrivePolicy" in properties:
+        attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
+    url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+
+
+def _create_queue_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    client = stack.session.client("sqs")
+    for url in properties["Queues"]:
+        client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])})
+    return {"Ref": stack.physical_name(logical_id)}
+
+
+def _create_subscription(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    attributes = {}
+    for key in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"):
+        if key in properties:
+            value = properties[key]
+            attributes[key] = json.dumps(value) if isinstance(value, dict) else str(value).lower()
+    arn = stack.session.client("sns").subscribe(
+        TopicArn=properties["TopicArn"],
+        Protocol=properties["Protocol"],
+        Endpoint=properties["Endpoint"],
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    return {"Ref": arn}
+
+
+_CREATORS = {
+    "AWS::DynamoDB::Table": _create_table,
+    "AWS::SNS::Topic": _create_topic,
+    "AWS::SQS::Queue": _create_queue,
+    "AWS::SQS::QueuePolicy": _create_queue_policy,
+    "AWS::SNS::Subscription": _create_subscription,
+}

@@ -1,0 +1,46 @@
+"""Example subscriber: reads message events from its own SQS queue (raw SNS delivery).
+
+Replace `handle_message` with your own work. A record that raises is reported as a partial batch failure:
+only it goes back to the queue, to be retried and then moved to the queue's DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from twilio_inbound.cloudevent import EVENT_TYPE
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class NotAMessageEvent(ValueError):
+    pass
+
+
+def handle_message(event: dict[str, Any]) -> dict[str, Any]:
+    """Checks the envelope and returns the message data; where your integration would do its work."""
+    if event.get("specversion") != "1.0" or event.get("type") != EVENT_TYPE:
+        raise NotAMessageEvent("not a twilio-inbound message event")
+    data: dict[str, Any] = event["data"]
+    return data
+
+
+def record_handler(record: SQSRecord) -> None:
+    event = json.loads(record.body)
+    data = handle_message(event)
+    logger.info(
+        "message delivered",
+        extra={"messageSid": event["id"], "channel": data["channel"], "numMedia": data["numMedia"]},
+    )
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

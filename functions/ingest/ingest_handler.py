@@ -1,0 +1,72 @@
+"""Ingest function: Twilio's "A message comes in" webhook -> verified -> stored once -> TwiML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from intake import receive
+from settings import IngestSettings
+from signature import SignatureVerifier, TokensUnavailable, tokens_from_secret
+from store import MessageStore
+from webhook import RequestRejected, error_response, twiml_response
+
+logger = Logger()
+metrics = Metrics()
+settings = IngestSettings.from_env()
+store = MessageStore(boto3.client("dynamodb"), settings.table_name)
+
+
+def _load_tokens() -> Sequence[str]:
+    if settings.token_secret_arn:
+        # Cached for token_cache_seconds: a rotated token is picked up within that time.
+        try:
+            secret = parameters.get_secret(settings.token_secret_arn, max_age=settings.token_cache_seconds)
+        except parameters.GetParameterError as error:
+            raise TokensUnavailable("auth token secret is unreadable") from error
+        return tokens_from_secret(str(secret))
+    return settings.local_tokens
+
+
+verifier = SignatureVerifier(_load_tokens)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        accepted = receive(event, settings, verifier, store, _now)
+    except RequestRejected as rejection:
+        metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+        logger.warning("request rejected", extra={"status": rejection.status, "reason": rejection.reason})
+        return error_response(rejection)
+    except TokensUnavailable as error:
+        metrics.add_metric(name="IngestErrors", unit=MetricUnit.Count, value=1)
+        logger.error("webhook misconfigured: %s", error)
+        return error_response(RequestRejected(500, "webhook is not configured"))
+    except (BotoCoreError, ClientError) as error:
+        # Twilio retries or uses the fallback URL; nothing was stored.
+        metrics.add_metric(name="IngestErrors", unit=MetricUnit.Count, value=1)
+        logger.error("AWS call failed: %s", type(error).__name__, extra={"error": str(error)})
+        return error_response(RequestRejected(503, "temporarily unavailable, retry"))
+
+    record = accepted.record
+    logger.set_correlation_id(record["messageSid"])
+    if accepted.stored:
+        metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
+        logger.info("message stored", extra={"channel": record["channel"], "numMedia": record["numMedia"]})
+    else:
+        metrics.add_metric(name="DuplicateMessages", unit=MetricUnit.Count, value=1)
+        logger.info("repeat delivery acknowledged, not stored again")
+    return twiml_response()

@@ -1,0 +1,34 @@
+"""The ingest function's configuration, read once per container from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_MAX_BODY_BYTES = 32 * 1024  # a 1,600-character body with 10 media URLs is under 8 KiB
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    table_name: str
+    public_base_url: str
+    max_body_bytes: int
+    retention_days: int
+    # Deployed: the Secrets Manager ARN. Offline (tests, local stack, sam local): tokens in the environment.
+    token_secret_arn: str
+    local_tokens: tuple[str, ...]
+    token_cache_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestSettings:
+        local_tokens = (env.get("TWILIO_AUTH_TOKEN", ""), env.get("TWILIO_SECONDARY_AUTH_TOKEN", ""))
+        return cls(
+            table_name=env["TABLE_NAME"],
+            public_base_url=env.get("PUBLIC_BASE_URL", "").strip(),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
+            retention_days=int(env.get("RETENTION_DAYS") or 0),
+            token_secret_arn=env.get("TWILIO_AUTH_TOKEN_SECRET_ARN", "").strip(),
+            local_tokens=tuple(token.strip() for token in local_tokens if token.strip()),
+            token_cache_seconds=int(env.get("TOKEN_CACHE_SECONDS") or 300),
+        )

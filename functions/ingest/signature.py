@@ -1,0 +1,61 @@
+"""X-Twilio-Signature verification, failing closed, with up to two valid tokens for rotation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from webhook import HttpRequest, RequestRejected
+
+from twilio_inbound.message import FormParams
+
+SIGNATURE_HEADER = "x-twilio-signature"
+SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+
+
+class TokensUnavailable(Exception):
+    """No auth token is configured, or the secret holding it is unusable: a fault of ours (500)."""
+
+
+class MultiParams(dict[str, list[str]]):
+    """The form with every value of a repeated key, the MultiDict shape RequestValidator reads."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+def tokens_from_secret(secret: str) -> tuple[str, ...]:
+    """A secret holds one token as plain text, or JSON {"primary": "...", "secondary": "..."}."""
+    text = secret.strip()
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise TokensUnavailable("auth token secret is not valid JSON") from error
+        values = [document.get(key) for key in ("primary", "secondary")] if isinstance(document, dict) else []
+        tokens = tuple(value.strip() for value in values if isinstance(value, str) and value.strip())
+    else:
+        tokens = (text,) if text else ()
+    if not tokens:
+        raise TokensUnavailable("auth token secret holds no token")
+    return tokens
+
+
+class SignatureVerifier:
+    """Checks a request against every currently valid token. `load_tokens` may cache (it is called per request)."""
+
+    def __init__(self, load_tokens: Callable[[], Sequence[str]]) -> None:
+        self._load_tokens = load_tokens
+
+    def verify(self, request: HttpRequest, url: str, params: FormParams) -> None:
+        tokens = [token for token in self._load_tokens() if token]
+        if not tokens:
+            raise TokensUnavailable("no auth token configured")
+        signature = request.header(SIGNATURE_HEADER).strip()
+        if not signature:
+            raise RequestRejected(403, "missing X-Twilio-Signature")
+        algorithm = get_signature_algorithm(request.header(SETTINGS_HEADER))
+        form = MultiParams(params)
+        if not any(RequestValidator(token).validate(url, form, signature, algorithm) for token in tokens):
+            raise RequestRejected(403, "invalid signature")

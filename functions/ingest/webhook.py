@@ -1,0 +1,115 @@
+"""The HTTP side of the webhook: API Gateway events in (payload 2.0 and 1.0), HTTP answers out.
+
+Keeps what the signature needs exactly as sent: the raw path, the raw query string, the body bytes, blank
+values and repeated keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from twilio_inbound.message import FormParams
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+class RequestRejected(Exception):
+    """A request we answer with a 4xx/5xx; `reason` is short, clear and reveals no internals."""
+
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    headers: dict[str, str]  # lower-case names
+    path: str  # as sent, percent-encoding untouched
+    query: str  # as sent, without "?"
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, "")
+
+
+def _decode_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise RequestRejected(400, "body is not valid base64") from error
+
+
+def _v1_query(event: dict[str, Any]) -> str:
+    # Payload 1.0 only has parsed parameters; re-encoding is the best we can do (a public URL avoids it).
+    multi = event.get("multiValueQueryStringParameters") or {}
+    if multi:
+        return urlencode([(key, value) for key, values in multi.items() for value in values])
+    return urlencode(event.get("queryStringParameters") or {})
+
+
+def request_from_event(event: dict[str, Any]) -> HttpRequest:
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    context = event.get("requestContext") or {}
+    if event.get("version") == "2.0":
+        method = context.get("http", {}).get("method", "")
+        path = event.get("rawPath", "")
+        query = event.get("rawQueryString", "")
+    else:
+        method = event.get("httpMethod", "")
+        # requestContext.path keeps the stage prefix the caller used (/Prod/sms); path does not.
+        path = context.get("path") or event.get("path", "")
+        query = _v1_query(event)
+    return HttpRequest(method.upper(), headers, path, query, _decode_body(event))
+
+
+def request_url(request: HttpRequest, public_base_url: str) -> str:
+    """The URL Twilio called, which the signature covers."""
+    if public_base_url:
+        base = public_base_url.rstrip("/")
+    else:
+        scheme = request.header("x-forwarded-proto").split(",")[0].strip() or "https"
+        base = f"{scheme}://{request.header('host')}"
+    return f"{base}{request.path}" + (f"?{request.query}" if request.query else "")
+
+
+def check_shape(request: HttpRequest, max_body_bytes: int) -> None:
+    """Method, media type and size, checked before any work is spent on the body."""
+    if request.method != "POST":
+        raise RequestRejected(405, "only POST is accepted", {"Allow": "POST"})
+    media_type = request.header("content-type").split(";")[0].strip().lower()
+    if media_type != FORM_CONTENT_TYPE:
+        raise RequestRejected(415, f"Content-Type must be {FORM_CONTENT_TYPE}")
+    if len(request.body) > max_body_bytes:
+        raise RequestRejected(413, f"body is larger than {max_body_bytes} bytes")
+
+
+def parse_form(body: bytes) -> FormParams:
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError as error:
+        raise RequestRejected(400, "body is not valid UTF-8 form data") from error
+    params: FormParams = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def twiml_response(twiml: str = EMPTY_TWIML) -> dict[str, Any]:
+    return {"statusCode": 200, "headers": {"Content-Type": "text/xml; charset=utf-8"}, "body": twiml}
+
+
+def error_response(rejection: RequestRejected) -> dict[str, Any]:
+    headers = {"Content-Type": "text/plain; charset=utf-8", **rejection.headers}
+    return {"statusCode": rejection.status, "headers": headers, "body": rejection.reason + "\n"}

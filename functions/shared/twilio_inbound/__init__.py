@@ -1,0 +1,1 @@
+"""Code shared by the twilio-inbound functions (deployed as a Lambda layer)."""

@@ -1,0 +1,80 @@
+"""The event subscribers receive: a CloudEvents 1.0 JSON document built from a stored record.
+
+Built from the record alone (not from the request), so the fanout function and a replay produce the same
+document for the same message, with the same `id` for subscribers to dedupe on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+EVENT_TYPE = "twilio-inbound.message.received"
+DATA_SCHEMA = "urn:twilio-inbound:schema:message-received:v1"
+
+# Fields of Twilio Event Streams' InboundMessageV1, in its order, then what that schema lacks.
+DATA_FIELDS = (
+    "messageSid",
+    "accountSid",
+    "messagingServiceSid",
+    "from",
+    "to",
+    "body",
+    "numMedia",
+    "numSegments",
+    "fromCity",
+    "fromState",
+    "fromZip",
+    "fromCountry",
+    "toCity",
+    "toState",
+    "toZip",
+    "toCountry",
+    "optOutType",
+    "media",
+    "channel",
+    "parameters",
+)
+
+
+def event_source(record: dict[str, Any]) -> str:
+    return f"/twilio-inbound/{quote(record['accountSid'], safe='')}/{quote(record['to'], safe='')}"
+
+
+def build_event(record: dict[str, Any]) -> dict[str, Any]:
+    data = {field: record.get(field, "") for field in DATA_FIELDS}
+    data["timestamp"] = record["receivedAt"]
+    return {
+        "specversion": "1.0",
+        "id": record["messageSid"],
+        "source": event_source(record),
+        "type": EVENT_TYPE,
+        "subject": record["from"],
+        "time": record["receivedAt"],
+        "datacontenttype": "application/json",
+        "dataschema": DATA_SCHEMA,
+        "data": data,
+    }
+
+
+def message_attributes(record: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """SNS message attributes for subscription filter policies.
+
+    Kept well under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects.
+    """
+    values = {
+        "eventType": EVENT_TYPE,
+        "to": record["to"],
+        "from": record["from"],
+        "channel": record["channel"],
+        "fromCountry": record.get("fromCountry", ""),
+        "hasMedia": "true" if record.get("media") else "false",
+        "optOutType": record.get("optOutType", ""),
+    }
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}
+
+
+def encode(event: dict[str, Any]) -> str:
+    # Compact and UTF-8 as is: the SNS size limit counts bytes, and escaping non-ASCII triples them.
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))

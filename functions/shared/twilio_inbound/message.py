@@ -1,0 +1,113 @@
+"""Turns the form Twilio posts for an inbound message into the record we store.
+
+Pure domain code: no AWS, no HTTP. The record keeps every parameter verbatim (Twilio adds parameters
+without notice) next to normalized fields named as in Twilio Event Streams' InboundMessageV1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# Twilio's parameter name -> our field name, for the plain string fields we normalize.
+_STRING_FIELDS = {
+    "MessageSid": "messageSid",
+    "AccountSid": "accountSid",
+    "MessagingServiceSid": "messagingServiceSid",
+    "From": "from",
+    "To": "to",
+    "Body": "body",
+    "FromCity": "fromCity",
+    "FromState": "fromState",
+    "FromZip": "fromZip",
+    "FromCountry": "fromCountry",
+    "ToCity": "toCity",
+    "ToState": "toState",
+    "ToZip": "toZip",
+    "ToCountry": "toCountry",
+}
+REQUIRED_PARAMETERS = ("MessageSid", "From", "To")
+# Twilio allows at most 10 media per message; the cap also bounds the work an odd request can cause.
+MAX_MEDIA = 10
+# Opt-out keywords Twilio's Advanced Opt-Out reports in OptOutType.
+OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
+
+# Form parameters as posted: name -> every value, in order (repeated keys are kept).
+FormParams = dict[str, list[str]]
+
+
+class InvalidMessage(ValueError):
+    """The request is not a usable inbound message; the text is safe to return to the caller."""
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    retention_days: int = 0  # 0 keeps messages forever (no TTL attribute)
+
+
+def first(params: FormParams, name: str) -> str:
+    values = params.get(name)
+    return values[0] if values else ""
+
+
+def verbatim(params: FormParams) -> dict[str, str | list[str]]:
+    """Every parameter as sent: a single value stays a string, a repeated key becomes a list."""
+    return {name: values[0] if len(values) == 1 else list(values) for name, values in params.items()}
+
+
+def channel_of(sender: str, recipient: str, num_media: int) -> str:
+    """sms, mms, or the address scheme Twilio uses for other channels (whatsapp:, messenger:, rcs:, ...)."""
+    for address in (sender, recipient):
+        scheme, sep, _ = address.partition(":")
+        if sep and scheme.isalpha():
+            return scheme.lower()
+    return "mms" if num_media > 0 else "sms"
+
+
+def _int_param(params: FormParams, name: str, default: int) -> int:
+    raw = first(params, name).strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise InvalidMessage(f"{name} must be a whole number")
+    return int(raw)
+
+
+def media_of(params: FormParams, num_media: int) -> list[dict[str, str]]:
+    media = []
+    for index in range(min(num_media, MAX_MEDIA)):
+        url = first(params, f"MediaUrl{index}")
+        if url:
+            media.append({"url": url, "contentType": first(params, f"MediaContentType{index}")})
+    return media
+
+
+def conversation_key(to: str, sender: str) -> str:
+    """One number's exchange with one sender, for the ByConversation index."""
+    return f"{to}|{sender}"
+
+
+def build_record(
+    params: FormParams, received_at: datetime, options: StorageOptions = StorageOptions()
+) -> dict[str, Any]:
+    """The item stored for one inbound message. Raises InvalidMessage when required fields are missing."""
+    missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
+    if missing:
+        raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
+
+    record: dict[str, Any] = {field: first(params, name) for name, field in _STRING_FIELDS.items()}
+    num_media = _int_param(params, "NumMedia", 0)
+    record["numMedia"] = num_media
+    record["numSegments"] = _int_param(params, "NumSegments", 1)
+    record["media"] = media_of(params, num_media)
+    record["channel"] = channel_of(record["from"], record["to"], num_media)
+    opt_out = first(params, "OptOutType").strip().upper()
+    record["optOutType"] = opt_out if opt_out in OPT_OUT_TYPES else ""
+    timestamp = received_at.astimezone(UTC)
+    record["receivedAt"] = timestamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    record["conversation"] = conversation_key(record["to"], record["from"])
+    record["parameters"] = verbatim(params)
+    if options.retention_days > 0:
+        record["expiresAt"] = int(timestamp.timestamp()) + options.retention_days * 86_400
+    return record

@@ -1,0 +1,23 @@
+"""Fixtures shared by unit and integration tests: fake AWS credentials, never real ones."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any client exists. Tests never reach real AWS: unit tests run under moto's mock_aws, integration
+# tests against the local stack's emulator.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # pragma: allowlist secret
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        # moto does not route botocore's account-based DynamoDB Streams endpoint.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwilioInboundTest",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+
