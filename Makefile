@@ -3,8 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Where the functions' modules live, as Lambda lays them out (CodeUri roots and the shared layer).
-export PYTHONPATH := $(CURDIR):$(CURDIR)/functions/shared:$(CURDIR)/functions/ingest:$(CURDIR)/functions/fanout:$(CURDIR)/functions/consumer
+# Where the functions' modules live, as Lambda lays them out (each CodeUri and the shared layer), plus the
+# repo root for devtools/bench: written into the venv as a .pth file, so every tool and subprocess sees them.
+IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: venv local test unit integration lint format events send build validate deploy bench clean
@@ -14,6 +15,7 @@ $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/python -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "twilio_inbound_dev.pth").write_text("".join(str(pathlib.Path(p).resolve()) + "\n" for p in sys.argv[1:]))' $(IMPORT_ROOTS)
 	touch $@
 
 venv: $(BIN)/.installed

@@ -65,9 +65,7 @@ def http_api_event(
     }
 
 
-def rest_api_event(
-    method: str, url: str, headers: dict[str, str], body: bytes, stage: str = "Prod"
-) -> dict[str, Any]:
+def rest_api_event(method: str, url: str, headers: dict[str, str], body: bytes, stage: str = "Prod") -> dict[str, Any]:
     """Payload 1.0 (REST API, `sam local generate-event apigateway aws-proxy`); the URL's path has the stage."""
     scheme, host, path, query = _split(url)
     resource_path = path.removeprefix(f"/{stage}") or "/"
@@ -117,7 +115,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         if path != self.server.route_path:
             self._send(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
             return
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         headers = {name.lower(): value for name, value in self.headers.items()}
         headers.setdefault("x-forwarded-for", self.client_address[0])
         event = http_api_event(self.command, f"http://{host}{self.path}", headers, body)
@@ -142,7 +140,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 

@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from twilio_inbound.cloudevent import build_event, encode, message_attributes
-from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import build_record
-
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.signing import FormPairs, encode_form, inbound_form, signature
 from devtools.template import ACCOUNT_ID, ROOT
+from twilio_inbound.cloudevent import build_event, encode, message_attributes
+from twilio_inbound.dynamo import to_item
+from twilio_inbound.message import build_record
 
 EVENTS_DIR = ROOT / "events"
 HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
@@ -155,7 +154,7 @@ def sqs_event() -> Path:
 def main() -> None:
     EVENTS_DIR.mkdir(exist_ok=True)
     for path in [*api_events(), stream_event(), sqs_event()]:
-        print(path.relative_to(ROOT))
+        print(path)
 
 
 if __name__ == "__main__":

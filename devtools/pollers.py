@@ -186,7 +186,7 @@ class QueuePoller:
         messages = response.get("Messages", [])
         if not messages:
             return 0
-        records = [
+        records: list[dict[str, Any]] = [
             {
                 "messageId": message["MessageId"],
                 "receiptHandle": message["ReceiptHandle"],

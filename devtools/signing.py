@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-from signature import MultiParams
 from twilio.request_validator import RequestValidator
+
+from signature import MultiParams
 
 TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)
 TEST_ACCOUNT_SID = "AC" + "0" * 32
@@ -23,6 +24,7 @@ def new_message_sid(media: bool = False) -> str:
 
 
 def inbound_form(
+    *,
     body: str = "Hello from twilio-inbound",
     sender: str = "+15005550006",
     to: str = "+15005550001",

@@ -20,4 +20,3 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
-

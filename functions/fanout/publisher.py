@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import from_item
@@ -68,3 +70,48 @@ class TopicPublisher:
         )
         failed_ids = {int(entry["Id"]) for entry in response.get("Failed", [])}
         return [item for index, item in enumerate(batch) if index in failed_ids]
+
+
+@dataclass
+class FanoutResult:
+    published: int = 0
+    retry: list[str] = field(default_factory=list)  # sequence numbers for Lambda to retry, in stream order
+    problems: list[str] = field(default_factory=list)  # what went wrong, safe to log (no message content)
+
+
+def _prepare(records: list[dict[str, Any]], result: FanoutResult) -> tuple[list[Outgoing], int]:
+    """The events for new messages up to the first unusable record, and that record's index (or len)."""
+    outgoing = []
+    for position, record in enumerate(records):
+        if record.get("eventName") != "INSERT":
+            continue  # TTL expiry and other changes are not new messages
+        try:
+            outgoing.append(outgoing_from_record(position, record))
+        except (KeyError, TypeError, ValueError) as error:
+            result.problems.append(f"unusable stream record {record.get('eventID')}: {error!r}")
+            return outgoing, position
+    return outgoing, len(records)
+
+
+def fan_out(records: list[dict[str, Any]], topic: TopicPublisher) -> FanoutResult:
+    """Publishes the records' events in stream order.
+
+    At the first record that cannot be built or published, that record and all after it are returned for
+    retry, so Lambda resumes there (bisecting, a bounded number of times, then the on-failure destination).
+    Later batches are not published by this call: they would only be published twice.
+    """
+    result = FanoutResult()
+    outgoing, retry_from = _prepare(records, result)
+    for batch in batches(outgoing):
+        try:
+            failed = topic.publish_batch(batch)
+        except (BotoCoreError, ClientError) as error:
+            result.problems.append(f"PublishBatch failed: {type(error).__name__}")
+            failed = list(batch)
+        result.published += len(batch) - len(failed)
+        if failed:
+            result.problems.append("not published: " + ", ".join(item.message_sid for item in failed))
+            retry_from = min(retry_from, *(item.position for item in failed))
+            break
+    result.retry = [record["dynamodb"]["SequenceNumber"] for record in records[retry_from:]]
+    return result

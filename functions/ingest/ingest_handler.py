@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
+
 from intake import receive
 from settings import IngestSettings
 from signature import SignatureVerifier, TokensUnavailable, tokens_from_secret

@@ -10,9 +10,8 @@ from typing import Any
 from settings import IngestSettings
 from signature import SignatureVerifier
 from store import MessageStore
-from webhook import RequestRejected, check_shape, parse_form, request_from_event, request_url
-
 from twilio_inbound.message import InvalidMessage, StorageOptions, build_record
+from webhook import RequestRejected, check_shape, parse_form, request_from_event, request_url
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
-from webhook import HttpRequest, RequestRejected
 
 from twilio_inbound.message import FormParams
+from webhook import HttpRequest, RequestRejected
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"

@@ -66,6 +66,7 @@ def load_event(name: str) -> dict[str, Any]:
 
 def signed_event(
     pairs: FormPairs,
+    *,
     url: str = WEBHOOK_URL,
     token: str = TEST_AUTH_TOKEN,
     signed_url: str | None = None,

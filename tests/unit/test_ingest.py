@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from intake import receive
-from settings import IngestSettings
-from signature import SignatureVerifier
-from store import MessageStore
 
 from devtools.apigw import http_api_event
 from devtools.lambda_runtime import Invoke
 from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 from devtools.template import Stack
+from intake import receive
+from settings import IngestSettings
+from signature import SignatureVerifier
+from store import MessageStore
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, event_files, load_event, signed_event
 
 Items = Callable[[], list[dict[str, Any]]]
@@ -219,7 +219,7 @@ def test_retention_sets_expiry(stack: Stack, table_items: Items) -> None:
 def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
     from twilio.request_validator import RequestValidator
 
-    from devtools.signing import MultiParams
+    from signature import MultiParams
 
     pairs = inbound_form()
     params = MultiParams()
@@ -248,6 +248,7 @@ def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
 )
 def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[str], rejected: list[str]) -> None:
     from aws_lambda_powertools.utilities import parameters
+
     from signature import tokens_from_secret
 
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
@@ -256,7 +257,9 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
     settings = _settings(stack, token_secret_arn=arn)
     store = MessageStore(stack.session.client("dynamodb"), settings.table_name)
     for token in accepted:
-        outcome = receive(signed_event(inbound_form(), token=token), settings, SignatureVerifier(load), store, datetime.now)
+        outcome = receive(
+            signed_event(inbound_form(), token=token), settings, SignatureVerifier(load), store, datetime.now
+        )
         assert outcome.stored
     for token in rejected:
         with pytest.raises(Exception, match="invalid signature"):

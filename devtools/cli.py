@@ -1,0 +1,124 @@
+"""twilio-inbound command line: send a correctly signed Twilio-style message to any webhook URL.
+
+python -m devtools.cli send --body "hello"                        # the running local stack
+python -m devtools.cli send --url https://.../sms --token "$TOKEN" --body hi
+python -m devtools.cli send --stack-name twilio-inbound --body hi  # a deployed stack, by its Outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, signature
+from devtools.template import ROOT
+
+LOCAL_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
+DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
+
+
+def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: float = 15.0) -> tuple[int, str, str]:
+    """POSTs the form as Twilio does; returns (status, content type, body)."""
+    request = urllib.request.Request(  # noqa: S310 (the URL is the caller's choice, http or https)
+        url,
+        data=encode_form(pairs),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+            "User-Agent": "TwilioProxy/1.1",
+            "X-Twilio-Signature": signature(url, pairs, token),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.headers.get("Content-Type", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read().decode()
+
+
+def stack_outputs(stack_name: str | None, outputs_file: Path = LOCAL_OUTPUTS) -> dict[str, str]:
+    """A deployed stack's Outputs (CloudFormation), else the running local stack's outputs file."""
+    if stack_name:
+        import boto3
+
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+    if outputs_file.exists():
+        document: dict[str, str] = json.loads(outputs_file.read_text(encoding="utf-8"))
+        return document
+    return {}
+
+
+def _param(value: str) -> tuple[str, str]:
+    name, sep, text = value.partition("=")
+    if not sep or not name:
+        raise SystemExit(f"--param takes NAME=VALUE, not {value!r}")
+    return name, text
+
+
+def _media(value: str) -> tuple[str, str]:
+    url, _, content_type = value.partition(",")
+    return url, content_type or "image/jpeg"
+
+
+def _send(args: argparse.Namespace) -> int:
+    url = args.url or stack_outputs(args.stack_name).get("WebhookUrl") or DEFAULT_LOCAL_URL
+    sender, to = args.sender, args.to
+    if args.whatsapp:
+        sender, to = f"whatsapp:{sender}", f"whatsapp:{to}"
+    extra = [_param(item) for item in args.param]
+    pairs = inbound_form(
+        body=args.body,
+        sender=sender,
+        to=to,
+        media=[_media(item) for item in args.media],
+        message_sid=args.message_sid,
+        extra=extra,
+    )
+    sid = dict(pairs)["MessageSid"]
+    status = 0
+    for _ in range(args.repeat):
+        status, content_type, body = post_signed(url, pairs, args.token)
+        print(f"{status} {content_type} {sid}\n{body.strip()}")
+    return 0 if 200 <= status < 300 else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twilio-inbound", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    send = commands.add_parser("send", help="POST a signed Twilio-style inbound message and print the answer")
+    send.add_argument("--url", help=f"webhook URL (default: the local stack's, else {DEFAULT_LOCAL_URL})")
+    send.add_argument("--stack-name", help="a deployed stack: send to its WebhookUrl output")
+    send.add_argument(
+        "--token",
+        default=os.environ.get("TWILIO_AUTH_TOKEN") or TEST_AUTH_TOKEN,
+        help="auth token to sign with (default: $TWILIO_AUTH_TOKEN, else the documented test token)",
+    )
+    send.add_argument("--body", default="Hello from twilio-inbound")
+    send.add_argument("--from", dest="sender", default="+15005550006", help="sender (E.164)")
+    send.add_argument("--to", default="+15005550001", help="your Twilio number (E.164)")
+    send.add_argument("--whatsapp", action="store_true", help="send as WhatsApp (whatsapp: addresses)")
+    send.add_argument("--media", action="append", default=[], metavar="URL[,TYPE]", help="attach media (repeatable)")
+    send.add_argument("--message-sid", help="reuse a MessageSid (to try a repeat delivery)")
+    send.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="extra form parameter")
+    send.add_argument("--repeat", type=int, default=1, help="deliver the same message this many times")
+    send.set_defaults(run=_send)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""`make local`: the whole pipeline on this machine, with no AWS account and no Docker.
+
+An AWS emulator (moto server) holds template.yaml's own resources; an HTTP server stands in for API Gateway;
+pollers stand in for Lambda's stream and queue event sources. Runs in the foreground until Ctrl-C/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from devtools.signing import TEST_AUTH_TOKEN
+from devtools.template import ROOT
+
+DEFAULT_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
+REGION = "us-east-1"
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make local", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"), help="address to listen on")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_PORT", "3000")), help="webhook port")
+    parser.add_argument(
+        "--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")), help="AWS emulator port"
+    )
+    parser.add_argument("--stack-name", default="twilio-inbound-local")
+    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the stack outputs")
+    parser.add_argument(
+        "--public-base-url",
+        default=os.environ.get("PUBLIC_BASE_URL", ""),
+        help="the URL Twilio calls, when it reaches you through a tunnel (https://xyz.example)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
+    return parser.parse_args(argv)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _mask(address: str) -> str:
+    return address if len(address) <= 6 else address[:-4].rstrip("0123456789") + "…" + address[-4:]
+
+
+def _print_deliveries(event: dict[str, Any], result: Any) -> None:
+    """One readable line per message the example consumer processed."""
+    failed = {failure["itemIdentifier"] for failure in (result or {}).get("batchItemFailures", [])}
+    for record in event["Records"]:
+        try:
+            cloud_event = json.loads(record["body"])
+            data = cloud_event["data"]
+        except (ValueError, KeyError, TypeError):
+            print(f"  not a message event: {record['messageId']}", flush=True)
+            continue
+        status = "FAILED   " if record["messageId"] in failed else "delivered"
+        body = data["body"] if len(data["body"]) <= 60 else data["body"][:59] + "…"
+        media = f" +{data['numMedia']} media" if data["numMedia"] else ""
+        print(
+            f"{status} {cloud_event['id']} {data['channel']:<8} {_mask(data['from'])} -> {data['to']}: "
+            f"{json.dumps(body, ensure_ascii=False)}{media}",
+            flush=True,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
+        if not _port_free(args.host, port):
+            print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")
+            return 2
+
+    endpoint = f"http://{args.host}:{args.emulator_port}"
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or TEST_AUTH_TOKEN
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # pragma: allowlist secret
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if args.verbose else "WARNING",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.ERROR)
+
+    # Imported after the environment is set: boto3 and the functions read it once.
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from devtools.template import Stack
+
+    emulator = ThreadedMotoServer(ip_address=args.host, port=args.emulator_port, verbose=False)
+    emulator.start()
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        session = boto3.session.Session(region_name=REGION)
+        # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
+        secret_arn = session.client("secretsmanager").create_secret(
+            Name=f"{args.stack_name}/twilio-auth-token", SecretString=token
+        )["ARN"]
+        stack = Stack(
+            session,
+            stack_name=args.stack_name,
+            parameters={"TwilioAuthTokenSecretArn": secret_arn, "PublicBaseUrl": args.public_base_url},
+        ).provision()
+        threads += _start_functions(session, stack, args, endpoint, stop)
+        webhook_url = f"http://{args.host}:{args.port}/sms"
+        outputs = {
+            **stack.outputs(),
+            "WebhookUrl": webhook_url,
+            "EmulatorEndpoint": endpoint,
+            "Region": REGION,
+            "StackName": args.stack_name,
+            "TwilioAuthTokenSecretArn": secret_arn,
+        }
+        args.outputs.parent.mkdir(parents=True, exist_ok=True)
+        temporary = args.outputs.with_suffix(".tmp")
+        temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(args.outputs)  # readers never see a half-written file
+
+        token_note = "from TWILIO_AUTH_TOKEN" if token != TEST_AUTH_TOKEN else f"{token} (documented test token)"
+        print(f"webhook   {webhook_url}", flush=True)
+        print(f"token     {token_note}", flush=True)
+        print(f"emulator  {endpoint} (region {REGION})", flush=True)
+        print(f"outputs   {args.outputs}", flush=True)
+        print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
+
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop.wait()
+        print("stopping", flush=True)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        emulator.stop()
+        args.outputs.unlink(missing_ok=True)
+    return 0
+
+
+def _start_functions(
+    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event
+) -> list[threading.Thread]:
+    """Loads every function of the template and starts its event sources; the gateway serves the webhook."""
+    from devtools.apigw import GatewayServer
+    from devtools.lambda_runtime import load_function
+    from devtools.pollers import PollingThread, QueuePoller, StreamPoller
+
+    # The template's environment, but pointed at the emulator and quieter unless --verbose.
+    overrides = {"AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"]}
+    functions = stack.functions()
+    invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
+    threads: list[threading.Thread] = []
+    for logical_id, spec in functions.items():
+        for source in spec.events:
+            invoke = invokers[logical_id]
+            poller: StreamPoller | QueuePoller
+            if source.kind == "DynamoDB":
+                poller = StreamPoller(session, source.arn, invoke, source.properties)
+            else:
+                if logical_id == "ConsumerFunction":
+                    invoke = _printing(invoke)
+                poller = QueuePoller(session, source.arn, invoke, source.properties)
+            threads.append(PollingThread(f"{logical_id}-{source.kind}", poller, stop))
+
+    gateway = GatewayServer((args.host, args.port), invokers["IngestFunction"], verbose=args.verbose)
+    threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))
+    stopper = threading.Thread(target=_close_on_stop, args=(gateway, stop), name="gateway-stop", daemon=True)
+    threads.append(stopper)
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _close_on_stop(gateway: Any, stop: threading.Event) -> None:
+    stop.wait()
+    gateway.shutdown()
+    gateway.server_close()
+
+
+def _printing(invoke: Any) -> Any:
+    def wrapped(event: dict[str, Any]) -> Any:
+        result = invoke(event)
+        _print_deliveries(event, result)
+        return result
+
+    return wrapped
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""`make local` over real HTTP: signed messages in, a subscriber's own queue out."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.cli import post_signed
+from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
+from devtools.template import load_template
+from tests.integration.conftest import LocalStack, free_port, start_stack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def subscriber(local_stack: LocalStack) -> str:
+    """A downstream service's own queue, subscribed to the local topic from the outputs file."""
+    sqs, sns = local_stack.client("sqs"), local_stack.client("sns")
+    url = sqs.create_queue(QueueName="integration-subscriber")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=local_stack.outputs["MessagesTopicArn"],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(url)
+
+
+def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Everything delivered to the queue until `expected` arrived, plus a short wait for extras."""
+    sqs = stack.client("sqs")
+    events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for message in messages:
+            events.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        if len(events) >= expected and quiet_until is None:
+            quiet_until = time.monotonic() + 1.5  # anything published twice would show up by now
+        if quiet_until is not None and time.monotonic() > quiet_until:
+            break
+    return events
+
+
+def stored(stack: LocalStack, message_sid: str) -> dict[str, Any] | None:
+    item: dict[str, Any] = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["MessagesTableName"], Key={"messageSid": {"S": message_sid}}, ConsistentRead=True
+    )
+    return item.get("Item")
+
+
+def test_outputs_file_has_the_templates_outputs(local_stack: LocalStack) -> None:
+    template_outputs = set(load_template()["Outputs"])
+    assert template_outputs <= set(local_stack.outputs)
+    assert local_stack.outputs["EmulatorEndpoint"].startswith("http://127.0.0.1:")
+
+
+def test_messages_are_stored_once_and_delivered_once_intact(local_stack: LocalStack, subscriber: str) -> None:
+    forms = [
+        inbound_form(body="plain text"),
+        inbound_form(body="Ünïcödé — 日本語 — العربية"),
+        inbound_form(body="emoji 👩‍👩‍👧 🎉 ✅"),
+        inbound_form(body=""),
+        inbound_form(
+            body="two pictures",
+            media=[("https://m.example/1.jpg", "image/jpeg"), ("https://m.example/2.png", "image/png")],
+        ),
+        inbound_form(body="hola", sender="whatsapp:+14155550199", to="whatsapp:+15005550001"),
+        inbound_form(body="  spaces & symbols = + % ? #  "),
+    ]
+    for form in forms:
+        status, content_type, body = post_signed(local_stack.url, form, TEST_AUTH_TOKEN)
+        assert status == 200, body
+        assert content_type.startswith("text/xml")
+        assert "<Response/>" in body
+
+    events = receive_events(local_stack, subscriber, expected=len(forms))
+
+    sent = {dict(form)["MessageSid"]: dict(form) for form in forms}
+    assert sorted(event["id"] for event in events) == sorted(sent)  # each exactly once
+    for event in events:
+        params = sent[event["id"]]
+        assert event["data"]["body"] == params["Body"]
+        assert event["data"]["from"] == params["From"]
+        assert stored(local_stack, event["id"]) is not None
+    by_body = {event["data"]["body"]: event["data"] for event in events}
+    assert by_body["two pictures"]["channel"] == "mms"
+    assert [m["contentType"] for m in by_body["two pictures"]["media"]] == ["image/jpeg", "image/png"]
+    assert by_body["hola"]["channel"] == "whatsapp"
+
+
+def test_repeats_are_stored_and_delivered_once(local_stack: LocalStack, subscriber: str) -> None:
+    form = inbound_form(body="sent three times", message_sid=new_message_sid())
+    for _ in range(3):
+        assert post_signed(local_stack.url, form, TEST_AUTH_TOKEN)[0] == 200
+    events = receive_events(local_stack, subscriber, expected=1)
+    assert [event["id"] for event in events] == [dict(form)["MessageSid"]]
+
+
+def test_forged_and_unsigned_requests_get_403_and_are_not_stored(local_stack: LocalStack, subscriber: str) -> None:
+    forged = inbound_form(body="forged")
+    assert post_signed(local_stack.url, forged, "guessed-token")[0] == 403
+    unsigned = inbound_form(body="unsigned")
+    request = urllib.request.Request(  # noqa: S310 (loopback URL from the test's own stack)
+        local_stack.url,
+        data=encode_form(unsigned),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as rejected:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert rejected.value.code == 403
+    for form in (forged, unsigned):
+        assert stored(local_stack, dict(form)["MessageSid"]) is None
+    assert receive_events(local_stack, subscriber, expected=0, timeout=2) == []
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/sms", 405), ("POST", "/other", 404)])
+def test_http_answers_like_api_gateway(local_stack: LocalStack, method: str, path: str, status: int) -> None:
+    url = local_stack.url.replace("/sms", path)
+    request = urllib.request.Request(url, method=method)  # noqa: S310
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert answer.value.code == status
+
+
+def test_a_taken_port_gives_a_clear_error(local_stack: LocalStack, tmp_path: Path) -> None:
+    taken = int(local_stack.url.rsplit(":", 1)[1].split("/")[0])
+    process = start_stack(tmp_path, taken, free_port())
+    assert process.wait(timeout=60) == 2
+    output = (tmp_path / f"local-{taken}.log").read_text().strip().splitlines()
+    assert output == [f"error: webhook port 127.0.0.1:{taken} is already in use (choose another with --help)"]

@@ -1,0 +1,46 @@
+"""The whole chain in one process: webhook -> table -> stream -> fanout -> SNS -> SQS -> consumer."""
+
+from __future__ import annotations
+
+from devtools.lambda_runtime import Invoke, load_function
+from devtools.pollers import QueuePoller, StreamPoller
+from devtools.signing import inbound_form
+from devtools.template import Stack
+from tests.unit.conftest import signed_event
+from tests.unit.test_fanout import drain, subscribe_queue
+
+
+def test_every_message_reaches_subscribers_once(stack: Stack, ingest: Invoke, fanout: Invoke) -> None:
+    # GIVEN a downstream queue on the topic and the template's stream and queue event sources
+    downstream = subscribe_queue(stack)
+    functions = stack.functions()
+    (stream_source,) = functions["FanoutFunction"].events
+    (queue_source,) = functions["ConsumerFunction"].events
+    stream = StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties)
+    consumer = QueuePoller(
+        stack.session, queue_source.arn, load_function(functions["ConsumerFunction"]), queue_source.properties
+    )
+    forms = [
+        inbound_form(body="plain sms"),
+        inbound_form(body="", media=[("https://media.example/a.jpg", "image/jpeg")]),
+        inbound_form(body="¿whatsapp? ✅", sender="whatsapp:+14155550199", to="whatsapp:+15005550001"),
+    ]
+
+    # WHEN Twilio delivers each message, one of them twice
+    for form in [*forms, forms[0]]:
+        assert ingest(signed_event(form))["statusCode"] == 200
+    while stream.poll_once():
+        pass
+
+    # THEN each is published exactly once, body intact
+    received = drain(stack, downstream)
+    assert sorted(item["event"]["data"]["body"] for item in received) == sorted(dict(f)["Body"] for f in forms)
+    assert len({item["event"]["id"] for item in received}) == 3
+    # and the example consumer processes all of them, leaving nothing for its DLQ
+    assert consumer.poll_once() == 3
+    sqs = stack.session.client("sqs")
+    for queue in ("SubscriberQueue", "SubscriberDeadLetterQueue", "FanoutDeadLetterQueue"):
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=stack.physical[queue]["Ref"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        assert attributes["ApproximateNumberOfMessages"] == "0", queue

@@ -1,0 +1,205 @@
+"""The fan-out: what subscribers receive for each new message, and what happens when SNS fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from devtools.lambda_runtime import Invoke
+from devtools.template import ROOT, Stack
+from publisher import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, fan_out, outgoing_from_record
+from tests.unit.conftest import load_event
+
+SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())
+FILTERABLE = {"eventType", "to", "from", "channel", "fromCountry", "hasMedia", "optOutType"}
+
+
+def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
+    """A downstream team's queue, subscribed the way the README tells them to."""
+    sqs, sns = stack.session.client("sqs"), stack.session.client("sns")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"RawMessageDelivery": "true"}
+    if filter_policy:
+        attributes["FilterPolicy"] = json.dumps(filter_policy)
+    sns.subscribe(TopicArn=stack.physical["MessagesTopic"]["Ref"], Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return str(url)
+
+
+def drain(stack: Stack, url: str) -> list[dict[str, Any]]:
+    sqs = stack.session.client("sqs")
+    received: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+            "Messages", []
+        )
+        if not messages:
+            return received
+        for message in messages:
+            received.append({"event": json.loads(message["Body"]), "attributes": message.get("MessageAttributes", {})})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def stream_records(count: int, body: str = "hello") -> list[dict[str, Any]]:
+    template = load_event("dynamodb-stream.json")["Records"][0]
+    records = []
+    for index in range(count):
+        record = json.loads(json.dumps(template))
+        image = record["dynamodb"]["NewImage"]
+        sid = f"SM{index:032x}"
+        image["messageSid"] = {"S": sid}
+        image["body"] = {"S": f"{body} {index}"}
+        image["parameters"]["M"]["MessageSid"] = {"S": sid}
+        record["dynamodb"]["Keys"] = {"messageSid": {"S": sid}}
+        record["dynamodb"]["SequenceNumber"] = str(1000 + index)
+        records.append(record)
+    return records
+
+
+def test_stream_event_becomes_valid_cloudevents_for_subscribers(stack: Stack, fanout: Invoke) -> None:
+    # GIVEN a subscriber queue on the topic
+    queue = subscribe_queue(stack)
+    event = load_event("dynamodb-stream.json")
+    # WHEN the fanout function gets the table's stream records
+    result = fanout(event)
+    # THEN every new message reaches the subscriber once, as a schema-valid CloudEvent
+    assert result == {"batchItemFailures": []}
+    received = drain(stack, queue)
+    assert len(received) == len(event["Records"])
+    by_id = {item["event"]["id"]: item for item in received}
+    for record in event["Records"]:
+        image = record["dynamodb"]["NewImage"]
+        delivered = by_id[image["messageSid"]["S"]]
+        cloud_event = delivered["event"]
+        jsonschema.validate(cloud_event, SCHEMA)
+        assert cloud_event["data"]["body"] == image["body"]["S"]
+        assert cloud_event["data"]["from"] == image["from"]["S"]
+        assert cloud_event["data"]["parameters"]["Body"] == image["body"]["S"]
+        assert cloud_event["time"] == image["receivedAt"]["S"]
+        attributes = {name: value["StringValue"] for name, value in delivered["attributes"].items()}
+        assert set(attributes) <= FILTERABLE
+        assert len(attributes) < 10
+        assert attributes["to"] == image["to"]["S"]
+        assert attributes["channel"] == image["channel"]["S"]
+        assert attributes["hasMedia"] == ("true" if image["media"]["L"] else "false")
+
+
+def test_subscribers_filter_on_attributes(stack: Stack, fanout: Invoke) -> None:
+    whatsapp_only = subscribe_queue(stack, "whatsapp-team", {"channel": ["whatsapp"]})
+    opt_outs = subscribe_queue(stack, "compliance", {"optOutType": ["STOP"]})
+    media = subscribe_queue(stack, "media-team", {"hasMedia": ["true"]})
+    fanout(load_event("dynamodb-stream.json"))
+    assert [item["event"]["data"]["channel"] for item in drain(stack, whatsapp_only)] == ["whatsapp"]
+    assert [item["event"]["data"]["body"] for item in drain(stack, opt_outs)] == ["STOP"]
+    assert [item["event"]["data"]["numMedia"] for item in drain(stack, media)] == [2]
+
+
+def test_publishes_ten_per_call(stack: Stack, fanout: Invoke) -> None:
+    import fanout_handler  # loaded by the fixture, with its environment
+
+    calls: list[int] = []
+    client = fanout_handler.publisher._client
+    hook = lambda params, **_: calls.append(len(params["PublishBatchRequestEntries"]))  # noqa: E731
+    client.meta.events.register("provide-client-params.sns.PublishBatch", hook)
+    try:
+        queue = subscribe_queue(stack)
+        assert fanout({"Records": stream_records(95)}) == {"batchItemFailures": []}
+    finally:
+        client.meta.events.unregister("provide-client-params.sns.PublishBatch", hook)
+    assert calls == [10] * 9 + [5]
+    assert len(drain(stack, queue)) == 95
+
+
+def test_batches_respect_the_size_limit() -> None:
+    big = Outgoing(0, "SM1", "x" * (100 * 1024), {})
+    small = Outgoing(1, "SM2", "y", {})
+    grouped = list(batches([big, big, big, small]))
+    assert [len(batch) for batch in grouped] == [2, 2]
+    assert all(sum(item.size for item in batch) <= MAX_BATCH_BYTES for batch in grouped)
+
+
+def test_only_new_messages_are_published(stack: Stack, fanout: Invoke) -> None:
+    queue = subscribe_queue(stack)
+    records = stream_records(3)
+    records[1]["eventName"] = "REMOVE"  # a TTL expiry
+    records[2]["eventName"] = "MODIFY"
+    assert fanout({"Records": records}) == {"batchItemFailures": []}
+    assert [item["event"]["id"] for item in drain(stack, queue)] == [f"SM{0:032x}"]
+
+
+class FlakyTopic(TopicPublisher):
+    """SNS accepting some entries and failing others, as PublishBatch can."""
+
+    def __init__(self, fail_sids: set[str]) -> None:
+        self.fail_sids = fail_sids
+        self.published: list[str] = []
+
+    def publish_batch(self, batch: Any) -> list[Outgoing]:
+        failed = [item for item in batch if item.message_sid in self.fail_sids]
+        self.published += [item.message_sid for item in batch if item not in failed]
+        return failed
+
+
+def test_partial_publish_failure_retries_from_the_first_failed_record() -> None:
+    records = stream_records(25)
+    topic = FlakyTopic({f"SM{13:032x}"})
+    retry = fan_out(records, topic).retry
+    # Lambda resumes from the first failure: it and everything after it are retried
+    assert retry == [record["dynamodb"]["SequenceNumber"] for record in records[13:]]
+    # later batches were not published by this invocation (they would only be duplicated)
+    assert topic.published == [f"SM{i:032x}" for i in range(20) if i != 13]
+
+
+def test_sns_outage_fails_the_whole_batch(stack: Stack) -> None:
+    sns = stack.session.client("sns")
+    topic = TopicPublisher(sns, stack.physical["MessagesTopic"]["Ref"] + "-missing")
+    records = stream_records(4)
+    assert fan_out(records, topic).retry == [record["dynamodb"]["SequenceNumber"] for record in records]
+
+
+def test_an_unusable_record_is_reported_not_dropped() -> None:
+    records = stream_records(3)
+    del records[1]["dynamodb"]["NewImage"]["to"]
+    topic = FlakyTopic(set())
+    retry = fan_out(records, topic).retry
+    assert retry == [records[1]["dynamodb"]["SequenceNumber"], records[2]["dynamodb"]["SequenceNumber"]]
+    assert topic.published == [f"SM{0:032x}"]
+
+
+def test_event_has_inbound_message_v1_field_names() -> None:
+    record = load_event("dynamodb-stream.json")["Records"][0]
+    event = json.loads(outgoing_from_record(0, record).message)
+    assert set(event["data"]) == set(SCHEMA["properties"]["data"]["required"])
+    assert event["id"] == event["data"]["messageSid"]
+    assert isinstance(event["data"]["numMedia"], int)
+
+
+def test_schema_rejects_a_malformed_event() -> None:
+    record = load_event("dynamodb-stream.json")["Records"][0]
+    event = json.loads(outgoing_from_record(0, record).message)
+    event["data"]["numMedia"] = "2"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(event, SCHEMA)
+
+
+def test_consumer_processes_events_and_reports_bad_records(consumer: Invoke) -> None:
+    event = load_event("sqs-subscriber.json")
+    assert consumer(event) == {"batchItemFailures": []}
+    event["Records"][1]["body"] = json.dumps({"specversion": "1.0", "type": "something.else"})
+    event["Records"][2]["body"] = "not json"
+    result = consumer(event)
+    failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+    assert failed == {event["Records"][1]["messageId"], event["Records"][2]["messageId"]}
+
+
+def test_events_dir_is_up_to_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devtools import make_events
+
+    monkeypatch.setattr(make_events, "EVENTS_DIR", tmp_path)
+    make_events.main()
+    for generated in tmp_path.iterdir():
+        assert generated.read_text() == (ROOT / "events" / generated.name).read_text(), generated.name
