@@ -35,7 +35,7 @@ integration: venv
 lint: venv ## ruff, mypy and cfn-lint on the template
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions devtools tests bench
+	$(BIN)/mypy functions devtools tests
 	$(BIN)/cfn-lint template.yaml
 
 format: venv

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.apigw import http_api_event, rest_api_event
-from devtools.signing import FormPairs, encode_form, inbound_form, signature
+from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
 from devtools.template import ACCOUNT_ID, ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
@@ -151,9 +151,33 @@ def sqs_event() -> Path:
     return _write("sqs-subscriber.json", {"Records": entries})
 
 
+def sam_local_env() -> Path:
+    """`sam local invoke/start-api --env-vars events/env.json`: the local stack's resources and test token.
+
+    127.0.0.1 works with `--docker-network host` (Linux); elsewhere use http://host.docker.internal:5000.
+    """
+    emulator = "http://127.0.0.1:5000"
+    return _write(
+        "env.json",
+        {
+            "IngestFunction": {
+                "AWS_ENDPOINT_URL": emulator,
+                "TABLE_NAME": "twilio-inbound-local-MessagesTable",
+                "TWILIO_AUTH_TOKEN_SECRET_ARN": "",
+                "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+            },
+            "FanoutFunction": {
+                "AWS_ENDPOINT_URL": emulator,
+                "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:twilio-inbound-local-MessagesTopic",
+            },
+            "ConsumerFunction": {"AWS_ENDPOINT_URL": emulator},
+        },
+    )
+
+
 def main() -> None:
     EVENTS_DIR.mkdir(exist_ok=True)
-    for path in [*api_events(), stream_event(), sqs_event()]:
+    for path in [*api_events(), stream_event(), sqs_event(), sam_local_env()]:
         print(path)
 
 

@@ -1,0 +1,94 @@
+"""The template's promises: least privilege, encryption, no silent loss, what other stacks need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from devtools.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+
+
+def of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: resource for name, resource in RESOURCES.items() if resource["Type"] == kind}
+
+
+FUNCTIONS = of_type("AWS::Serverless::Function")
+
+
+def statements() -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for function in FUNCTIONS.values():
+        for policy in function["Properties"].get("Policies", []):
+            found += policy.get("Statement", []) if isinstance(policy, dict) else []
+    return found
+
+
+def test_no_wildcard_actions_or_resources_in_our_statements() -> None:
+    for statement in statements():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), statement
+        assert statement["Resource"] != "*", statement
+
+
+def test_globals_pin_runtime_and_architecture() -> None:
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_logs_to_its_own_group_with_retention(name: str) -> None:
+    group = FUNCTIONS[name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_storage_is_encrypted_recoverable_and_streams_new_images() -> None:
+    table = RESOURCES["MessagesTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    properties = table["Properties"]
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert properties["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+    assert {index["IndexName"] for index in properties["GlobalSecondaryIndexes"]} == {"ByNumber", "ByConversation"}
+    assert RESOURCES["MessagesTopic"]["Properties"]["KmsMasterKeyId"]
+    for name, queue in of_type("AWS::SQS::Queue").items():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
+
+
+def test_nothing_is_dropped_silently() -> None:
+    stream = FUNCTIONS["FanoutFunction"]["Properties"]["Events"]["Stream"]["Properties"]
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert 0 < stream["MaximumRetryAttempts"] <= 10_000
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FanoutDeadLetterQueue", "Arn"]}
+    queue_event = FUNCTIONS["ConsumerFunction"]["Properties"]["Events"]["Queue"]["Properties"]
+    assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    redrive = RESOURCES["SubscriberQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] >= 1
+
+
+def test_queue_policy_only_admits_our_topic() -> None:
+    (statement,) = RESOURCES["SubscriberQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "MessagesTopic"}}}
+
+
+def test_webhook_is_throttled_and_token_never_a_parameter_value() -> None:
+    api = RESOURCES["WebhookApi"]["Properties"]["DefaultRouteSettings"]
+    assert api["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert api["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    secret_parameter = TEMPLATE["Parameters"]["TwilioAuthTokenSecretArn"]
+    assert "Default" not in secret_parameter
+    assert secret_parameter["AllowedPattern"].startswith("^arn:aws")
+    ingest_env = FUNCTIONS["IngestFunction"]["Properties"]["Environment"]["Variables"]
+    assert ingest_env["TWILIO_AUTH_TOKEN"] == ""  # only sam local's env-vars file sets it
+
+
+def test_outputs_for_other_stacks_and_tests() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert {"WebhookUrl", "MessagesTableName", "MessagesTopicArn", "SubscriberQueueUrl"} <= set(outputs)
+    assert outputs["MessagesTopicArn"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-MessagesTopicArn"}
