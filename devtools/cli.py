@@ -8,17 +8,15 @@ python -m devtools.cli send --stack-name twilio-inbound --body hi  # a deployed 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
+from devtools import numbers_cli, replay_cli
 from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, signature
-from devtools.template import ROOT
+from devtools.target import NoStack, resolve
 
-LOCAL_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
 
 
@@ -41,19 +39,6 @@ def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: flo
         return error.code, error.headers.get("Content-Type", ""), error.read().decode()
 
 
-def stack_outputs(stack_name: str | None, outputs_file: Path = LOCAL_OUTPUTS) -> dict[str, str]:
-    """A deployed stack's Outputs (CloudFormation), else the running local stack's outputs file."""
-    if stack_name:
-        import boto3
-
-        stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-        return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
-    if outputs_file.exists():
-        document: dict[str, str] = json.loads(outputs_file.read_text(encoding="utf-8"))
-        return document
-    return {}
-
-
 def _param(value: str) -> tuple[str, str]:
     name, sep, text = value.partition("=")
     if not sep or not name:
@@ -67,7 +52,14 @@ def _media(value: str) -> tuple[str, str]:
 
 
 def _send(args: argparse.Namespace) -> int:
-    url = args.url or stack_outputs(args.stack_name).get("WebhookUrl") or DEFAULT_LOCAL_URL
+    url = args.url
+    if not url:
+        try:
+            url = resolve(args.stack_name).output("WebhookUrl")
+        except NoStack:
+            if args.stack_name:
+                raise
+            url = DEFAULT_LOCAL_URL
     sender, to = args.sender, args.to
     if args.whatsapp:
         sender, to = f"whatsapp:{sender}", f"whatsapp:{to}"
@@ -111,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="extra form parameter")
     send.add_argument("--repeat", type=int, default=1, help="deliver the same message this many times")
     send.set_defaults(run=_send)
+
+    numbers_cli.add_commands(commands)
+    replay_cli.add_commands(commands)
     return parser
 
 

@@ -126,7 +126,7 @@ def sqs_event() -> Path:
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-SubscriberQueue"
     entries = []
     for record in records():
-        body = encode(build_event(record))
+        body = encode(build_event(record, opted_out=record["optOutType"] == "STOP"))
         entries.append(
             {
                 "messageId": record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",

@@ -7,6 +7,7 @@ only it goes back to the queue, to be retried and then moved to the queue's DLQ.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,8 +17,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twilio_inbound.cloudevent import EVENT_TYPE
+from twilio_inbound.redact import message_fields
 
 logger = Logger()
+log_message_content = os.environ.get("LOG_MESSAGE_CONTENT", "").strip().lower() == "true"
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -36,10 +39,7 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
 def record_handler(record: SQSRecord) -> None:
     event = json.loads(record.body)
     data = handle_message(event)
-    logger.info(
-        "message delivered",
-        extra={"messageSid": event["id"], "channel": data["channel"], "numMedia": data["numMedia"]},
-    )
+    logger.info("message delivered", extra=message_fields(data, log_message_content))
 
 
 @logger.inject_lambda_context

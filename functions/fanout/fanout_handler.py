@@ -11,16 +11,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from publisher import TopicPublisher, fan_out
+from twilio_inbound.registry import OptOutStore
 
 logger = Logger()
 metrics = Metrics()
 publisher = TopicPublisher(boto3.client("sns"), os.environ["TOPIC_ARN"])
+optouts = OptOutStore(boto3.client("dynamodb"), os.environ["NUMBERS_TABLE_NAME"])
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = fan_out(event.get("Records", []), publisher)
+    result = fan_out(event.get("Records", []), publisher, optouts)
     metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=result.published)
     for problem in result.problems:
         logger.error(problem)

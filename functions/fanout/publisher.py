@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import from_item
+from twilio_inbound.registry import OptOutStore
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024  # SNS's limit for one message and for a whole PublishBatch
@@ -31,14 +32,21 @@ class Outgoing:
         return len(self.message.encode()) + attributes
 
 
-def outgoing_from_record(position: int, record: dict[str, Any]) -> Outgoing:
-    stored = from_item(record["dynamodb"]["NewImage"])
-    return Outgoing(
-        position=position,
-        message_sid=stored["messageSid"],
-        message=encode(build_event(stored)),
-        attributes=message_attributes(stored),
-    )
+def outgoing_for(stored: Sequence[tuple[int, dict[str, Any]]], optouts: OptOutStore) -> list[Outgoing]:
+    """The events for stored records (position, record), with each sender's current opt-out state.
+
+    One BatchGetItem per 100 senders; AWS errors propagate.
+    """
+    opted_out = optouts.opted_out((record["to"], record["from"]) for _, record in stored)
+    return [
+        Outgoing(
+            position=position,
+            message_sid=record["messageSid"],
+            message=encode(build_event(record, (record["to"], record["from"]) in opted_out)),
+            attributes=message_attributes(record),
+        )
+        for position, record in stored
+    ]
 
 
 def batches(outgoing: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:
@@ -75,25 +83,33 @@ class TopicPublisher:
 @dataclass
 class FanoutResult:
     published: int = 0
+    skipped: int = 0  # messages to disabled numbers: recorded, never published
     retry: list[str] = field(default_factory=list)  # sequence numbers for Lambda to retry, in stream order
     problems: list[str] = field(default_factory=list)  # what went wrong, safe to log (no message content)
 
 
-def _prepare(records: list[dict[str, Any]], result: FanoutResult) -> tuple[list[Outgoing], int]:
-    """The events for new messages up to the first unusable record, and that record's index (or len)."""
-    outgoing = []
+def _new_messages(records: list[dict[str, Any]], result: FanoutResult) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+    """The new messages to publish, up to the first unusable record, and that record's index (or len)."""
+    stored: list[tuple[int, dict[str, Any]]] = []
     for position, record in enumerate(records):
         if record.get("eventName") != "INSERT":
             continue  # TTL expiry and other changes are not new messages
         try:
-            outgoing.append(outgoing_from_record(position, record))
+            message = from_item(record["dynamodb"]["NewImage"])
+            missing = {"messageSid", "to", "from", "receivedAt", "channel", "accountSid"} - set(message)
+            if missing:
+                raise KeyError(", ".join(sorted(missing)))
         except (KeyError, TypeError, ValueError) as error:
             result.problems.append(f"unusable stream record {record.get('eventID')}: {error!r}")
-            return outgoing, position
-    return outgoing, len(records)
+            return stored, position
+        if message.get("delivered") is False:
+            result.skipped += 1
+            continue
+        stored.append((position, message))
+    return stored, len(records)
 
 
-def fan_out(records: list[dict[str, Any]], topic: TopicPublisher) -> FanoutResult:
+def fan_out(records: list[dict[str, Any]], topic: TopicPublisher, optouts: OptOutStore) -> FanoutResult:
     """Publishes the records' events in stream order.
 
     At the first record that cannot be built or published, that record and all after it are returned for
@@ -101,7 +117,12 @@ def fan_out(records: list[dict[str, Any]], topic: TopicPublisher) -> FanoutResul
     Later batches are not published by this call: they would only be published twice.
     """
     result = FanoutResult()
-    outgoing, retry_from = _prepare(records, result)
+    stored, retry_from = _new_messages(records, result)
+    try:
+        outgoing = outgoing_for(stored, optouts)
+    except (BotoCoreError, ClientError, RuntimeError) as error:
+        result.problems.append(f"opt-out state unavailable: {type(error).__name__}")
+        outgoing, retry_from = [], min([retry_from, *(position for position, _ in stored)])
     for batch in batches(outgoing):
         try:
             failed = topic.publish_batch(batch)

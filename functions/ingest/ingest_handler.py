@@ -11,18 +11,25 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake import receive
+from intake import Intake
 from settings import IngestSettings
 from signature import SignatureVerifier, TokensUnavailable, tokens_from_secret
 from store import MessageStore
+from twilio_inbound.redact import message_fields
+from twilio_inbound.registry import NumberRegistry, OptOutStore
 from webhook import RequestRejected, error_response, twiml_response
 
 logger = Logger()
 metrics = Metrics()
 settings = IngestSettings.from_env()
-store = MessageStore(boto3.client("dynamodb"), settings.table_name)
+# Bounded so a struggling DynamoDB yields a 503 well inside Twilio's 15 s timeout (Twilio then retries or
+# uses the fallback URL), instead of the SDK's default 10 attempts for DynamoDB.
+dynamodb = boto3.client(
+    "dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=2)
+)
 
 
 def _load_tokens() -> Sequence[str]:
@@ -36,18 +43,25 @@ def _load_tokens() -> Sequence[str]:
     return settings.local_tokens
 
 
-verifier = SignatureVerifier(_load_tokens)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+intake = Intake(
+    settings=settings,
+    verifier=SignatureVerifier(_load_tokens),
+    store=MessageStore(dynamodb, settings.table_name),
+    registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
+    optouts=OptOutStore(dynamodb, settings.numbers_table_name),
+    now=_now,
+)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        accepted = receive(event, settings, verifier, store, _now)
+        accepted = intake.receive(event)
     except RequestRejected as rejection:
         metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
         logger.warning("request rejected", extra={"status": rejection.status, "reason": rejection.reason})
@@ -59,15 +73,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except (BotoCoreError, ClientError) as error:
         # Twilio retries or uses the fallback URL; nothing was stored.
         metrics.add_metric(name="IngestErrors", unit=MetricUnit.Count, value=1)
-        logger.error("AWS call failed: %s", type(error).__name__, extra={"error": str(error)})
+        logger.error("AWS call failed: %s", type(error).__name__)
         return error_response(RequestRejected(503, "temporarily unavailable, retry"))
 
     record = accepted.record
     logger.set_correlation_id(record["messageSid"])
+    fields = {**message_fields(record, settings.log_message_content), "replied": bool(accepted.reply)}
     if accepted.stored:
         metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
-        logger.info("message stored", extra={"channel": record["channel"], "numMedia": record["numMedia"]})
+        logger.info("message stored", extra=fields)
     else:
         metrics.add_metric(name="DuplicateMessages", unit=MetricUnit.Count, value=1)
-        logger.info("repeat delivery acknowledged, not stored again")
-    return twiml_response()
+        logger.info("repeat delivery acknowledged, not stored again", extra=fields)
+    return twiml_response(accepted.reply)

@@ -7,28 +7,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024  # a 1,600-character body with 10 media URLs is under 8 KiB
+UNKNOWN_NUMBER_POLICIES = ("accept", "reject")
 
 
 @dataclass(frozen=True)
 class IngestSettings:
     table_name: str
-    public_base_url: str
-    max_body_bytes: int
-    retention_days: int
+    numbers_table_name: str
+    public_base_url: str = ""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    retention_days: int = 0
     # Deployed: the Secrets Manager ARN. Offline (tests, local stack, sam local): tokens in the environment.
-    token_secret_arn: str
-    local_tokens: tuple[str, ...]
-    token_cache_seconds: int
+    token_secret_arn: str = ""
+    local_tokens: tuple[str, ...] = ()
+    token_cache_seconds: int = 300
+    unknown_number_policy: str = "accept"
+    registry_cache_seconds: int = 60
+    log_message_content: bool = False  # full numbers and bodies in logs, for debugging only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestSettings:
         local_tokens = (env.get("TWILIO_AUTH_TOKEN", ""), env.get("TWILIO_SECONDARY_AUTH_TOKEN", ""))
+        policy = (env.get("UNKNOWN_NUMBER_POLICY") or "accept").strip().lower()
+        if policy not in UNKNOWN_NUMBER_POLICIES:
+            raise ValueError(f"UNKNOWN_NUMBER_POLICY must be one of {UNKNOWN_NUMBER_POLICIES}, not {policy!r}")
         return cls(
             table_name=env["TABLE_NAME"],
+            numbers_table_name=env["NUMBERS_TABLE_NAME"],
             public_base_url=env.get("PUBLIC_BASE_URL", "").strip(),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
             retention_days=int(env.get("RETENTION_DAYS") or 0),
             token_secret_arn=env.get("TWILIO_AUTH_TOKEN_SECRET_ARN", "").strip(),
             local_tokens=tuple(token.strip() for token in local_tokens if token.strip()),
             token_cache_seconds=int(env.get("TOKEN_CACHE_SECONDS") or 300),
+            unknown_number_policy=policy,
+            registry_cache_seconds=int(env.get("REGISTRY_CACHE_SECONDS") or 60),
+            log_message_content=(env.get("LOG_MESSAGE_CONTENT") or "").strip().lower() == "true",
         )

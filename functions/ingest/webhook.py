@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from xml.sax.saxutils import escape
 
 from twilio_inbound.message import FormParams
+from twilio_inbound.numbers import MAX_REPLY_CHARS
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+TWIML_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
+# Characters XML 1.0 does not allow at all, even escaped.
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class RequestRejected(Exception):
@@ -106,8 +111,16 @@ def parse_form(body: bytes) -> FormParams:
     return params
 
 
-def twiml_response(twiml: str = EMPTY_TWIML) -> dict[str, Any]:
-    return {"statusCode": 200, "headers": {"Content-Type": "text/xml; charset=utf-8"}, "body": twiml}
+def twiml(reply: str = "") -> str:
+    """Empty TwiML, or one <Message> with the text escaped and within Twilio's length limit."""
+    if not reply:
+        return TWIML_PROLOG + "<Response/>"
+    text = _NOT_XML.sub("", reply)[:MAX_REPLY_CHARS]
+    return f"{TWIML_PROLOG}<Response><Message>{escape(text)}</Message></Response>"
+
+
+def twiml_response(reply: str = "") -> dict[str, Any]:
+    return {"statusCode": 200, "headers": {"Content-Type": "text/xml; charset=utf-8"}, "body": twiml(reply)}
 
 
 def error_response(rejection: RequestRejected) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from devtools.template import ROOT, Stack
 EVENTS = ROOT / "events"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
 FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
-LOCAL_TOKENS = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": ""}
+# Offline: the token from the environment, and no registry cache so each test sees its own registrations.
+OFFLINE_ENV = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": "", "REGISTRY_CACHE_SECONDS": "0"}
 
 
 def pytest_runtest_setup() -> None:
@@ -46,7 +47,7 @@ def stack(aws: boto3.session.Session) -> Stack:
 
 @pytest.fixture
 def ingest(stack: Stack) -> Invoke:
-    return load_function(stack.functions()["IngestFunction"], LOCAL_TOKENS)
+    return load_function(stack.functions()["IngestFunction"], OFFLINE_ENV)
 
 
 @pytest.fixture

@@ -32,8 +32,11 @@ def test_every_message_reaches_subscribers_once(stack: Stack, ingest: Invoke, fa
     while stream.poll_once():
         pass
 
-    # THEN each is published exactly once, body intact
+    # THEN each is stored once and published exactly once, body intact
     received = drain(stack, downstream)
+    stored = stack.session.client("dynamodb").scan(TableName=stack.physical["MessagesTable"]["Ref"])["Items"]
+    print(f"reconciliation: sent={len(forms)} stored={len(stored)} delivered={len(received)}")
+    assert len(forms) == len(stored) == len(received)
     assert sorted(item["event"]["data"]["body"] for item in received) == sorted(dict(f)["Body"] for f in forms)
     assert len({item["event"]["id"] for item in received}) == 3
     # and the example consumer processes all of them, leaving nothing for its DLQ

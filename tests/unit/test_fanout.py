@@ -11,8 +11,10 @@ import pytest
 
 from devtools.lambda_runtime import Invoke
 from devtools.template import ROOT, Stack
-from publisher import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, fan_out, outgoing_from_record
+from publisher import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, fan_out, outgoing_for
 from tests.unit.conftest import load_event
+from twilio_inbound.dynamo import from_item
+from twilio_inbound.registry import OptOutStore
 
 SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())
 FILTERABLE = {"eventType", "to", "from", "channel", "fromCountry", "hasMedia", "optOutType"}
@@ -131,6 +133,17 @@ def test_only_new_messages_are_published(stack: Stack, fanout: Invoke) -> None:
     assert [item["event"]["id"] for item in drain(stack, queue)] == [f"SM{0:032x}"]
 
 
+class NoOptOuts(OptOutStore):
+    """Nobody has opted out (the tests of publishing that need no table)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def opted_out(self, pairs: Any) -> set[tuple[str, str]]:
+        list(pairs)
+        return set()
+
+
 class FlakyTopic(TopicPublisher):
     """SNS accepting some entries and failing others, as PublishBatch can."""
 
@@ -147,7 +160,7 @@ class FlakyTopic(TopicPublisher):
 def test_partial_publish_failure_retries_from_the_first_failed_record() -> None:
     records = stream_records(25)
     topic = FlakyTopic({f"SM{13:032x}"})
-    retry = fan_out(records, topic).retry
+    retry = fan_out(records, topic, NoOptOuts()).retry
     # Lambda resumes from the first failure: it and everything after it are retried
     assert retry == [record["dynamodb"]["SequenceNumber"] for record in records[13:]]
     # later batches were not published by this invocation (they would only be duplicated)
@@ -158,29 +171,34 @@ def test_sns_outage_fails_the_whole_batch(stack: Stack) -> None:
     sns = stack.session.client("sns")
     topic = TopicPublisher(sns, stack.physical["MessagesTopic"]["Ref"] + "-missing")
     records = stream_records(4)
-    assert fan_out(records, topic).retry == [record["dynamodb"]["SequenceNumber"] for record in records]
+    assert fan_out(records, topic, NoOptOuts()).retry == [record["dynamodb"]["SequenceNumber"] for record in records]
 
 
 def test_an_unusable_record_is_reported_not_dropped() -> None:
     records = stream_records(3)
     del records[1]["dynamodb"]["NewImage"]["to"]
     topic = FlakyTopic(set())
-    retry = fan_out(records, topic).retry
+    retry = fan_out(records, topic, NoOptOuts()).retry
     assert retry == [records[1]["dynamodb"]["SequenceNumber"], records[2]["dynamodb"]["SequenceNumber"]]
     assert topic.published == [f"SM{0:032x}"]
 
 
+def first_event() -> dict[str, Any]:
+    image = load_event("dynamodb-stream.json")["Records"][0]["dynamodb"]["NewImage"]
+    (outgoing,) = outgoing_for([(0, from_item(image))], NoOptOuts())
+    event: dict[str, Any] = json.loads(outgoing.message)
+    return event
+
+
 def test_event_has_inbound_message_v1_field_names() -> None:
-    record = load_event("dynamodb-stream.json")["Records"][0]
-    event = json.loads(outgoing_from_record(0, record).message)
+    event = first_event()
     assert set(event["data"]) == set(SCHEMA["properties"]["data"]["required"])
     assert event["id"] == event["data"]["messageSid"]
     assert isinstance(event["data"]["numMedia"], int)
 
 
 def test_schema_rejects_a_malformed_event() -> None:
-    record = load_event("dynamodb-stream.json")["Records"][0]
-    event = json.loads(outgoing_from_record(0, record).message)
+    event = first_event()
     event["data"]["numMedia"] = "2"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(event, SCHEMA)

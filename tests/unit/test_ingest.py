@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from devtools.apigw import http_api_event
 from devtools.lambda_runtime import Invoke
 from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 from devtools.template import Stack
-from intake import receive
+from intake import Intake
 from settings import IngestSettings
 from signature import SignatureVerifier
 from store import MessageStore
@@ -177,19 +179,28 @@ def test_forwarded_scheme_is_used(ingest: Invoke) -> None:
 def _settings(stack: Stack, **changes: Any) -> IngestSettings:
     values: dict[str, Any] = {
         "table_name": stack.physical["MessagesTable"]["Ref"],
-        "public_base_url": "",
-        "max_body_bytes": 32 * 1024,
-        "retention_days": 0,
-        "token_secret_arn": "",
+        "numbers_table_name": stack.physical["NumbersTable"]["Ref"],
         "local_tokens": (TEST_AUTH_TOKEN,),
-        "token_cache_seconds": 300,
     }
     return IngestSettings(**{**values, **changes})
 
 
+def make_intake(stack: Stack, settings: IngestSettings, load_tokens: Callable[[], Any]) -> Intake:
+    from twilio_inbound.registry import NumberRegistry, OptOutStore
+
+    client = stack.session.client("dynamodb")
+    return Intake(
+        settings=settings,
+        verifier=SignatureVerifier(load_tokens),
+        store=MessageStore(client, settings.table_name),
+        registry=NumberRegistry(client, settings.numbers_table_name),
+        optouts=OptOutStore(client, settings.numbers_table_name),
+        now=lambda: datetime.now(UTC),
+    )
+
+
 def _receive(stack: Stack, event: dict[str, Any], settings: IngestSettings, tokens: tuple[str, ...]) -> bool:
-    store = MessageStore(stack.session.client("dynamodb"), settings.table_name)
-    return receive(event, settings, SignatureVerifier(lambda: tokens), store, lambda: datetime.now(UTC)).stored
+    return make_intake(stack, settings, lambda: tokens).receive(event).stored
 
 
 def test_rotation_accepts_primary_and_secondary_only(stack: Stack) -> None:
@@ -254,16 +265,12 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
     provider = parameters.SecretsProvider(boto3_session=stack.session)
     load = lambda: tokens_from_secret(str(provider.get(arn, max_age=0)))  # noqa: E731
-    settings = _settings(stack, token_secret_arn=arn)
-    store = MessageStore(stack.session.client("dynamodb"), settings.table_name)
+    intake = make_intake(stack, _settings(stack, token_secret_arn=arn), load)
     for token in accepted:
-        outcome = receive(
-            signed_event(inbound_form(), token=token), settings, SignatureVerifier(load), store, datetime.now
-        )
-        assert outcome.stored
+        assert intake.receive(signed_event(inbound_form(), token=token)).stored
     for token in rejected:
         with pytest.raises(Exception, match="invalid signature"):
-            receive(signed_event(inbound_form(), token=token), settings, SignatureVerifier(load), store, datetime.now)
+            intake.receive(signed_event(inbound_form(), token=token))
 
 
 @pytest.mark.parametrize("secret", ["", "   ", "{}", '{"primary": ""}', "{not json"])
@@ -283,16 +290,12 @@ def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: It
 
 
 def test_handler_answers_500_when_no_token_is_configured(ingest: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ingest_handler
-
-    monkeypatch.setattr(ingest_handler, "settings", _settings_without_tokens(ingest_handler.settings))
-    assert_rejected(ingest(load_event("http-api-sms.json")), 500, "webhook is not configured")
-
-
-def _settings_without_tokens(settings: IngestSettings) -> IngestSettings:
     from dataclasses import replace
 
-    return replace(settings, local_tokens=(), token_secret_arn="")
+    import ingest_handler
+
+    monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, local_tokens=()))
+    assert_rejected(ingest(load_event("http-api-sms.json")), 500, "webhook is not configured")
 
 
 # ---------------------------------------------------------------- malformed requests: clear 4xx, nothing stored
@@ -343,9 +346,28 @@ def test_invalid_utf8_gets_400(ingest: Invoke, table_items: Items) -> None:
     assert table_items() == []
 
 
-def test_non_numeric_num_media_gets_400(ingest: Invoke, table_items: Items) -> None:
-    pairs = [(n, "lots" if n == "NumMedia" else v) for n, v in inbound_form()]
+@pytest.mark.parametrize("count", ["lots", "²", "-1", "1.5", "9999999"])
+def test_non_numeric_num_media_gets_400(ingest: Invoke, table_items: Items, count: str) -> None:
+    pairs = [(n, count if n == "NumMedia" else v) for n, v in inbound_form()]
     assert_rejected(ingest(signed_event(pairs)), 400, "NumMedia")
+    assert table_items() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("MessageSid", "not-a-sid", "MessageSid is not a Twilio SID"),
+        ("MessageSid", "SM" + "0" * 3000, "MessageSid is not a Twilio SID"),
+        ("From", "+1" + "5" * 3000, "From is longer than"),
+        ("To", "+1" + "5" * 3000, "To is longer than"),
+    ],
+)
+def test_malformed_ids_and_addresses_get_400_not_a_retry(
+    ingest: Invoke, table_items: Items, name: str, value: str, reason: str
+) -> None:
+    # a 5xx would make Twilio retry a request that can never be stored
+    pairs = [(n, value if n == name else v) for n, v in inbound_form()]
+    assert_rejected(ingest(signed_event(pairs)), 400, reason)
     assert table_items() == []
 
 
@@ -381,3 +403,43 @@ def test_signature_of_the_documented_events_uses_the_test_token() -> None:
 
     pairs = parse_qsl(body, keep_blank_values=True)
     assert event["headers"]["x-twilio-signature"] == signature(WEBHOOK_URL, pairs, TEST_AUTH_TOKEN)
+
+
+# ---------------------------------------------------------------- what the logs say
+@pytest.fixture
+def ingest_logs(ingest: Invoke) -> Iterator[io.StringIO]:
+    """What the ingest function logs (Powertools' JSON lines), from here on."""
+    import ingest_handler
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ingest_handler.logger.registered_formatter)
+    ingest_handler.logger.addHandler(handler)
+    yield stream
+    logging.getLogger(ingest_handler.logger.name).removeHandler(handler)
+
+
+def test_logs_mask_numbers_and_bodies_and_never_show_the_token(
+    ingest: Invoke, ingest_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    import ingest_handler
+
+    pairs = inbound_form(body="my card is 4111 1111", sender="+14155550123", to="+15005550001")
+    assert_twiml_ok(ingest(signed_event(pairs)))
+    ingest(signed_event(inbound_form(), token="wrong-token"))
+    logged = ingest_logs.getvalue()
+    assert "message stored" in logged
+    assert "request rejected" in logged
+    assert "+•••••••0123" in logged  # enough to correlate, not enough to identify
+    for secret in ("+14155550123", "+15005550001", "4111 1111", TEST_AUTH_TOKEN, "wrong-token"):
+        assert secret not in logged
+
+    # GIVEN full logging switched on for debugging
+    monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, log_message_content=True))
+    ingest(signed_event(inbound_form(body="visible body", sender="+14155550124")))
+    logged = ingest_logs.getvalue()
+    assert "+14155550124" in logged
+    assert "visible body" in logged
+    assert TEST_AUTH_TOKEN not in logged

@@ -34,6 +34,7 @@ DATA_FIELDS = (
     "optOutType",
     "media",
     "channel",
+    "keyword",
     "parameters",
 )
 
@@ -42,9 +43,12 @@ def event_source(record: dict[str, Any]) -> str:
     return f"/twilio-inbound/{quote(record['accountSid'], safe='')}/{quote(record['to'], safe='')}"
 
 
-def build_event(record: dict[str, Any]) -> dict[str, Any]:
+def build_event(record: dict[str, Any], opted_out: bool) -> dict[str, Any]:
+    """`opted_out`: whether the sender has opted out of this number (STOP and no START since)."""
     data = {field: record.get(field, "") for field in DATA_FIELDS}
     data["timestamp"] = record["receivedAt"]
+    data["entryPoint"] = record.get("entryPoint")
+    data["optedOut"] = opted_out
     return {
         "specversion": "1.0",
         "id": record["messageSid"],
@@ -61,8 +65,10 @@ def build_event(record: dict[str, Any]) -> dict[str, Any]:
 def message_attributes(record: dict[str, Any]) -> dict[str, dict[str, str]]:
     """SNS message attributes for subscription filter policies.
 
-    Kept well under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects.
+    At most 9, under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects.
+    Everything else (optedOut, keyword, tags, ...) is filterable in the body (FilterPolicyScope: MessageBody).
     """
+    entry_point = record.get("entryPoint") or {}
     values = {
         "eventType": EVENT_TYPE,
         "to": record["to"],
@@ -71,6 +77,8 @@ def message_attributes(record: dict[str, Any]) -> dict[str, dict[str, str]]:
         "fromCountry": record.get("fromCountry", ""),
         "hasMedia": "true" if record.get("media") else "false",
         "optOutType": record.get("optOutType", ""),
+        "numberName": entry_point.get("name", ""),
+        "routeKey": entry_point.get("routeKey", ""),
     }
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}
 

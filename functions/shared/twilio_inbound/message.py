@@ -6,9 +6,12 @@ without notice) next to normalized fields named as in Twilio Event Streams' Inbo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from twilio_inbound.numbers import NumberConfig, classify
 
 # Twilio's parameter name -> our field name, for the plain string fields we normalize.
 _STRING_FIELDS = {
@@ -30,8 +33,11 @@ _STRING_FIELDS = {
 REQUIRED_PARAMETERS = ("MessageSid", "From", "To")
 # Twilio allows at most 10 media per message; the cap also bounds the work an odd request can cause.
 MAX_MEDIA = 10
-# Opt-out keywords Twilio's Advanced Opt-Out reports in OptOutType.
-OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
+# A Twilio SID: two letters and 32 hex digits (SM..., MM... for messages).
+SID_PATTERN = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+# Phone numbers and channel addresses are short; the cap keeps index keys far below DynamoDB's limits.
+MAX_ADDRESS_CHARS = 256
+WHOLE_NUMBER = re.compile(r"^[0-9]{1,6}$")
 
 # Form parameters as posted: name -> every value, in order (repeated keys are kept).
 FormParams = dict[str, list[str]]
@@ -69,7 +75,7 @@ def _int_param(params: FormParams, name: str, default: int) -> int:
     raw = first(params, name).strip()
     if not raw:
         return default
-    if not raw.isdigit():
+    if not WHOLE_NUMBER.match(raw):  # ASCII digits only: str.isdigit() also admits "²"
         raise InvalidMessage(f"{name} must be a whole number")
     return int(raw)
 
@@ -89,12 +95,23 @@ def conversation_key(to: str, sender: str) -> str:
 
 
 def build_record(
-    params: FormParams, received_at: datetime, options: StorageOptions = StorageOptions()
+    params: FormParams,
+    received_at: datetime,
+    options: StorageOptions = StorageOptions(),
+    number: NumberConfig | None = None,
 ) -> dict[str, Any]:
-    """The item stored for one inbound message. Raises InvalidMessage when required fields are missing."""
+    """The item stored for one inbound message to `number` (None: not in the registry).
+
+    Raises InvalidMessage when required fields are missing or malformed.
+    """
     missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
     if missing:
         raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
+    if not SID_PATTERN.match(first(params, "MessageSid")):
+        raise InvalidMessage("MessageSid is not a Twilio SID")
+    for name in ("From", "To"):
+        if len(first(params, name)) > MAX_ADDRESS_CHARS:
+            raise InvalidMessage(f"{name} is longer than {MAX_ADDRESS_CHARS} characters")
 
     record: dict[str, Any] = {field: first(params, name) for name, field in _STRING_FIELDS.items()}
     num_media = _int_param(params, "NumMedia", 0)
@@ -102,8 +119,15 @@ def build_record(
     record["numSegments"] = _int_param(params, "NumSegments", 1)
     record["media"] = media_of(params, num_media)
     record["channel"] = channel_of(record["from"], record["to"], num_media)
-    opt_out = first(params, "OptOutType").strip().upper()
-    record["optOutType"] = opt_out if opt_out in OPT_OUT_TYPES else ""
+    keyword = classify(
+        record["body"], first(params, "OptOutType"), frozenset(number.keywords) if number else frozenset()
+    )
+    record["optOutType"] = keyword.opt_out_type
+    record["keyword"] = keyword.keyword
+    # A disabled number's messages are recorded but not published (the fanout skips them).
+    record["delivered"] = number.enabled if number else True
+    if number is not None:
+        record["entryPoint"] = number.entry_point()
     timestamp = received_at.astimezone(UTC)
     record["receivedAt"] = timestamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     record["conversation"] = conversation_key(record["to"], record["from"])

@@ -1,0 +1,64 @@
+"""`twilio-inbound replay ...`: republish stored messages (same event id, so subscribers dedupe)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from devtools.target import resolve
+from publisher import TopicPublisher
+from replay import Replayer
+from twilio_inbound.registry import OptOutStore
+
+
+def _iso(value: str) -> str:
+    """Accepts any ISO 8601 time; returns the stored form (UTC, milliseconds, Z)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _run(args: argparse.Namespace) -> int:
+    target = resolve(args.stack_name)
+    dynamodb = target.client("dynamodb")
+    replayer = Replayer(
+        dynamodb,
+        target.output("MessagesTableName"),
+        TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
+        OptOutStore(dynamodb, target.output("NumbersTableName")),
+    )
+    if args.from_dlq:
+        result = replayer.from_dead_letters(
+            target.client("sqs"), target.output("FanoutDeadLetterQueueUrl"), target.client("dynamodbstreams")
+        )
+    elif args.message_sid:
+        result = replayer.by_message_sids(args.message_sid)
+    else:
+        until = args.until or _iso(datetime.now(UTC).isoformat())
+        result = replayer.by_time_range(args.since, until, args.number or "")
+    summary: dict[str, Any] = {key: value for key, value in asdict(result).items() if value}
+    print(json.dumps(summary or {"published": []}, indent=2))
+    return 1 if result.failed or result.dead_letters_kept else 0
+
+
+def add_commands(commands: Any) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="republish stored messages by MessageSid, time range, or from the fanout dead-letter queue",
+        description=__doc__,
+    )
+    replay.add_argument("--stack-name", help="a deployed stack (default: the running local stack)")
+    what = replay.add_mutually_exclusive_group(required=True)
+    what.add_argument("--message-sid", action="append", metavar="SID", help="a MessageSid (repeatable)")
+    what.add_argument("--since", type=_iso, help="received at or after this ISO 8601 time")
+    what.add_argument("--from-dlq", action="store_true", help="the stream batches the fanout function gave up on")
+    replay.add_argument("--until", type=_iso, help="with --since: received at or before (default: now)")
+    replay.add_argument("--number", help="with --since: only messages to this number (uses the ByNumber index)")
+    replay.set_defaults(run=_run)

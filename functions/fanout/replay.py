@@ -1,0 +1,159 @@
+"""Republishes stored messages, with the same event id, so subscribers that missed them catch up.
+
+Used by `twilio-inbound replay` (devtools/replay_cli.py): by MessageSid, by time range (optionally for one
+number), or for the stream batches the fanout function gave up on (its dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from publisher import TopicPublisher, batches, outgoing_for
+from twilio_inbound.dynamo import from_item, to_item
+from twilio_inbound.registry import MAX_BATCH_KEYS, MAX_UNPROCESSED_ROUNDS, OptOutStore
+
+
+@dataclass
+class ReplayResult:
+    published: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # messages to disabled numbers: never published
+    dead_letters_done: int = 0
+    dead_letters_kept: list[str] = field(default_factory=list)  # why a dead letter could not be replayed
+
+    def merge(self, other: ReplayResult) -> None:
+        for name in ("published", "failed", "not_found", "skipped", "dead_letters_kept"):
+            getattr(self, name).extend(getattr(other, name))
+        self.dead_letters_done += other.dead_letters_done
+
+
+class Replayer:
+    def __init__(self, dynamodb: Any, table_name: str, topic: TopicPublisher, optouts: OptOutStore) -> None:
+        self._dynamodb = dynamodb
+        self._table_name = table_name
+        self._topic = topic
+        self._optouts = optouts
+
+    def publish(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
+        result = ReplayResult()
+        wanted = []
+        for record in records:
+            if record.get("delivered") is False:
+                result.skipped.append(record["messageSid"])
+            else:
+                wanted.append(record)
+        for start in range(0, len(wanted), MAX_BATCH_KEYS):
+            chunk = list(enumerate(wanted[start : start + MAX_BATCH_KEYS]))
+            for batch in batches(outgoing_for(chunk, self._optouts)):
+                failed = {item.message_sid for item in self._topic.publish_batch(batch)}
+                result.failed += [item.message_sid for item in batch if item.message_sid in failed]
+                result.published += [item.message_sid for item in batch if item.message_sid not in failed]
+        return result
+
+    def by_message_sids(self, message_sids: Iterable[str]) -> ReplayResult:
+        sids = list(dict.fromkeys(message_sids))
+        found = {record["messageSid"]: record for record in self._get(sids)}
+        result = self.publish(found[sid] for sid in sids if sid in found)
+        result.not_found = [sid for sid in sids if sid not in found]
+        return result
+
+    def by_time_range(self, since: str, until: str, number: str = "") -> ReplayResult:
+        """Messages received in [since, until] (ISO 8601 UTC), oldest first; one number's via its index."""
+        if number:
+            pages = self._dynamodb.get_paginator("query").paginate(
+                TableName=self._table_name,
+                IndexName="ByNumber",
+                KeyConditionExpression="#to = :to AND receivedAt BETWEEN :since AND :until",
+                ExpressionAttributeNames={"#to": "to"},
+                ExpressionAttributeValues=to_item({":to": number, ":since": since, ":until": until}),
+            )
+        else:
+            # An operator's occasional replay across all numbers: a filtered scan is acceptable here.
+            pages = self._dynamodb.get_paginator("scan").paginate(
+                TableName=self._table_name,
+                FilterExpression="receivedAt BETWEEN :since AND :until",
+                ExpressionAttributeValues=to_item({":since": since, ":until": until}),
+            )
+        records = [from_item(item) for page in pages for item in page["Items"]]
+        return self.publish(sorted(records, key=lambda record: (record["receivedAt"], record["messageSid"])))
+
+    def from_dead_letters(self, sqs: Any, queue_url: str, streams: Any) -> ReplayResult:
+        """Replays each failed stream batch the fanout function sent to its DLQ; deletes what succeeded."""
+        result = ReplayResult()
+        for message in _drain(sqs, queue_url):
+            sids, problem = _sids_of_failed_batch(streams, json.loads(message["Body"]))
+            if problem:
+                result.dead_letters_kept.append(problem)
+                continue
+            replayed = self.by_message_sids(sids)
+            result.merge(replayed)
+            if replayed.failed:
+                result.dead_letters_kept.append(f"{len(replayed.failed)} message(s) failed again; kept for later")
+                continue
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            result.dead_letters_done += 1
+        return result
+
+    def _get(self, sids: list[str]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(sids), MAX_BATCH_KEYS):
+            keys = [to_item({"messageSid": sid}) for sid in sids[start : start + MAX_BATCH_KEYS]]
+            request: dict[str, Any] = {self._table_name: {"Keys": keys, "ConsistentRead": True}}
+            for _ in range(MAX_UNPROCESSED_ROUNDS):
+                response = self._dynamodb.batch_get_item(RequestItems=request)
+                yield from (from_item(item) for item in response["Responses"].get(self._table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RuntimeError("DynamoDB left keys unprocessed after retries")
+
+
+def _drain(sqs: Any, queue_url: str) -> Iterator[dict[str, Any]]:
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+            "Messages", []
+        )
+        if not messages:
+            return
+        yield from messages
+
+
+def _sids_of_failed_batch(streams: Any, dead_letter: dict[str, Any]) -> tuple[list[str], str]:
+    """The MessageSids in the stream range Lambda reported, read back from the stream (kept 24 hours)."""
+    info = dead_letter.get("DDBStreamBatchInfo")
+    if not info:
+        return [], "not a DynamoDB stream failure record"
+    try:
+        return _read_range(streams, info, dead_letter.get("timestamp", "unknown time"))
+    except ClientError as error:
+        return [], f"stream unreadable ({error.response['Error']['Code']}): replay by time range instead"
+
+
+def _read_range(streams: Any, info: dict[str, Any], when: str) -> tuple[list[str], str]:
+    start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    iterator = streams.get_shard_iterator(
+        StreamArn=info["streamArn"],
+        ShardId=info["shardId"],
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=info["startSequenceNumber"],
+    )["ShardIterator"]
+    sids: list[str] = []
+    while iterator:
+        response = streams.get_records(ShardIterator=iterator, Limit=1000)
+        for record in response["Records"]:
+            if int(record["dynamodb"]["SequenceNumber"]) > end:
+                return sids, ""
+            if record.get("eventName") == "INSERT" and int(record["dynamodb"]["SequenceNumber"]) >= start:
+                sids.append(record["dynamodb"]["Keys"]["messageSid"]["S"])
+        if not response["Records"]:
+            break
+        iterator = response.get("NextShardIterator")
+    if not sids:
+        return [], f"stream records gone (older than 24 h?): replay by time range around {when}"
+    return sids, ""

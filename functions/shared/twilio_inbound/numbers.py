@@ -1,0 +1,133 @@
+"""Numbers as entry points: what each registered number is, which keyword a message is, what to reply.
+
+Pure domain code. The registry itself lives in DynamoDB (registry.py); the ingest function reads it, the CLI
+writes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Twilio's standard opt-out, opt-in and help keywords (matched on the whole body, trimmed, any case).
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body
+KEYWORD_PATTERN = re.compile(r"^[A-Z0-9]{1,30}$")
+# E.164, a channel address (whatsapp:+1..., messenger:..., rcs:...), or a Messaging Service SID.
+NUMBER_PATTERN = re.compile(r"^(\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,100}|MG[0-9a-fA-F]{32})$")
+CONFIG_ENTRY = "config"
+OPT_OUT_ENTRY_PREFIX = "optout#"
+
+
+class InvalidNumberConfig(ValueError):
+    """A registry entry that would break replies or routing; the text says what to fix."""
+
+
+@dataclass(frozen=True)
+class Keyword:
+    opt_out_type: str  # STOP, START, HELP or "" (Twilio's OptOutType vocabulary)
+    keyword: str  # the normalized body when it is a standard or configured keyword, else ""
+
+
+def normalize(body: str) -> str:
+    return body.strip().upper()
+
+
+def classify(body: str, twilio_opt_out_type: str, configured: frozenset[str] = frozenset()) -> Keyword:
+    """Twilio's OptOutType when it sent one (Advanced Opt-Out), else the standard keywords."""
+    word = normalize(body)
+    opt_out_type = twilio_opt_out_type.strip().upper()
+    if opt_out_type not in {"STOP", "START", "HELP"}:
+        if word in OPT_OUT_KEYWORDS:
+            opt_out_type = "STOP"
+        elif word in OPT_IN_KEYWORDS:
+            opt_out_type = "START"
+        elif word in HELP_KEYWORDS:
+            opt_out_type = "HELP"
+        else:
+            opt_out_type = ""
+    standard = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
+    keyword = word if word in standard or word in configured else ""
+    return Keyword(opt_out_type, keyword)
+
+
+@dataclass(frozen=True)
+class NumberConfig:
+    number: str
+    name: str = ""
+    enabled: bool = True
+    route_key: str = ""
+    tags: tuple[str, ...] = ()
+    auto_reply: str = ""
+    keywords: dict[str, str] = field(default_factory=dict)  # KEYWORD -> reply text
+    language: str = ""
+
+    def validate(self) -> NumberConfig:
+        if not NUMBER_PATTERN.match(self.number):
+            raise InvalidNumberConfig(f"{self.number!r} is not E.164, a channel address or a Messaging Service SID")
+        for keyword, reply in self.keywords.items():
+            if not KEYWORD_PATTERN.match(keyword):
+                raise InvalidNumberConfig(f"keyword {keyword!r} must be 1-30 upper-case letters or digits")
+            if keyword in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS:
+                raise InvalidNumberConfig(f"{keyword} is an opt-out/opt-in keyword: Twilio answers it, we never do")
+            _check_reply(f"reply for {keyword}", reply)
+        _check_reply("auto-reply", self.auto_reply)
+        return self
+
+    def entry_point(self) -> dict[str, Any]:
+        """What the stored record and the event carry about the number."""
+        return {
+            "number": self.number,
+            "name": self.name,
+            "routeKey": self.route_key,
+            "tags": list(self.tags),
+            "language": self.language,
+        }
+
+    def reply_for(self, keyword: Keyword) -> str:
+        """The text to answer with, or "" for none. Opt-out and opt-in messages never get one."""
+        if not self.enabled or keyword.opt_out_type in {"STOP", "START"}:
+            return ""
+        if keyword.keyword in self.keywords:
+            return self.keywords[keyword.keyword]
+        if keyword.opt_out_type == "HELP" and "HELP" in self.keywords:
+            return self.keywords["HELP"]
+        return self.auto_reply
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "entry": CONFIG_ENTRY,
+            "name": self.name,
+            "enabled": self.enabled,
+            "routeKey": self.route_key,
+            "tags": list(self.tags),
+            "autoReply": self.auto_reply,
+            "keywords": dict(self.keywords),
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> NumberConfig:
+        return cls(
+            number=str(item["number"]),
+            name=str(item.get("name", "")),
+            enabled=bool(item.get("enabled", True)),
+            route_key=str(item.get("routeKey", "")),
+            tags=tuple(str(tag) for tag in item.get("tags", [])),
+            auto_reply=str(item.get("autoReply", "")),
+            keywords={str(key): str(value) for key, value in (item.get("keywords") or {}).items()},
+            language=str(item.get("language", "")),
+        )
+
+
+def _check_reply(what: str, text: str) -> None:
+    if len(text) > MAX_REPLY_CHARS:
+        raise InvalidNumberConfig(f"{what} is {len(text)} characters; Twilio's limit is {MAX_REPLY_CHARS}")
+
+
+def opt_out_entry(sender: str) -> str:
+    return OPT_OUT_ENTRY_PREFIX + sender

@@ -1,0 +1,26 @@
+"""What logs may say about a message: phone numbers and bodies are masked unless full logging is on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def mask_address(address: str) -> str:
+    """Keeps the channel prefix and the last 4 characters: whatsapp:+•••••••0199."""
+    scheme, sep, rest = address.rpartition(":")
+    value = rest if sep else address
+    masked = ("+" if value.startswith("+") else "") + "•" * max(len(value) - 5, 3) + value[-4:]
+    return f"{scheme}{sep}{masked}" if len(value) > 6 else f"{scheme}{sep}•••"
+
+
+def message_fields(record: dict[str, Any], full: bool) -> dict[str, Any]:
+    """Log fields for one message."""
+    fields: dict[str, Any] = {
+        "messageSid": record["messageSid"],
+        "channel": record["channel"],
+        "numMedia": record["numMedia"],
+        "bodyChars": len(record["body"]),
+    }
+    if full:
+        return {**fields, "from": record["from"], "to": record["to"], "body": record["body"]}
+    return {**fields, "from": mask_address(record["from"]), "to": mask_address(record["to"])}
