@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: venv local test unit integration lint format events send build validate deploy bench clean
+.PHONY: venv local test unit integration lint format events send numbers replay build validate deploy bench clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -47,6 +47,12 @@ events: venv ## Regenerate events/ (signed with the documented test token)
 
 send: venv ## Send a signed test message: make send ARGS='--url http://127.0.0.1:3000/sms --body hi'
 	$(BIN)/python -m devtools.cli send $(ARGS)
+
+numbers: venv ## Manage registered numbers: make numbers ARGS='list' (add/update/enable/disable/remove/show)
+	$(BIN)/python -m devtools.cli numbers $(ARGS)
+
+replay: venv ## Republish stored messages: make replay ARGS='--from-dlq' (or --message-sid SM.. / --since ISO)
+	$(BIN)/python -m devtools.cli replay $(ARGS)
 
 validate: venv
 	$(BIN)/sam validate --lint

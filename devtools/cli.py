@@ -1,8 +1,10 @@
-"""twilio-inbound command line: send a correctly signed Twilio-style message to any webhook URL.
+"""twilio-inbound command line, for the local stack or a deployed one (--stack-name).
 
-python -m devtools.cli send --body "hello"                        # the running local stack
+python -m devtools.cli send --body "hello"                        # signed message to the local stack
 python -m devtools.cli send --url https://.../sms --token "$TOKEN" --body hi
 python -m devtools.cli send --stack-name twilio-inbound --body hi  # a deployed stack, by its Outputs
+python -m devtools.cli numbers add +15005550001 --name support-line --route-key support
+python -m devtools.cli replay --from-dlq --stack-name twilio-inbound
 """
 
 from __future__ import annotations

@@ -69,8 +69,9 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
         status = "FAILED   " if record["messageId"] in failed else "delivered"
         body = data["body"] if len(data["body"]) <= 60 else data["body"][:59] + "…"
         media = f" +{data['numMedia']} media" if data["numMedia"] else ""
+        entry_point = f" [{data['entryPoint']['name'] or data['to']}]" if data.get("entryPoint") else ""
         print(
-            f"{status} {cloud_event['id']} {data['channel']:<8} {_mask(data['from'])} -> {data['to']}: "
+            f"{status} {cloud_event['id']} {data['channel']:<8} {_mask(data['from'])} -> {data['to']}{entry_point}: "
             f"{json.dumps(body, ensure_ascii=False)}{media}",
             flush=True,
         )
@@ -165,7 +166,12 @@ def _start_functions(
     from devtools.pollers import PollingThread, QueuePoller, StreamPoller
 
     # The template's environment, but pointed at the emulator and quieter unless --verbose.
-    overrides = {"AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"]}
+    overrides = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
+        # CloudWatch metric lines (EMF) only mean something in AWS; shown with --verbose.
+        "POWERTOOLS_METRICS_DISABLED": "false" if args.verbose else "true",
+    }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
     threads: list[threading.Thread] = []
