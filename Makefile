@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 # repo root for devtools/bench: written into the venv as a .pth file, so every tool and subprocess sees them.
 IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: venv local test unit integration lint format events send numbers replay build validate deploy bench clean
 
@@ -32,11 +33,12 @@ unit: venv
 integration: venv
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
-lint: venv ## ruff, mypy and cfn-lint on the template
+lint: venv ## ruff, mypy, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions devtools tests
+	$(BIN)/mypy functions devtools tests bench
 	$(BIN)/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint
 
 format: venv
 	$(BIN)/ruff format .

@@ -420,26 +420,31 @@ def ingest_logs(ingest: Invoke) -> Iterator[io.StringIO]:
 
 
 def test_logs_mask_numbers_and_bodies_and_never_show_the_token(
-    ingest: Invoke, ingest_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    ingest: Invoke, ingest_logs: io.StringIO, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dataclasses import replace
 
     import ingest_handler
 
+    capsys.readouterr()
     pairs = inbound_form(body="my card is 4111 1111", sender="+14155550123", to="+15005550001")
     assert_twiml_ok(ingest(signed_event(pairs)))
     ingest(signed_event(inbound_form(), token="wrong-token"))
-    logged = ingest_logs.getvalue()
-    assert "message stored" in logged
+    # the stored message's fields ride on its metrics line (EMF, printed to stdout); rejections are logged
+    metrics_line = next(line for line in capsys.readouterr().out.splitlines() if "MessagesReceived" in line)
+    metadata = json.loads(metrics_line)
+    assert metadata["messageSid"] == dict(pairs)["MessageSid"]
+    assert metadata["from"] == "+•••••••0123"  # enough to correlate, not enough to identify
+    assert metadata["bodyChars"] == len("my card is 4111 1111")
+    logged = ingest_logs.getvalue() + metrics_line
     assert "request rejected" in logged
-    assert "+•••••••0123" in logged  # enough to correlate, not enough to identify
     for secret in ("+14155550123", "+15005550001", "4111 1111", TEST_AUTH_TOKEN, "wrong-token"):
         assert secret not in logged
 
     # GIVEN full logging switched on for debugging
     monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, log_message_content=True))
     ingest(signed_event(inbound_form(body="visible body", sender="+14155550124")))
-    logged = ingest_logs.getvalue()
+    logged = capsys.readouterr().out
     assert "+14155550124" in logged
     assert "visible body" in logged
     assert TEST_AUTH_TOKEN not in logged

@@ -9,10 +9,34 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+# Ints DynamoDB stores exactly (38 significant digits); larger ones go through boto3, which rejects them.
+_EXACT_INT = 10**38
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    # The types our records hold, without boto3's generic (and, per message, costly) type dispatch;
+    # anything else (Decimal, sets, bytes, floats to reject) takes boto3's path, with its checks.
+    kind = type(value)
+    typed: dict[str, Any]
+    if kind is str:
+        typed = {"S": value}
+    elif kind is bool:
+        typed = {"BOOL": value}
+    elif kind is int and -_EXACT_INT < value < _EXACT_INT:
+        typed = {"N": str(value)}
+    elif value is None:
+        typed = {"NULL": True}
+    elif kind is list or kind is tuple:
+        typed = {"L": [_typed(item) for item in value]}
+    elif kind is dict:
+        typed = {"M": {key: _typed(item) for key, item in value.items()}}
+    else:
+        typed = dict(_serializer.serialize(value))
+    return typed
 
 
 def to_item(record: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in record.items()}
+    return {name: _typed(value) for name, value in record.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -26,5 +50,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _untyped(typed: Any) -> Any:
+    # The inverse of _typed, with the same results as boto3's deserializer followed by _plain.
+    if type(typed) is dict and len(typed) == 1:
+        ((tag, value),) = typed.items()
+        if tag in ("S", "BOOL"):
+            return value
+        if tag == "N":
+            if type(value) is str and value.isascii() and value.removeprefix("-").isdigit():
+                return int(value)  # a whole number; fractions and exponents take the Decimal path below
+        elif tag == "NULL":
+            return None
+        elif tag == "L":
+            return [_untyped(item) for item in value]
+        elif tag == "M":
+            return {key: _untyped(item) for key, item in value.items()}
+    return _plain(_deserializer.deserialize(typed))
+
+
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+    return {name: _untyped(value) for name, value in item.items()}

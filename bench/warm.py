@@ -1,0 +1,165 @@
+"""Warm CPU per message: the handler end to end against the bare SDK call(s) it exists to make.
+
+Both run in one process against the same canned HTTP responses, one event and its floor after the other; the
+ratio is the median of the pairs' ratios.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import itertools
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench import fakeaws, invoke
+from bench.proc import BenchError, child_env, probe
+from bench.report import Row
+from bench.subjects import Subject
+
+if TYPE_CHECKING:  # the measuring process must not import the dev tooling behind it
+    from bench.stackenv import Deployed
+
+MAX_RATIO = 1.5
+MAX_SNS_CALLS_PER_100 = 10
+Call = tuple[str, str, dict[str, Any]]  # service, Operation, parameters
+
+
+# ---------------------------------------------------------------- inside the measuring process
+@contextmanager
+def _recording() -> Iterator[list[Call]]:
+    """Every SDK call made meanwhile, with a copy of its parameters."""
+    from botocore.client import BaseClient
+
+    recorded: list[Call] = []
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def record(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        recorded.append((self.meta.service_model.service_name, operation_name, copy.deepcopy(api_params)))
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = record  # type: ignore[attr-defined]
+    try:
+        yield recorded
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+
+def bind_calls(calls: list[Call]) -> list[tuple[Callable[..., Any], dict[str, Any]]]:
+    """The calls as bound methods of fresh, bare clients: the floor."""
+    import boto3
+    from botocore import xform_name
+
+    clients: dict[str, Any] = {}
+    bound = []
+    for service, operation, params in calls:
+        if service not in clients:
+            clients[service] = boto3.client(service)  # type: ignore[call-overload]
+        bound.append((getattr(clients[service], xform_name(operation)), params))
+    return bound
+
+
+def _check(subject: Subject, result: Any) -> None:
+    if not subject.accepted(result):
+        raise BenchError(f"{subject.name} did not take the success path the figure measures: {str(result)[:300]}")
+
+
+def measure(subject: Subject, handler: str, events_path: Path, pairs: int) -> dict[str, Any]:
+    events = list(invoke.read_jsonl(events_path))
+    gc.collect()
+    gc.freeze()  # the harness's events stay out of GC passes; the function's own objects do not
+    function = invoke.load_handler(handler)
+    context = invoke.Context(subject.logical_id)
+    if subject.records_per_event == 1 and len(events) < 2 + pairs:
+        raise BenchError(f"{len(events)} events are too few for {pairs} distinct messages")
+    # The first invocation takes the cold path (secret, registry, first-use caches); the second shows the
+    # steady state, and which floor calls it made.
+    _check(subject, function(events[0], context))
+    with _recording() as recorded:
+        _check(subject, function(events[1], context))
+    floor_calls = [call for call in recorded if f"{call[0]}.{call[1]}" == subject.floor_operation]
+    floor_calls = floor_calls[: subject.floor_calls_per_event]
+    if not floor_calls:
+        raise BenchError(f"{subject.name} made no {subject.floor_operation} call: nothing to compare with")
+    floor = bind_calls(floor_calls)
+    source = itertools.cycle(events[2:])
+
+    # One event and its floor side by side, in alternating order: both see the same machine state, so a
+    # burst of noise moves both; medians over many pairs leave bursts out.
+    figure_seconds: list[float] = []
+    floor_seconds: list[float] = []
+    figure_calls: dict[str, int] = {}
+    failed = 0
+    clock = time.process_time
+    for pair in range(pairs):
+        event = next(source)
+        for side in ("figure", "floor") if pair % 2 == 0 else ("floor", "figure"):
+            if side == "figure":
+                before = dict(fakeaws.calls)
+                start = clock()
+                result = function(event, context)
+                figure_seconds.append(clock() - start)
+                # Checked, not kept: answers kept alive would bring GC passes the function does not cause.
+                failed += not subject.accepted(result)
+                for name, count in fakeaws.calls.items():
+                    figure_calls[name] = figure_calls.get(name, 0) + count - before.get(name, 0)
+            else:
+                start = clock()
+                for method, params in floor:
+                    method(**params)
+                floor_seconds.append(clock() - start)
+    if failed:
+        raise BenchError(f"{subject.name} failed {failed} of {pairs} events while measured")
+
+    units = subject.records_per_event
+    return {
+        "figure_us": statistics.median(figure_seconds) / units * 1e6,
+        "floor_us": statistics.median(floor_seconds) / units * 1e6,
+        "paired_ratio": statistics.median(f / b for f, b in zip(figure_seconds, floor_seconds, strict=True)),
+        "pairs": pairs,
+        "records_per_event": subject.records_per_event,
+        "calls_per_event": {name: count / pairs for name, count in sorted(figure_calls.items()) if count},
+        "floor_calls": floor_calls,
+    }
+
+
+# ---------------------------------------------------------------- in the parent
+def _units(subject: Subject) -> str:
+    return subject.per if subject.records_per_event == 1 else f"{subject.records_per_event} {subject.per}s"
+
+
+def run(subject: Subject, deployed: Deployed, events: Path, pairs: int) -> tuple[list[Row], dict[str, Any]]:
+    """The rows, and the details with the floor's calls (`floor_calls`) for the memory run to replay."""
+    args = ["warm", "--subject", subject.name, "--handler", deployed.handler, "--events", str(events)]
+    result = probe([*args, "--pairs", str(pairs)], child_env(deployed.environment))
+    calls = result["calls_per_event"]
+    floor_names = sorted({f"{service}.{operation}" for service, operation, _ in result["floor_calls"]})
+    floor_per_event = len(result["floor_calls"])
+    rows = [
+        Row(
+            f"warm CPU per {subject.per}: {subject.name}",
+            result["figure_us"],
+            "µs",
+            floor=result["floor_us"],
+            max_ratio=MAX_RATIO,
+            note=f"floor: {floor_per_event} bare {', '.join(floor_names)} per {_units(subject)}",
+            paired_ratio=result["paired_ratio"],
+        )
+    ]
+    if subject.name == "fanout":
+        sns = sum(count for name, count in calls.items() if name.startswith("sns."))
+        per_100 = sns * 100 / subject.records_per_event
+        rows.append(
+            Row(
+                "SNS calls per 100 stream records: fanout",
+                per_100,
+                "calls",
+                floor=-(-100 // 10),  # PublishBatch takes 10 entries
+                max_figure=MAX_SNS_CALLS_PER_100,
+            )
+        )
+    return rows, {**result, "floor_operations": floor_names}
