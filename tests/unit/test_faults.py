@@ -47,7 +47,10 @@ class Injector:
             raise ReadTimeoutError(endpoint_url="https://injected")
         return error_response(*self.error)
 
-    def remove(self) -> None:
+    def __enter__(self) -> Injector:
+        return self
+
+    def __exit__(self, *_: object) -> None:
         self.client.meta.events.unregister(self.event, self)
 
 
@@ -70,14 +73,10 @@ def items(stack: Stack, table: str) -> list[dict[str, Any]]:
 def test_dynamodb_error_answers_503_stores_nothing_and_the_retry_succeeds(
     stack: Stack, ingest: Invoke, ingest_dynamodb: Any, error: tuple[int, str]
 ) -> None:
-    # GIVEN DynamoDB answering with an error
-    injector = Injector(ingest_dynamodb, "before-call.dynamodb.PutItem", error)
     event = signed_event(inbound_form(message_sid=new_message_sid()))
-    try:
-        # WHEN Twilio delivers a message
+    # GIVEN DynamoDB answering with an error WHEN Twilio delivers a message
+    with Injector(ingest_dynamodb, "before-call.dynamodb.PutItem", error):
         response = ingest(event)
-    finally:
-        injector.remove()
     # THEN it gets a 503, and nothing is stored
     assert response["statusCode"] == 503
     assert items(stack, "MessagesTable") == []
@@ -89,12 +88,9 @@ def test_dynamodb_error_answers_503_stores_nothing_and_the_retry_succeeds(
 def test_dynamodb_timeouts_are_retried_a_bounded_number_of_times(
     stack: Stack, ingest: Invoke, ingest_dynamodb: Any
 ) -> None:
-    injector = Injector(ingest_dynamodb, "before-send.dynamodb.PutItem")
     event = signed_event(inbound_form(message_sid=new_message_sid()))
-    try:
+    with Injector(ingest_dynamodb, "before-send.dynamodb.PutItem") as injector:
         response = ingest(event)
-    finally:
-        injector.remove()
     assert response["statusCode"] == 503
     assert injector.attempts == 3  # then Twilio's own retry or fallback URL takes over, well inside 15 s
     assert items(stack, "MessagesTable") == []
@@ -104,12 +100,9 @@ def test_dynamodb_timeouts_are_retried_a_bounded_number_of_times(
 def test_failed_opt_out_transaction_leaves_neither_message_nor_state(
     stack: Stack, ingest: Invoke, ingest_dynamodb: Any
 ) -> None:
-    injector = Injector(ingest_dynamodb, "before-call.dynamodb.TransactWriteItems", (500, "InternalServerError"))
     event = signed_event(inbound_form(body="STOP", message_sid=new_message_sid()))
-    try:
+    with Injector(ingest_dynamodb, "before-call.dynamodb.TransactWriteItems", (500, "InternalServerError")):
         assert ingest(event)["statusCode"] == 503
-    finally:
-        injector.remove()
     assert items(stack, "MessagesTable") == []
     assert items(stack, "NumbersTable") == []
     assert ingest(event)["statusCode"] == 200
