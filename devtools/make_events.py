@@ -17,7 +17,7 @@ from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_fo
 from devtools.template import ACCOUNT_ID, ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import build_record
+from twilio_inbound.message import build_record, group_pairs
 
 EVENTS_DIR = ROOT / "events"
 HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
@@ -83,15 +83,8 @@ def api_events() -> list[Path]:
     return written
 
 
-def _form_params(pairs: FormPairs) -> dict[str, list[str]]:
-    params: dict[str, list[str]] = {}
-    for key, value in pairs:
-        params.setdefault(key, []).append(value)
-    return params
-
-
 def records() -> list[dict[str, Any]]:
-    return [build_record(_form_params(pairs), RECEIVED_AT) for pairs in MESSAGES.values()]
+    return [build_record(group_pairs(pairs), RECEIVED_AT) for pairs in MESSAGES.values()]
 
 
 def stream_event() -> Path:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 from signature import MultiParams
+from twilio_inbound.message import group_pairs
 
 TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)
 TEST_ACCOUNT_SID = "AC" + "0" * 32
@@ -66,10 +67,7 @@ def inbound_form(
 
 
 def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN) -> str:
-    params = MultiParams()
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-    return str(RequestValidator(token).compute_signature(url, params))
+    return str(RequestValidator(token).compute_signature(url, MultiParams(group_pairs(pairs))))
 
 
 def encode_form(pairs: FormPairs) -> bytes:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
-from twilio_inbound.message import FormParams
+from twilio_inbound.message import FormParams, group_pairs
 from twilio_inbound.numbers import MAX_REPLY_CHARS
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -105,10 +105,7 @@ def parse_form(body: bytes) -> FormParams:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
     except UnicodeDecodeError as error:
         raise RequestRejected(400, "body is not valid UTF-8 form data") from error
-    params: FormParams = {}
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-    return params
+    return group_pairs(pairs)
 
 
 def twiml(reply: str = "") -> str:

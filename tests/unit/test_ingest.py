@@ -231,11 +231,10 @@ def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
     from twilio.request_validator import RequestValidator
 
     from signature import MultiParams
+    from twilio_inbound.message import group_pairs
 
     pairs = inbound_form()
-    params = MultiParams()
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
+    params = MultiParams(group_pairs(pairs))
     sha256 = RequestValidator(TEST_AUTH_TOKEN).compute_signature(WEBHOOK_URL, params, "HMAC_SHA256")
     headers = {
         "Content-Type": FORM_TYPE,

@@ -7,6 +7,7 @@ without notice) next to normalized fields named as in Twilio Event Streams' Inbo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,14 @@ class InvalidMessage(ValueError):
 @dataclass(frozen=True)
 class StorageOptions:
     retention_days: int = 0  # 0 keeps messages forever (no TTL attribute)
+
+
+def group_pairs(pairs: Iterable[tuple[str, str]]) -> FormParams:
+    """Form pairs as posted -> each name with every value, in order (repeated keys and blanks kept)."""
+    params: FormParams = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
 
 
 def first(params: FormParams, name: str) -> str:
