@@ -3,13 +3,16 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov lives in a venv of its own: it pins boto3, packaging and networkx older than requirements.txt.
+CHECKOV_VENV := $(VENV)/tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # Where the functions' modules live, as Lambda lays them out (each CodeUri and the shared layer), plus the
 # repo root for devtools/bench: written into the venv as a .pth file, so every tool and subprocess sees them.
 IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv local test unit integration lint format events send numbers replay build validate deploy bench clean
+.PHONY: venv local test unit integration lint format events send numbers replay build validate deploy bench load clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -21,11 +24,18 @@ $(BIN)/.installed: requirements.txt
 
 venv: $(BIN)/.installed
 
+$(CHECKOV): | $(BIN)/.installed
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+
 local: venv ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint ## Lint, type-check, then unit + integration tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+test: venv lint ## Lint, type-check, unit + integration tests, then the quick benchmark on its own
+	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/perf $(PYTEST_ARGS)
+	# Alone: its ratios need a machine that is not also running the other tests.
+	$(BIN)/python -m pytest tests/perf $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
@@ -33,12 +43,15 @@ unit: venv
 integration: venv
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
-lint: venv ## ruff, mypy, cfn-lint and sam validate --lint
+lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions devtools tests bench
+	$(BIN)/bandit -q -r functions
+	$(BIN)/bandit -q -r devtools bench -s B404,B603 2>/dev/null  # dev tools start this repo's own processes
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint
+	$(CHECKOV) --config-file .checkov.yaml -f template.yaml
 
 format: venv
 	$(BIN)/ruff format .
@@ -65,8 +78,11 @@ build: venv ## sam build (needs python3.13 on PATH: PYENV_VERSION=3.11.7:3.13.0 
 deploy: build
 	$(BIN)/sam deploy --guided
 
-bench: venv
+bench: venv ## Cold init, warm CPU, memory, package size against the SDK floor (ARGS=--quick for the CI run)
 	$(BIN)/python -m bench $(ARGS)
+
+load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (bench/load.py --help)
+	$(BIN)/python -m bench.load --start $(ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ import os
 from types import ModuleType
 from typing import Any, cast
 
-SECRET_ENV = "BENCH_SECRET_STRING"  # noqa: S105 (the name of a variable holding the fake token)
+SECRET_ENV = "BENCH_SECRET_STRING"  # noqa: S105 (the name of a variable holding the fake token)  # nosec B105
 REQUEST_ID = "00000000-0000-4000-8000-000000000000"
 SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 

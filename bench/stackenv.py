@@ -19,8 +19,8 @@ SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:twilio-inboun
 # What Lambda and the tests set; never real credentials.
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_SESSION_TOKEN": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",  # fake, for the emulator  # nosec B105
+    "AWS_SESSION_TOKEN": "bench",  # fake, for the emulator  # nosec B105
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",

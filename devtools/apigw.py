@@ -147,6 +147,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
 
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets connections when Twilio-like bursts arrive
 
     def __init__(self, address: tuple[str, int], invoke: Invoke, route_path: str = "/sms", verbose: bool = False):
         self.invoke = invoke

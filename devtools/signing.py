@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from signature import MultiParams
 from twilio_inbound.message import group_pairs
 
-TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)
+TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)  # nosec B105
 TEST_ACCOUNT_SID = "AC" + "0" * 32
 FormPairs = list[tuple[str, str]]
 

@@ -49,7 +49,36 @@ def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
     # The emulator accepts any credentials; these keep a developer's real ones out of local calls.
     session = boto3.session.Session(
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 (the emulator's, not a secret)
+        aws_secret_access_key="local",  # noqa: S106 (the emulator's, not a secret)  # nosec B106
         region_name=outputs["Region"],
     )
     return Target(outputs, session, outputs["EmulatorEndpoint"])
+
+
+def subscribe_queue(
+    sqs: Any, sns: Any, topic_arn: str, queue_name: str, filter_policy: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """A queue of a downstream service on the topic, as the README tells subscribers to set one up: raw
+    delivery, and a queue policy that admits only this topic. Returns (queue URL, subscription ARN)."""
+    url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    attributes = {"RawMessageDelivery": "true"}
+    if filter_policy:
+        attributes["FilterPolicy"] = json.dumps(filter_policy)
+    subscription = sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes, ReturnSubscriptionArn=True
+    )["SubscriptionArn"]
+    return url, str(subscription)

@@ -48,7 +48,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
-        document: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)
+        document: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)  # nosec B506
     return document
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from settings import IngestSettings
 from signature import SignatureVerifier
 from store import MessageStore
-from twilio_inbound.message import InvalidMessage, StorageOptions, build_record, first
+from twilio_inbound.message import InvalidMessage, StorageOptions, build_record, check_parameters, first
 from twilio_inbound.numbers import Keyword
 from twilio_inbound.registry import NumberRegistry, OptOutStore
 from webhook import RequestRejected, check_shape, parse_form, request_from_event, request_url
@@ -42,10 +42,11 @@ class Intake:
         # Verify before reading any field: an unsigned request learns nothing about what we expect.
         self.verifier.verify(request, request_url(request, self.settings.public_base_url), params)
 
-        number = self.registry.lookup(first(params, "To"), first(params, "MessagingServiceSid"))
-        if number is None and self.settings.unknown_number_policy == "reject":
-            raise RequestRejected(404, "number is not registered")
         try:
+            check_parameters(params)
+            number = self.registry.lookup(first(params, "To"), first(params, "MessagingServiceSid"))
+            if number is None and self.settings.unknown_number_policy == "reject":
+                raise RequestRejected(404, "number is not registered")
             record = build_record(params, self.now(), StorageOptions(self.settings.retention_days), number)
         except InvalidMessage as error:
             raise RequestRejected(400, str(error)) from error

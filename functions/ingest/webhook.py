@@ -10,9 +10,9 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
-from xml.sax.saxutils import escape
 
 from twilio_inbound.message import FormParams, group_pairs
 from twilio_inbound.numbers import MAX_REPLY_CHARS
@@ -48,7 +48,7 @@ class HttpRequest:
 def _decode_body(event: dict[str, Any]) -> bytes:
     body = event.get("body") or ""
     if not event.get("isBase64Encoded"):
-        return body.encode("utf-8")
+        return body.encode("utf-8", errors="surrogatepass")  # a lone surrogate then fails as bad UTF-8 (400)
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as error:
@@ -75,7 +75,8 @@ def request_from_event(event: dict[str, Any]) -> HttpRequest:
         # requestContext.path keeps the stage prefix the caller used (/Prod/sms); path does not.
         path = context.get("path") or event.get("path", "")
         query = _v1_query(event)
-    return HttpRequest(method.upper(), headers, path, query, _decode_body(event))
+    method = method.upper() if method.isascii() else method  # "ſ".upper() is "S": "poſt" is not POST
+    return HttpRequest(method, headers, path, query, _decode_body(event))
 
 
 def request_url(request: HttpRequest, public_base_url: str) -> str:
@@ -113,7 +114,8 @@ def twiml(reply: str = "") -> str:
     if not reply:
         return TWIML_PROLOG + "<Response/>"
     text = _NOT_XML.sub("", reply)[:MAX_REPLY_CHARS]
-    return f"{TWIML_PROLOG}<Response><Message>{escape(text)}</Message></Response>"
+    # &, < and > are all XML text needs escaping (html.escape: no xml module to import at cold start)
+    return f"{TWIML_PROLOG}<Response><Message>{escape(text, quote=False)}</Message></Response>"
 
 
 def twiml_response(reply: str = "") -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devtools.target import subscribe_queue
 from devtools.template import ROOT
 
 STARTUP_SECONDS = 60
@@ -37,6 +38,11 @@ class LocalStack:
 
     def client(self, service: Any) -> Any:
         return self.session.client(service, endpoint_url=self.outputs["EmulatorEndpoint"])
+
+    def subscribe(self, queue_name: str) -> str:
+        """A test subscriber's own queue on the local topic, as a downstream service would set it up."""
+        topic = self.outputs["MessagesTopicArn"]
+        return subscribe_queue(self.client("sqs"), self.client("sns"), topic, queue_name)[0]
 
 
 def start_stack(tmp: Path, port: int, emulator_port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

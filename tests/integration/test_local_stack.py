@@ -22,16 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def subscriber(local_stack: LocalStack) -> str:
     """A downstream service's own queue, subscribed to the local topic from the outputs file."""
-    sqs, sns = local_stack.client("sqs"), local_stack.client("sns")
-    url = sqs.create_queue(QueueName="integration-subscriber")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(
-        TopicArn=local_stack.outputs["MessagesTopicArn"],
-        Protocol="sqs",
-        Endpoint=arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    return str(url)
+    return local_stack.subscribe("integration-subscriber")
 
 
 def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from devtools.lambda_runtime import Invoke
+from devtools.target import subscribe_queue as subscribe_queue_to
 from devtools.template import ROOT, Stack
 from publisher import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, fan_out, outgoing_for
 from tests.unit.conftest import load_event
@@ -23,13 +24,7 @@ FILTERABLE = {"eventType", "to", "from", "channel", "fromCountry", "hasMedia", "
 def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
     """A downstream team's queue, subscribed the way the README tells them to."""
     sqs, sns = stack.session.client("sqs"), stack.session.client("sns")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    attributes = {"RawMessageDelivery": "true"}
-    if filter_policy:
-        attributes["FilterPolicy"] = json.dumps(filter_policy)
-    sns.subscribe(TopicArn=stack.physical["MessagesTopic"]["Ref"], Protocol="sqs", Endpoint=arn, Attributes=attributes)
-    return str(url)
+    return subscribe_queue_to(sqs, sns, stack.physical["MessagesTopic"]["Ref"], name, filter_policy)[0]
 
 
 def drain(stack: Stack, url: str) -> list[dict[str, Any]]:

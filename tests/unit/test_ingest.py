@@ -357,6 +357,7 @@ def test_non_numeric_num_media_gets_400(ingest: Invoke, table_items: Items, coun
     [
         ("MessageSid", "not-a-sid", "MessageSid is not a Twilio SID"),
         ("MessageSid", "SM" + "0" * 3000, "MessageSid is not a Twilio SID"),
+        ("MessagingServiceSid", "MG" + "1" * 3000, "MessagingServiceSid is not a Twilio SID"),
         ("From", "+1" + "5" * 3000, "From is longer than"),
         ("To", "+1" + "5" * 3000, "To is longer than"),
     ],
@@ -365,7 +366,8 @@ def test_malformed_ids_and_addresses_get_400_not_a_retry(
     ingest: Invoke, table_items: Items, name: str, value: str, reason: str
 ) -> None:
     # a 5xx would make Twilio retry a request that can never be stored
-    pairs = [(n, value if n == name else v) for n, v in inbound_form()]
+    form = inbound_form(extra=[("MessagingServiceSid", "MG" + "0" * 32)])
+    pairs = [(n, value if n == name else v) for n, v in form]
     assert_rejected(ingest(signed_event(pairs)), 400, reason)
     assert table_items() == []
 

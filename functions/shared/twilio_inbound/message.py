@@ -37,7 +37,7 @@ MAX_MEDIA = 10
 # A Twilio SID: two letters and 32 hex digits (SM..., MM... for messages).
 SID_PATTERN = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 # Phone numbers and channel addresses are short; the cap keeps index keys far below DynamoDB's limits.
-MAX_ADDRESS_CHARS = 256
+MAX_ADDRESS_BYTES = 256  # UTF-8; keeps "to|from" (an index key, 2 KiB) and "optout#<from>" (a sort key, 1 KiB) valid
 WHOLE_NUMBER = re.compile(r"^[0-9]{1,6}$")
 
 # Form parameters as posted: name -> every value, in order (repeated keys are kept).
@@ -103,6 +103,26 @@ def conversation_key(to: str, sender: str) -> str:
     return f"{to}|{sender}"
 
 
+def check_parameters(params: FormParams) -> None:
+    """What must hold before any field is used as a DynamoDB key (registry look-up included): else 400.
+
+    A key DynamoDB refuses would be a 5xx, and Twilio would retry a request that can never succeed.
+    """
+    missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
+    if missing:
+        raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
+    if not SID_PATTERN.match(first(params, "MessageSid")):
+        raise InvalidMessage("MessageSid is not a Twilio SID")
+    service = first(params, "MessagingServiceSid")
+    if service and not SID_PATTERN.match(service):
+        raise InvalidMessage("MessagingServiceSid is not a Twilio SID")
+    for name in ("From", "To"):
+        if len(first(params, name).encode()) > MAX_ADDRESS_BYTES:
+            raise InvalidMessage(f"{name} is longer than {MAX_ADDRESS_BYTES} bytes")
+    if "" in params:
+        raise InvalidMessage("a parameter has an empty name")  # DynamoDB refuses empty map keys
+
+
 def build_record(
     params: FormParams,
     received_at: datetime,
@@ -113,15 +133,7 @@ def build_record(
 
     Raises InvalidMessage when required fields are missing or malformed.
     """
-    missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
-    if missing:
-        raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
-    if not SID_PATTERN.match(first(params, "MessageSid")):
-        raise InvalidMessage("MessageSid is not a Twilio SID")
-    for name in ("From", "To"):
-        if len(first(params, name)) > MAX_ADDRESS_CHARS:
-            raise InvalidMessage(f"{name} is longer than {MAX_ADDRESS_CHARS} characters")
-
+    check_parameters(params)
     record: dict[str, Any] = {field: first(params, name) for name, field in _STRING_FIELDS.items()}
     num_media = _int_param(params, "NumMedia", 0)
     record["numMedia"] = num_media
