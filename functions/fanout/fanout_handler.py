@@ -26,6 +26,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=result.published)
     for problem in result.problems:
         logger.error(problem)
+    if result.skipped:  # messages to disabled numbers: recorded, deliberately not published
+        metrics.add_metric(name="MessagesSkipped", unit=MetricUnit.Count, value=result.skipped)
     if result.retry:
         metrics.add_metric(name="RecordsRetried", unit=MetricUnit.Count, value=len(result.retry))
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in result.retry]}
