@@ -19,6 +19,7 @@ from typing import Any
 
 from devtools.signing import TEST_AUTH_TOKEN
 from devtools.template import ROOT
+from twilio_inbound.redact import mask_address
 
 DEFAULT_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
 REGION = "us-east-1"
@@ -52,10 +53,6 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _mask(address: str) -> str:
-    return address if len(address) <= 6 else address[:-4].rstrip("0123456789") + "…" + address[-4:]
-
-
 def _print_deliveries(event: dict[str, Any], result: Any) -> None:
     """One readable line per message the example consumer processed."""
     failed = {failure["itemIdentifier"] for failure in (result or {}).get("batchItemFailures", [])}
@@ -71,7 +68,8 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
         media = f" +{data['numMedia']} media" if data["numMedia"] else ""
         entry_point = f" [{data['entryPoint']['name'] or data['to']}]" if data.get("entryPoint") else ""
         print(
-            f"{status} {cloud_event['id']} {data['channel']:<8} {_mask(data['from'])} -> {data['to']}{entry_point}: "
+            f"{status} {cloud_event['id']} {data['channel']:<8} {mask_address(data['from'])} -> "
+            f"{data['to']}{entry_point}: "
             f"{json.dumps(body, ensure_ascii=False)}{media}",
             flush=True,
         )

@@ -17,7 +17,7 @@ from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_fo
 from devtools.template import ACCOUNT_ID, ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import build_record, group_pairs
+from twilio_inbound.message import build_record, check_parameters, group_pairs
 
 EVENTS_DIR = ROOT / "events"
 HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
@@ -84,7 +84,10 @@ def api_events() -> list[Path]:
 
 
 def records() -> list[dict[str, Any]]:
-    return [build_record(group_pairs(pairs), RECEIVED_AT) for pairs in MESSAGES.values()]
+    forms = [group_pairs(pairs) for pairs in MESSAGES.values()]
+    for form in forms:
+        check_parameters(form)
+    return [build_record(form, RECEIVED_AT) for form in forms]
 
 
 def stream_event() -> Path:

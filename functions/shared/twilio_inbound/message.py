@@ -131,9 +131,9 @@ def build_record(
 ) -> dict[str, Any]:
     """The item stored for one inbound message to `number` (None: not in the registry).
 
-    Raises InvalidMessage when required fields are missing or malformed.
+    `params` must have passed check_parameters (the intake checks them before its registry look-up, so
+    once per request). Raises InvalidMessage for malformed counts.
     """
-    check_parameters(params)
     record: dict[str, Any] = {field: first(params, name) for name, field in _STRING_FIELDS.items()}
     num_media = _int_param(params, "NumMedia", 0)
     record["numMedia"] = num_media
