@@ -6,19 +6,22 @@ BIN := $(VENV)/bin
 # checkov lives in a venv of its own: it pins boto3, packaging and networkx older than requirements.txt.
 CHECKOV_VENV := $(VENV)/tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
-# Where the functions' modules live, as Lambda lays them out (each CodeUri and the shared layer), plus the
-# repo root for devtools/bench: written into the venv as a .pth file, so every tool and subprocess sees them.
+# Where the functions' packages live, as Lambda lays them out (each CodeUri and the shared layer), plus the
+# repo root for devtools/bench/tests: written into the venv as a .pth file, so every tool and subprocess sees
+# them. Each CodeUri holds one package named after its function, so no module name is ambiguous. The operator
+# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH.
 IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: venv local test unit integration lint format events send numbers replay build validate deploy bench load clean
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps --editable .
 	$(BIN)/python -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "twilio_inbound_dev.pth").write_text("".join(str(pathlib.Path(p).resolve()) + "\n" for p in sys.argv[1:]))' $(IMPORT_ROOTS)
 	touch $@
 
@@ -46,8 +49,8 @@ integration: venv
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions devtools tests bench
-	$(BIN)/bandit -q -r functions
+	$(BIN)/mypy functions cli devtools tests bench
+	$(BIN)/bandit -q -r functions cli
 	$(BIN)/bandit -q -r devtools bench -s B404,B603 2>/dev/null  # dev tools start this repo's own processes
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint
@@ -61,13 +64,13 @@ events: venv ## Regenerate events/ (signed with the documented test token)
 	$(BIN)/python -m devtools.make_events
 
 send: venv ## Send a signed test message: make send ARGS='--url http://127.0.0.1:3000/sms --body hi'
-	$(BIN)/python -m devtools.cli send $(ARGS)
+	$(BIN)/twilio-inbound send $(ARGS)
 
 numbers: venv ## Manage registered numbers: make numbers ARGS='list' (add/update/enable/disable/remove/show)
-	$(BIN)/python -m devtools.cli numbers $(ARGS)
+	$(BIN)/twilio-inbound numbers $(ARGS)
 
 replay: venv ## Republish stored messages: make replay ARGS='--from-dlq' (or --message-sid SM.. / --since ISO)
-	$(BIN)/python -m devtools.cli replay $(ARGS)
+	$(BIN)/twilio-inbound replay $(ARGS)
 
 validate: venv
 	$(BIN)/sam validate --lint

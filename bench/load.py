@@ -38,11 +38,12 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
-from devtools.target import subscribe_queue
+from devtools.subscriber import subscribe_queue
 from devtools.template import ROOT
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
+from twilio_inbound_cli.target import LOCAL_OUTPUTS as CLI_LOCAL_OUTPUTS
 
-LOCAL_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
+LOCAL_OUTPUTS = ROOT / CLI_LOCAL_OUTPUTS
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 STARTUP_SECONDS = 60
 RECEIVERS = 1  # one reader: the emulator's ReceiveMessage is not atomic, two could both get one message

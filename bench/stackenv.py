@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import boto3
 
 from bench.fakeaws import SECRET_ENV
-from devtools.signing import TEST_AUTH_TOKEN
 from devtools.template import ACCOUNT_ID, Stack
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
 REGION = "us-east-1"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:twilio-inbound/auth-token-AbCdEf"

@@ -16,9 +16,9 @@ from typing import Any
 
 from bench.stackenv import REGION
 from devtools.apigw import http_api_event
-from devtools.signing import encode_form, inbound_form, signature
 from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import build_record, group_pairs
+from twilio_inbound.message import build_record, check_parameters, group_pairs
+from twilio_inbound_cli.signing import encode_form, inbound_form, signature
 
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
 FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
@@ -39,7 +39,7 @@ def webhook_events(count: int, serial: str = "00") -> Iterator[dict[str, Any]]:
 
 
 def _stream_record(index: int, serial: str, received_at: datetime) -> dict[str, Any]:
-    item = to_item(build_record(group_pairs(_message(index, serial)), received_at))
+    item = to_item(build_record(check_parameters(group_pairs(_message(index, serial))), received_at))
     return {
         "eventID": f"{index:032x}",
         "eventName": "INSERT",

@@ -52,9 +52,9 @@ def load_function(spec: FunctionSpec, overrides: dict[str, str] | None = None) -
     os.environ.update(overrides or {})
     module_name, function_name = spec.handler.rsplit(".", 1)
     module = importlib.import_module(module_name)
-    module_dir = Path(module.__file__ or "").resolve().parent
-    if module_dir != spec.code_dir.resolve():
-        raise ImportError(f"{module_name} was imported from {module_dir}, not {spec.code_dir}")
+    module_file = Path(module.__file__ or "").resolve()
+    if not module_file.is_relative_to(spec.code_dir.resolve()):
+        raise ImportError(f"{module_name} was imported from {module_file}, not from {spec.code_dir}")
     handler = getattr(module, function_name)
 
     def invoke(event: dict[str, Any]) -> Any:

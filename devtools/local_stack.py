@@ -17,11 +17,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from devtools.signing import TEST_AUTH_TOKEN
 from devtools.template import ROOT
 from twilio_inbound.redact import mask_address
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
+from twilio_inbound_cli.target import LOCAL_OUTPUTS
 
-DEFAULT_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
+DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
 REGION = "us-east-1"
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from devtools.apigw import http_api_event, rest_api_event
-from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
 from devtools.template import ACCOUNT_ID, ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import build_record, check_parameters, group_pairs
+from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
 
 EVENTS_DIR = ROOT / "events"
 HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
@@ -83,11 +83,8 @@ def api_events() -> list[Path]:
     return written
 
 
-def records() -> list[dict[str, Any]]:
-    forms = [group_pairs(pairs) for pairs in MESSAGES.values()]
-    for form in forms:
-        check_parameters(form)
-    return [build_record(form, RECEIVED_AT) for form in forms]
+def records() -> list[MessageRecord]:
+    return [build_record(check_parameters(group_pairs(pairs)), RECEIVED_AT) for pairs in MESSAGES.values()]
 
 
 def stream_event() -> Path:

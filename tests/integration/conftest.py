@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.target import subscribe_queue
+from devtools.subscriber import subscribe_queue
 from devtools.template import ROOT
 
 STARTUP_SECONDS = 60

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from devtools.cli import post_signed
-from devtools.signing import TEST_AUTH_TOKEN, inbound_form, new_message_sid
 from tests.integration.conftest import LocalStack
 from tests.integration.test_local_stack import receive_events, stored
+from twilio_inbound_cli.send_command import post_signed
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, inbound_form, new_message_sid
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from devtools.cli import post_signed
-from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
 from devtools.template import load_template
 from tests.integration.conftest import LocalStack, free_port, start_stack
+from twilio_inbound_cli.send_command import post_signed
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from moto import mock_aws
 
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke, load_function
-from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, signature
 from devtools.template import ROOT, Stack
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, signature
 
 EVENTS = ROOT / "events"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import QueuePoller, StreamPoller
-from devtools.signing import inbound_form
 from devtools.template import Stack
 from tests.unit.conftest import signed_event
 from tests.unit.test_fanout import drain, subscribe_queue
+from twilio_inbound_cli.signing import inbound_form
 
 
 def test_every_message_reaches_subscribers_once(stack: Stack, ingest: Invoke, fanout: Invoke) -> None:

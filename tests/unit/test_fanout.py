@@ -10,12 +10,13 @@ import jsonschema
 import pytest
 
 from devtools.lambda_runtime import Invoke
-from devtools.target import subscribe_queue as subscribe_queue_to
+from devtools.subscriber import subscribe_queue as subscribe_queue_to
 from devtools.template import ROOT, Stack
-from publisher import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, fan_out, outgoing_for
+from fanout.outbox import fan_out
 from tests.unit.conftest import load_event
-from twilio_inbound.dynamo import from_item
-from twilio_inbound.registry import OptOutStore
+from twilio_inbound.messages_table import record_from_item
+from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.publishing import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, outgoing_for
 
 SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())
 FILTERABLE = {"eventType", "to", "from", "channel", "fromCountry", "hasMedia", "optOutType"}
@@ -96,7 +97,7 @@ def test_subscribers_filter_on_attributes(stack: Stack, fanout: Invoke) -> None:
 
 
 def test_publishes_ten_per_call(stack: Stack, fanout: Invoke) -> None:
-    import fanout_handler  # loaded by the fixture, with its environment
+    from fanout import handler as fanout_handler  # loaded by the fixture, with its environment
 
     calls: list[int] = []
     client = fanout_handler.publisher._client
@@ -180,7 +181,7 @@ def test_an_unusable_record_is_reported_not_dropped() -> None:
 
 def first_event() -> dict[str, Any]:
     image = load_event("dynamodb-stream.json")["Records"][0]["dynamodb"]["NewImage"]
-    (outgoing,) = outgoing_for([(0, from_item(image))], NoOptOuts())
+    (outgoing,) = outgoing_for([(0, record_from_item(image))], NoOptOuts())
     event: dict[str, Any] = json.loads(outgoing.message)
     return event
 

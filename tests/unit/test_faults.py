@@ -11,13 +11,14 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import QueuePoller, StreamPoller
-from devtools.signing import inbound_form, new_message_sid
 from devtools.template import Stack
-from publisher import Outgoing, TopicPublisher
-from replay import Replayer
 from tests.unit.conftest import signed_event
 from tests.unit.test_fanout import drain, subscribe_queue
-from twilio_inbound.registry import OptOutStore
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.publishing import Outgoing, TopicPublisher
+from twilio_inbound_cli.replay import Replayer
+from twilio_inbound_cli.signing import inbound_form, new_message_sid
 
 
 def error_response(status: int, code: str) -> tuple[AWSResponse, dict[str, Any]]:
@@ -56,7 +57,7 @@ class Injector:
 
 @pytest.fixture
 def ingest_dynamodb(ingest: Invoke) -> Any:
-    import ingest_handler
+    from ingest import handler as ingest_handler
 
     return ingest_handler.dynamodb
 
@@ -129,7 +130,7 @@ class BrokenTopic(TopicPublisher):
 
 @pytest.fixture
 def broken_topic(fanout: Invoke, monkeypatch: pytest.MonkeyPatch) -> BrokenTopic:
-    import fanout_handler
+    from fanout import handler as fanout_handler
 
     topic = BrokenTopic(fanout_handler.publisher)
     monkeypatch.setattr(fanout_handler, "publisher", topic)
@@ -205,8 +206,7 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_replay_delivers_it(
 def replayer(stack: Stack) -> Replayer:
     client = stack.session.client("dynamodb")
     return Replayer(
-        client,
-        stack.physical["MessagesTable"]["Ref"],
+        MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["NumbersTable"]["Ref"]),
         TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
         OptOutStore(client, stack.physical["NumbersTable"]["Ref"]),
     )
@@ -232,7 +232,7 @@ def test_replay_by_sid_and_time_range_republishes_the_same_events(stack: Stack, 
 
 
 def test_a_failing_subscriber_retries_then_dead_letters(stack: Stack, ingest: Invoke, fanout: Invoke) -> None:
-    import consumer_handler
+    from consumer import handler as consumer_handler
 
     send_messages(ingest, 3)
     poller = stream_poller(stack, fanout)

@@ -29,9 +29,9 @@ import pytest
 
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke
-from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form
 from devtools.template import Stack
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form
 
 SIGNATURE_ALPHABET = string.ascii_letters + string.digits + "+/="
 URL_ALPHABET = "".join(char for char in string.printable if char not in string.whitespace)
@@ -206,7 +206,7 @@ def assert_reveals_nothing(response: dict[str, Any]) -> None:
 @pytest.fixture
 def quiet(ingest: Invoke) -> Iterator[None]:
     """The ingest function without its per-rejection warning log: tens of thousands of rejections are expected."""
-    import ingest_handler
+    from ingest import handler as ingest_handler
 
     level = ingest_handler.logger.log_level
     ingest_handler.logger.setLevel("ERROR")
@@ -374,7 +374,7 @@ def test_a_rest_api_replay_of_an_http_api_request_is_rejected(ingest: Invoke, me
 
 # ---------------------------------------------------------------- what error answers reveal
 def test_error_answers_reveal_no_internals(ingest: Invoke, stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ingest_handler
+    from ingest import handler as ingest_handler
 
     message = Signed("sms", WEBHOOK_URL, inbound_form())
     broken_base64 = {**message.event(), "body": "%%%"}

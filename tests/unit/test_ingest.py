@@ -14,13 +14,13 @@ import pytest
 
 from devtools.apigw import http_api_event
 from devtools.lambda_runtime import Invoke
-from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 from devtools.template import Stack
-from intake import Intake
-from settings import IngestSettings
-from signature import SignatureVerifier
-from store import MessageStore
+from ingest.intake import Intake
+from ingest.settings import IngestSettings
+from ingest.signature import SignatureVerifier
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, event_files, load_event, signed_event
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 
 Items = Callable[[], list[dict[str, Any]]]
 
@@ -186,13 +186,13 @@ def _settings(stack: Stack, **changes: Any) -> IngestSettings:
 
 
 def make_intake(stack: Stack, settings: IngestSettings, load_tokens: Callable[[], Any]) -> Intake:
-    from twilio_inbound.registry import NumberRegistry, OptOutStore
+    from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
 
     client = stack.session.client("dynamodb")
     return Intake(
         settings=settings,
         verifier=SignatureVerifier(load_tokens),
-        store=MessageStore(client, settings.table_name),
+        store=MessageStore(client, settings.table_name, settings.numbers_table_name),
         registry=NumberRegistry(client, settings.numbers_table_name),
         optouts=OptOutStore(client, settings.numbers_table_name),
         now=lambda: datetime.now(UTC),
@@ -230,8 +230,7 @@ def test_retention_sets_expiry(stack: Stack, table_items: Items) -> None:
 def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
     from twilio.request_validator import RequestValidator
 
-    from signature import MultiParams
-    from twilio_inbound.message import group_pairs
+    from twilio_inbound.message import MultiParams, group_pairs
 
     pairs = inbound_form()
     params = MultiParams(group_pairs(pairs))
@@ -259,7 +258,7 @@ def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
 def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[str], rejected: list[str]) -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from signature import tokens_from_secret
+    from ingest.signature import tokens_from_secret
 
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
     provider = parameters.SecretsProvider(boto3_session=stack.session)
@@ -274,14 +273,14 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
 
 @pytest.mark.parametrize("secret", ["", "   ", "{}", '{"primary": ""}', "{not json"])
 def test_an_unusable_secret_fails_closed(secret: str) -> None:
-    from signature import TokensUnavailable, tokens_from_secret
+    from ingest.signature import TokensUnavailable, tokens_from_secret
 
     with pytest.raises(TokensUnavailable):
         tokens_from_secret(secret)
 
 
 def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: Items) -> None:
-    from signature import TokensUnavailable
+    from ingest.signature import TokensUnavailable
 
     with pytest.raises(TokensUnavailable):
         _receive(stack, signed_event(inbound_form()), _settings(stack, local_tokens=()), ())
@@ -291,7 +290,7 @@ def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: It
 def test_handler_answers_500_when_no_token_is_configured(ingest: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    import ingest_handler
+    from ingest import handler as ingest_handler
 
     monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, local_tokens=()))
     assert_rejected(ingest(load_event("http-api-sms.json")), 500, "webhook is not configured")
@@ -410,7 +409,7 @@ def test_signature_of_the_documented_events_uses_the_test_token() -> None:
 @pytest.fixture
 def ingest_logs(ingest: Invoke) -> Iterator[io.StringIO]:
     """What the ingest function logs (Powertools' JSON lines), from here on."""
-    import ingest_handler
+    from ingest import handler as ingest_handler
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -425,7 +424,7 @@ def test_logs_mask_numbers_and_bodies_and_never_show_the_token(
 ) -> None:
     from dataclasses import replace
 
-    import ingest_handler
+    from ingest import handler as ingest_handler
 
     capsys.readouterr()
     pairs = inbound_form(body="my card is 4111 1111", sender="+14155550123", to="+15005550001")

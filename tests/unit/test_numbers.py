@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from devtools.lambda_runtime import Invoke
-from devtools.signing import inbound_form, new_message_sid
 from devtools.template import Stack
-from publisher import TopicPublisher, fan_out
+from fanout.outbox import fan_out
 from tests.unit.conftest import signed_event
 from tests.unit.test_fanout import drain, subscribe_queue
 from twilio_inbound.numbers import (
@@ -22,7 +21,9 @@ from twilio_inbound.numbers import (
     NumberConfig,
     classify,
 )
-from twilio_inbound.registry import NumberRegistry, OptOutStore
+from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
+from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound_cli.signing import inbound_form, new_message_sid
 
 SUPPORT = "+15005550001"
 SENDER = "+14155550100"
@@ -158,14 +159,22 @@ def test_messaging_service_registration_applies_to_its_numbers(ingest: Invoke, r
     assert reply_of(send(ingest, "hi", MessagingServiceSid=service)) == "Thanks from Brand"
 
 
-def test_unknown_numbers_can_be_rejected(stack: Stack, table_items: Any) -> None:
-    from devtools.signing import TEST_AUTH_TOKEN
+def test_unknown_numbers_can_be_rejected(
+    stack: Stack, ingest: Invoke, table_items: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest import handler as ingest_handler
+    from ingest.intake import NumberNotRegistered
     from tests.unit.test_ingest import _settings, make_intake
+    from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
     intake = make_intake(stack, _settings(stack, unknown_number_policy="reject"), lambda: (TEST_AUTH_TOKEN,))
-    with pytest.raises(Exception, match="not registered") as rejected:
-        intake.receive(signed_event(inbound_form(to="+15005550009")))
-    assert getattr(rejected.value, "status", None) == 404
+    event = signed_event(inbound_form(to="+15005550009"))
+    with pytest.raises(NumberNotRegistered):
+        intake.receive(event)
+    monkeypatch.setattr(ingest_handler, "intake", intake)
+    response = ingest(event)
+    assert response["statusCode"] == 404
+    assert response["body"] == "number is not registered\n"
     assert table_items() == []
 
 
@@ -291,7 +300,7 @@ def test_subscribers_can_filter_on_opt_out_state_in_the_body(
 
 # ---------------------------------------------------------------- the CLI
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    from devtools.cli import main
+    from twilio_inbound_cli.main import main
 
     code = main(list(argv))
     return code, capsys.readouterr().out
@@ -300,13 +309,13 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def test_cli_manages_numbers(
     stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import devtools.target
+    from twilio_inbound_cli.target import Target
 
     # GIVEN the CLI pointed at the (moto) stack through an outputs file, as `make local` writes it
     outputs = {**stack.outputs(), "Region": "us-east-1", "EmulatorEndpoint": ""}
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
-    monkeypatch.setattr(devtools.target, "LOCAL_OUTPUTS", tmp_path / "outputs.json")
-    monkeypatch.setattr(devtools.target.Target, "client", lambda self, service: stack.session.client(service))
+    monkeypatch.setenv("TWILIO_INBOUND_OUTPUTS", str(tmp_path / "outputs.json"))
+    monkeypatch.setattr(Target, "client", lambda self, service: stack.session.client(service))
     registry = NumberRegistry(stack.session.client("dynamodb"), stack.physical["NumbersTable"]["Ref"])
 
     code, out = run_cli(

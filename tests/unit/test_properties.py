@@ -28,9 +28,9 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke
-from devtools.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, new_message_sid
 from devtools.template import Stack
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, new_message_sid
 
 MAX_BODY_BYTES = 32 * 1024  # README: MAX_BODY_BYTES
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"

@@ -7,8 +7,13 @@ document for the same message, with the same `id` for subscribers to dedupe on.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from twilio_inbound.message import MessageRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
 EVENT_TYPE = "twilio-inbound.message.received"
 DATA_SCHEMA = "urn:twilio-inbound:schema:message-received:v1"
@@ -39,11 +44,11 @@ DATA_FIELDS = (
 )
 
 
-def event_source(record: dict[str, Any]) -> str:
+def event_source(record: MessageRecord) -> str:
     return f"/twilio-inbound/{quote(record['accountSid'], safe='')}/{quote(record['to'], safe='')}"
 
 
-def build_event(record: dict[str, Any], opted_out: bool) -> dict[str, Any]:
+def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
     """`opted_out`: whether the sender has opted out of this number (STOP and no START since)."""
     data = {field: record.get(field, "") for field in DATA_FIELDS}
     data["timestamp"] = record["receivedAt"]
@@ -62,13 +67,13 @@ def build_event(record: dict[str, Any], opted_out: bool) -> dict[str, Any]:
     }
 
 
-def message_attributes(record: dict[str, Any]) -> dict[str, dict[str, str]]:
+def message_attributes(record: MessageRecord) -> dict[str, MessageAttributeValueTypeDef]:
     """SNS message attributes for subscription filter policies.
 
     At most 9, under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects.
     Everything else (optedOut, keyword, tags, ...) is filterable in the body (FilterPolicyScope: MessageBody).
     """
-    entry_point = record.get("entryPoint") or {}
+    entry_point = record.get("entryPoint")
     values = {
         "eventType": EVENT_TYPE,
         "to": record["to"],
@@ -77,8 +82,8 @@ def message_attributes(record: dict[str, Any]) -> dict[str, dict[str, str]]:
         "fromCountry": record.get("fromCountry", ""),
         "hasMedia": "true" if record.get("media") else "false",
         "optOutType": record.get("optOutType", ""),
-        "numberName": entry_point.get("name", ""),
-        "routeKey": entry_point.get("routeKey", ""),
+        "numberName": entry_point["name"] if entry_point else "",
+        "routeKey": entry_point["routeKey"] if entry_point else "",
     }
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_BATCH_KEYS = 100  # BatchGetItem's limit per call
+MAX_UNPROCESSED_ROUNDS = 5  # calls for the keys DynamoDB leaves unprocessed (throttling) before giving up
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -35,7 +42,7 @@ def _typed(value: Any) -> dict[str, Any]:
     return typed
 
 
-def to_item(record: dict[str, Any]) -> dict[str, Any]:
+def to_item(record: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _typed(value) for name, value in record.items()}
 
 
@@ -70,3 +77,24 @@ def _untyped(typed: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _untyped(value) for name, value in item.items()}
+
+
+def batch_get(
+    client: DynamoDBClient,
+    table_name: str,
+    keys: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every item found for `keys` (typed), 100 keys per BatchGetItem, retrying what DynamoDB leaves
+    unprocessed a bounded number of times (then RuntimeError: the caller must not take "missing" for "absent").
+    `options`: ConsistentRead, ProjectionExpression, ExpressionAttributeNames."""
+    for start in range(0, len(keys), MAX_BATCH_KEYS):
+        request: Any = {table_name: {"Keys": list(keys[start : start + MAX_BATCH_KEYS]), **(options or {})}}
+        for _ in range(MAX_UNPROCESSED_ROUNDS):
+            response = client.batch_get_item(RequestItems=request)
+            yield from response["Responses"].get(table_name, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after retries")

@@ -10,27 +10,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import NotRequired, TypedDict
 
-from twilio_inbound.numbers import NumberConfig, classify
+from twilio_inbound.clock import iso_millis
+from twilio_inbound.numbers import EntryPoint, NumberConfig, OptOutType, classify
 
-# Twilio's parameter name -> our field name, for the plain string fields we normalize.
-_STRING_FIELDS = {
-    "MessageSid": "messageSid",
-    "AccountSid": "accountSid",
-    "MessagingServiceSid": "messagingServiceSid",
-    "From": "from",
-    "To": "to",
-    "Body": "body",
-    "FromCity": "fromCity",
-    "FromState": "fromState",
-    "FromZip": "fromZip",
-    "FromCountry": "fromCountry",
-    "ToCity": "toCity",
-    "ToState": "toState",
-    "ToZip": "toZip",
-    "ToCountry": "toCountry",
-}
 REQUIRED_PARAMETERS = ("MessageSid", "From", "To")
 # Twilio allows at most 10 media per message; the cap also bounds the work an odd request can cause.
 MAX_MEDIA = 10
@@ -40,12 +24,71 @@ SID_PATTERN = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 MAX_ADDRESS_BYTES = 256  # UTF-8; keeps "to|from" (an index key, 2 KiB) and "optout#<from>" (a sort key, 1 KiB) valid
 WHOLE_NUMBER = re.compile(r"^[0-9]{1,6}$")
 
+# The media type of every request Twilio posts to a webhook.
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # Form parameters as posted: name -> every value, in order (repeated keys are kept).
 FormParams = dict[str, list[str]]
 
 
+class MultiParams(dict[str, list[str]]):
+    """The form with every value of a repeated key, the MultiDict shape twilio's RequestValidator reads."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+class Media(TypedDict):
+    url: str
+    contentType: str
+
+
+# The stored message, as the ingest function writes it and the stream hands it to the fanout function.
+# Functional form: "from" is a Python keyword.
+MessageRecord = TypedDict(
+    "MessageRecord",
+    {
+        "messageSid": str,
+        "accountSid": str,
+        "messagingServiceSid": str,
+        "from": str,
+        "to": str,
+        "body": str,
+        "fromCity": str,
+        "fromState": str,
+        "fromZip": str,
+        "fromCountry": str,
+        "toCity": str,
+        "toState": str,
+        "toZip": str,
+        "toCountry": str,
+        "numMedia": int,
+        "numSegments": int,
+        "media": list[Media],
+        "channel": str,
+        "optOutType": OptOutType,
+        "keyword": str,
+        "delivered": bool,  # False: a disabled number's message, recorded and never published
+        "entryPoint": NotRequired[EntryPoint],  # only for registered numbers
+        "receivedAt": str,
+        "conversation": str,
+        "parameters": dict[str, str | list[str]],
+        "expiresAt": NotRequired[int],  # only with a retention period (DynamoDB TTL)
+    },
+)
+
+
 class InvalidMessage(ValueError):
     """The request is not a usable inbound message; the text is safe to return to the caller."""
+
+
+@dataclass(frozen=True)
+class InboundForm:
+    """A form that passed check_parameters: the only input build_record takes, so no caller can skip it."""
+
+    params: FormParams
+
+    def first(self, name: str) -> str:
+        return first(self.params, name)
 
 
 @dataclass(frozen=True)
@@ -89,8 +132,8 @@ def _int_param(params: FormParams, name: str, default: int) -> int:
     return int(raw)
 
 
-def media_of(params: FormParams, num_media: int) -> list[dict[str, str]]:
-    media = []
+def media_of(params: FormParams, num_media: int) -> list[Media]:
+    media: list[Media] = []
     for index in range(min(num_media, MAX_MEDIA)):
         url = first(params, f"MediaUrl{index}")
         if url:
@@ -103,7 +146,7 @@ def conversation_key(to: str, sender: str) -> str:
     return f"{to}|{sender}"
 
 
-def check_parameters(params: FormParams) -> None:
+def check_parameters(params: FormParams) -> InboundForm:
     """What must hold before any field is used as a DynamoDB key (registry look-up included): else 400.
 
     A key DynamoDB refuses would be a 5xx, and Twilio would retry a request that can never succeed.
@@ -121,38 +164,52 @@ def check_parameters(params: FormParams) -> None:
             raise InvalidMessage(f"{name} is longer than {MAX_ADDRESS_BYTES} bytes")
     if "" in params:
         raise InvalidMessage("a parameter has an empty name")  # DynamoDB refuses empty map keys
+    return InboundForm(params)
 
 
 def build_record(
-    params: FormParams,
+    form: InboundForm,
     received_at: datetime,
     options: StorageOptions = StorageOptions(),
     number: NumberConfig | None = None,
-) -> dict[str, Any]:
+) -> MessageRecord:
     """The item stored for one inbound message to `number` (None: not in the registry).
 
-    `params` must have passed check_parameters (the intake checks them before its registry look-up, so
-    once per request). Raises InvalidMessage for malformed counts.
+    Raises InvalidMessage for malformed counts.
     """
-    record: dict[str, Any] = {field: first(params, name) for name, field in _STRING_FIELDS.items()}
+    params = form.params
     num_media = _int_param(params, "NumMedia", 0)
-    record["numMedia"] = num_media
-    record["numSegments"] = _int_param(params, "NumSegments", 1)
-    record["media"] = media_of(params, num_media)
-    record["channel"] = channel_of(record["from"], record["to"], num_media)
-    keyword = classify(
-        record["body"], first(params, "OptOutType"), frozenset(number.keywords) if number else frozenset()
-    )
-    record["optOutType"] = keyword.opt_out_type
-    record["keyword"] = keyword.keyword
-    # A disabled number's messages are recorded but not published (the fanout skips them).
-    record["delivered"] = number.enabled if number else True
+    sender, to, body = form.first("From"), form.first("To"), form.first("Body")
+    keyword = classify(body, form.first("OptOutType"), frozenset(number.keywords) if number else frozenset())
+    record: MessageRecord = {
+        "messageSid": form.first("MessageSid"),
+        "accountSid": form.first("AccountSid"),
+        "messagingServiceSid": form.first("MessagingServiceSid"),
+        "from": sender,
+        "to": to,
+        "body": body,
+        "fromCity": form.first("FromCity"),
+        "fromState": form.first("FromState"),
+        "fromZip": form.first("FromZip"),
+        "fromCountry": form.first("FromCountry"),
+        "toCity": form.first("ToCity"),
+        "toState": form.first("ToState"),
+        "toZip": form.first("ToZip"),
+        "toCountry": form.first("ToCountry"),
+        "numMedia": num_media,
+        "numSegments": _int_param(params, "NumSegments", 1),
+        "media": media_of(params, num_media),
+        "channel": channel_of(sender, to, num_media),
+        "optOutType": keyword.opt_out_type,
+        "keyword": keyword.keyword,
+        # A disabled number's messages are recorded but not published (the fanout skips them).
+        "delivered": number.enabled if number else True,
+        "receivedAt": iso_millis(received_at),
+        "conversation": conversation_key(to, sender),
+        "parameters": verbatim(params),
+    }
     if number is not None:
         record["entryPoint"] = number.entry_point()
-    timestamp = received_at.astimezone(UTC)
-    record["receivedAt"] = timestamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    record["conversation"] = conversation_key(record["to"], record["from"])
-    record["parameters"] = verbatim(params)
     if options.retention_days > 0:
-        record["expiresAt"] = int(timestamp.timestamp()) + options.retention_days * 86_400
+        record["expiresAt"] = int(received_at.astimezone(UTC).timestamp()) + options.retention_days * 86_400
     return record

@@ -1,14 +1,14 @@
 """Numbers as entry points: what each registered number is, which keyword a message is, what to reply.
 
-Pure domain code. The registry itself lives in DynamoDB (registry.py); the ingest function reads it, the CLI
-writes it.
+Pure domain code. The registry itself lives in DynamoDB (numbers_table.py); the ingest function reads it, the
+CLI writes it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal, TypedDict
 
 # Twilio's standard opt-out, opt-in and help keywords (matched on the whole body, trimmed, any case).
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
@@ -18,8 +18,20 @@ MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body
 KEYWORD_PATTERN = re.compile(r"^[A-Z0-9]{1,30}$")
 # E.164, a channel address (whatsapp:+1..., messenger:..., rcs:...), or a Messaging Service SID.
 NUMBER_PATTERN = re.compile(r"^(\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,100}|MG[0-9a-fA-F]{32})$")
-CONFIG_ENTRY = "config"
-OPT_OUT_ENTRY_PREFIX = "optout#"
+# Twilio's OptOutType vocabulary; "" for an ordinary message.
+OptOutType = Literal["STOP", "START", "HELP", ""]
+# What a STOP or START does to the sender's state (opted out or not); HELP changes nothing.
+OPT_STATE_CHANGES: dict[OptOutType, bool] = {"STOP": True, "START": False}
+
+
+class EntryPoint(TypedDict):
+    """What the stored record and the event carry about a registered number."""
+
+    number: str
+    name: str
+    routeKey: str
+    tags: list[str]
+    language: str
 
 
 class InvalidNumberConfig(ValueError):
@@ -28,8 +40,19 @@ class InvalidNumberConfig(ValueError):
 
 @dataclass(frozen=True)
 class Keyword:
-    opt_out_type: str  # STOP, START, HELP or "" (Twilio's OptOutType vocabulary)
+    opt_out_type: OptOutType
     keyword: str  # the normalized body when it is a standard or configured keyword, else ""
+
+
+@dataclass(frozen=True)
+class OptOutChange:
+    """A STOP or START changing whether `sender` may be answered on `number`, as of message `message_sid`."""
+
+    number: str
+    sender: str
+    opted_out: bool
+    message_sid: str
+    at: str  # the message's receivedAt
 
 
 def normalize(body: str) -> str:
@@ -39,19 +62,24 @@ def normalize(body: str) -> str:
 def classify(body: str, twilio_opt_out_type: str, configured: frozenset[str] = frozenset()) -> Keyword:
     """Twilio's OptOutType when it sent one (Advanced Opt-Out), else the standard keywords."""
     word = normalize(body)
-    opt_out_type = twilio_opt_out_type.strip().upper()
-    if opt_out_type not in {"STOP", "START", "HELP"}:
+    opt_out_type = _opt_out_type(twilio_opt_out_type.strip().upper())
+    if not opt_out_type:
         if word in OPT_OUT_KEYWORDS:
             opt_out_type = "STOP"
         elif word in OPT_IN_KEYWORDS:
             opt_out_type = "START"
         elif word in HELP_KEYWORDS:
             opt_out_type = "HELP"
-        else:
-            opt_out_type = ""
     standard = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
     keyword = word if word in standard or word in configured else ""
     return Keyword(opt_out_type, keyword)
+
+
+def _opt_out_type(value: str) -> OptOutType:
+    for known in ("STOP", "START", "HELP"):
+        if value == known:
+            return known
+    return ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +105,7 @@ class NumberConfig:
         _check_reply("auto-reply", self.auto_reply)
         return self
 
-    def entry_point(self) -> dict[str, Any]:
+    def entry_point(self) -> EntryPoint:
         """What the stored record and the event carry about the number."""
         return {
             "number": self.number,
@@ -97,37 +125,7 @@ class NumberConfig:
             return self.keywords["HELP"]
         return self.auto_reply
 
-    def to_item(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "entry": CONFIG_ENTRY,
-            "name": self.name,
-            "enabled": self.enabled,
-            "routeKey": self.route_key,
-            "tags": list(self.tags),
-            "autoReply": self.auto_reply,
-            "keywords": dict(self.keywords),
-            "language": self.language,
-        }
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> NumberConfig:
-        return cls(
-            number=str(item["number"]),
-            name=str(item.get("name", "")),
-            enabled=bool(item.get("enabled", True)),
-            route_key=str(item.get("routeKey", "")),
-            tags=tuple(str(tag) for tag in item.get("tags", [])),
-            auto_reply=str(item.get("autoReply", "")),
-            keywords={str(key): str(value) for key, value in (item.get("keywords") or {}).items()},
-            language=str(item.get("language", "")),
-        )
-
 
 def _check_reply(what: str, text: str) -> None:
     if len(text) > MAX_REPLY_CHARS:
         raise InvalidNumberConfig(f"{what} is {len(text)} characters; Twilio's limit is {MAX_REPLY_CHARS}")
-
-
-def opt_out_entry(sender: str) -> str:
-    return OPT_OUT_ENTRY_PREFIX + sender

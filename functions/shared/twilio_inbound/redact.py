@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -13,8 +14,8 @@ def mask_address(address: str) -> str:
     return f"{scheme}{sep}{masked}" if len(value) > 6 else f"{scheme}{sep}•••"
 
 
-def message_fields(record: dict[str, Any], full: bool) -> dict[str, Any]:
-    """Log fields for one message."""
+def message_fields(record: Mapping[str, Any], full: bool) -> dict[str, Any]:
+    """Log fields for one message: a stored record or an event's data (the same field names)."""
     fields: dict[str, Any] = {
         "messageSid": record["messageSid"],
         "channel": record["channel"],

@@ -1,23 +1,15 @@
-"""twilio-inbound command line, for the local stack or a deployed one (--stack-name).
-
-python -m devtools.cli send --body "hello"                        # signed message to the local stack
-python -m devtools.cli send --url https://.../sms --token "$TOKEN" --body hi
-python -m devtools.cli send --stack-name twilio-inbound --body hi  # a deployed stack, by its Outputs
-python -m devtools.cli numbers add +15005550001 --name support-line --route-key support
-python -m devtools.cli replay --from-dlq --stack-name twilio-inbound
-"""
+"""`twilio-inbound send ...`: POST a signed Twilio-style inbound message to a webhook and print the answer."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import urllib.error
 import urllib.request
+from typing import Any
 
-from devtools import numbers_cli, replay_cli
-from devtools.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, signature
-from devtools.target import NoStack, resolve
+from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_AUTH_TOKEN, encode_form, inbound_form, signature
+from twilio_inbound_cli.target import NoStack, resolve
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
 
@@ -29,7 +21,7 @@ def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: flo
         data=encode_form(pairs),
         method="POST",
         headers={
-            "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+            "Content-Type": FORM_CONTENT_TYPE,
             "User-Agent": "TwilioProxy/1.1",
             "X-Twilio-Signature": signature(url, pairs, token),
         },
@@ -44,7 +36,7 @@ def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: flo
 def _param(value: str) -> tuple[str, str]:
     name, sep, text = value.partition("=")
     if not sep or not name:
-        raise SystemExit(f"--param takes NAME=VALUE, not {value!r}")
+        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE, not {value!r}")
     return name, text
 
 
@@ -53,7 +45,7 @@ def _media(value: str) -> tuple[str, str]:
     return url, content_type or "image/jpeg"
 
 
-def _send(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     url = args.url
     if not url:
         try:
@@ -65,14 +57,13 @@ def _send(args: argparse.Namespace) -> int:
     sender, to = args.sender, args.to
     if args.whatsapp:
         sender, to = f"whatsapp:{sender}", f"whatsapp:{to}"
-    extra = [_param(item) for item in args.param]
     pairs = inbound_form(
         body=args.body,
         sender=sender,
         to=to,
-        media=[_media(item) for item in args.media],
+        media=args.media,
         message_sid=args.message_sid,
-        extra=extra,
+        extra=args.param,
     )
     sid = dict(pairs)["MessageSid"]
     status = 0
@@ -82,13 +73,10 @@ def _send(args: argparse.Namespace) -> int:
     return 0 if 200 <= status < 300 else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="twilio-inbound", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def add_command(commands: Any) -> None:
+    send = commands.add_parser(
+        "send", help="POST a signed Twilio-style inbound message and print the answer", description=__doc__
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    send = commands.add_parser("send", help="POST a signed Twilio-style inbound message and print the answer")
     send.add_argument("--url", help=f"webhook URL (default: the local stack's, else {DEFAULT_LOCAL_URL})")
     send.add_argument("--stack-name", help="a deployed stack: send to its WebhookUrl output")
     send.add_argument(
@@ -100,22 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--from", dest="sender", default="+15005550006", help="sender (E.164)")
     send.add_argument("--to", default="+15005550001", help="your Twilio number (E.164)")
     send.add_argument("--whatsapp", action="store_true", help="send as WhatsApp (whatsapp: addresses)")
-    send.add_argument("--media", action="append", default=[], metavar="URL[,TYPE]", help="attach media (repeatable)")
+    send.add_argument(
+        "--media", action="append", type=_media, default=[], metavar="URL[,TYPE]", help="attach media (repeatable)"
+    )
     send.add_argument("--message-sid", help="reuse a MessageSid (to try a repeat delivery)")
-    send.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="extra form parameter")
+    send.add_argument(
+        "--param", action="append", type=_param, default=[], metavar="NAME=VALUE", help="extra form parameter"
+    )
     send.add_argument("--repeat", type=int, default=1, help="deliver the same message this many times")
-    send.set_defaults(run=_send)
-
-    numbers_cli.add_commands(commands)
-    replay_cli.add_commands(commands)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.run(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    send.set_defaults(run=_run)

@@ -12,11 +12,13 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from signature import MultiParams
-from twilio_inbound.message import group_pairs
+from twilio_inbound.message import FORM_MEDIA_TYPE, MultiParams, group_pairs
 
 TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)  # nosec B105
 TEST_ACCOUNT_SID = "AC" + "0" * 32
+# An HTTP API's webhook URL as the template outputs it (an example: no such API exists).
+TEST_WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
+FORM_CONTENT_TYPE = f"{FORM_MEDIA_TYPE}; charset=UTF-8"  # what Twilio sends
 FormPairs = list[tuple[str, str]]
 
 

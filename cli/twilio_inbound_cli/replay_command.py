@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from devtools.target import resolve
-from publisher import TopicPublisher
-from replay import Replayer
-from twilio_inbound.registry import OptOutStore
+from twilio_inbound.clock import iso_millis, utc_now
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound_cli.replay import Replayer
+from twilio_inbound_cli.target import resolve
 
 
 def _iso(value: str) -> str:
@@ -20,19 +22,17 @@ def _iso(value: str) -> str:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_millis(moment)
 
 
 def _run(args: argparse.Namespace) -> int:
     target = resolve(args.stack_name)
     dynamodb = target.client("dynamodb")
+    numbers_table = target.output("NumbersTableName")
     replayer = Replayer(
-        dynamodb,
-        target.output("MessagesTableName"),
+        MessageStore(dynamodb, target.output("MessagesTableName"), numbers_table),
         TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
-        OptOutStore(dynamodb, target.output("NumbersTableName")),
+        OptOutStore(dynamodb, numbers_table),
     )
     if args.from_dlq:
         result = replayer.from_dead_letters(
@@ -41,14 +41,14 @@ def _run(args: argparse.Namespace) -> int:
     elif args.message_sid:
         result = replayer.by_message_sids(args.message_sid)
     else:
-        until = args.until or _iso(datetime.now(UTC).isoformat())
+        until = args.until or iso_millis(utc_now())
         result = replayer.by_time_range(args.since, until, args.number or "")
     summary: dict[str, Any] = {key: value for key, value in asdict(result).items() if value}
     print(json.dumps(summary or {"published": []}, indent=2))
     return 1 if result.failed or result.dead_letters_kept else 0
 
 
-def add_commands(commands: Any) -> None:
+def add_command(commands: Any) -> None:
     replay = commands.add_parser(
         "replay",
         help="republish stored messages by MessageSid, time range, or from the fanout dead-letter queue",

@@ -1,7 +1,7 @@
 """Republishes stored messages, with the same event id, so subscribers that missed them catch up.
 
-Used by `twilio-inbound replay` (devtools/replay_cli.py): by MessageSid, by time range (optionally for one
-number), or for the stream batches the fanout function gave up on (its dead-letter queue).
+Used by `twilio-inbound replay` (replay_command.py): by MessageSid, by time range (optionally for one number),
+or for the stream batches the fanout function gave up on (its dead-letter queue).
 """
 
 from __future__ import annotations
@@ -9,13 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from publisher import TopicPublisher, batches, outgoing_for
-from twilio_inbound.dynamo import from_item, to_item
-from twilio_inbound.registry import MAX_BATCH_KEYS, MAX_UNPROCESSED_ROUNDS, OptOutStore
+from twilio_inbound.dynamo import MAX_BATCH_KEYS
+from twilio_inbound.message import MessageRecord
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.publishing import TopicPublisher, batches, outgoing_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
 @dataclass
@@ -34,13 +41,12 @@ class ReplayResult:
 
 
 class Replayer:
-    def __init__(self, dynamodb: Any, table_name: str, topic: TopicPublisher, optouts: OptOutStore) -> None:
-        self._dynamodb = dynamodb
-        self._table_name = table_name
+    def __init__(self, messages: MessageStore, topic: TopicPublisher, optouts: OptOutStore) -> None:
+        self._messages = messages
         self._topic = topic
         self._optouts = optouts
 
-    def publish(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
+    def publish(self, records: Iterable[MessageRecord]) -> ReplayResult:
         result = ReplayResult()
         wanted = []
         for record in records:
@@ -58,32 +64,16 @@ class Replayer:
 
     def by_message_sids(self, message_sids: Iterable[str]) -> ReplayResult:
         sids = list(dict.fromkeys(message_sids))
-        found = {record["messageSid"]: record for record in self._get(sids)}
+        found = {record["messageSid"]: record for record in self._messages.get_many(sids)}
         result = self.publish(found[sid] for sid in sids if sid in found)
         result.not_found = [sid for sid in sids if sid not in found]
         return result
 
     def by_time_range(self, since: str, until: str, number: str = "") -> ReplayResult:
-        """Messages received in [since, until] (ISO 8601 UTC), oldest first; one number's via its index."""
-        if number:
-            pages = self._dynamodb.get_paginator("query").paginate(
-                TableName=self._table_name,
-                IndexName="ByNumber",
-                KeyConditionExpression="#to = :to AND receivedAt BETWEEN :since AND :until",
-                ExpressionAttributeNames={"#to": "to"},
-                ExpressionAttributeValues=to_item({":to": number, ":since": since, ":until": until}),
-            )
-        else:
-            # An operator's occasional replay across all numbers: a filtered scan is acceptable here.
-            pages = self._dynamodb.get_paginator("scan").paginate(
-                TableName=self._table_name,
-                FilterExpression="receivedAt BETWEEN :since AND :until",
-                ExpressionAttributeValues=to_item({":since": since, ":until": until}),
-            )
-        records = [from_item(item) for page in pages for item in page["Items"]]
-        return self.publish(sorted(records, key=lambda record: (record["receivedAt"], record["messageSid"])))
+        """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index."""
+        return self.publish(self._messages.received_between(since, until, number))
 
-    def from_dead_letters(self, sqs: Any, queue_url: str, streams: Any) -> ReplayResult:
+    def from_dead_letters(self, sqs: SQSClient, queue_url: str, streams: DynamoDBStreamsClient) -> ReplayResult:
         """Replays each failed stream batch the fanout function sent to its DLQ; deletes what succeeded."""
         result = ReplayResult()
         for message in _drain(sqs, queue_url):
@@ -100,21 +90,8 @@ class Replayer:
             result.dead_letters_done += 1
         return result
 
-    def _get(self, sids: list[str]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(sids), MAX_BATCH_KEYS):
-            keys = [to_item({"messageSid": sid}) for sid in sids[start : start + MAX_BATCH_KEYS]]
-            request: dict[str, Any] = {self._table_name: {"Keys": keys, "ConsistentRead": True}}
-            for _ in range(MAX_UNPROCESSED_ROUNDS):
-                response = self._dynamodb.batch_get_item(RequestItems=request)
-                yield from (from_item(item) for item in response["Responses"].get(self._table_name, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise RuntimeError("DynamoDB left keys unprocessed after retries")
 
-
-def _drain(sqs: Any, queue_url: str) -> Iterator[dict[str, Any]]:
+def _drain(sqs: SQSClient, queue_url: str) -> Iterator[MessageTypeDef]:
     while True:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
             "Messages", []
@@ -124,7 +101,7 @@ def _drain(sqs: Any, queue_url: str) -> Iterator[dict[str, Any]]:
         yield from messages
 
 
-def _sids_of_failed_batch(streams: Any, dead_letter: dict[str, Any]) -> tuple[list[str], str]:
+def _sids_of_failed_batch(streams: DynamoDBStreamsClient, dead_letter: dict[str, Any]) -> tuple[list[str], str]:
     """The MessageSids in the stream range Lambda reported, read back from the stream (kept 24 hours)."""
     info = dead_letter.get("DDBStreamBatchInfo")
     if not info:
@@ -135,7 +112,7 @@ def _sids_of_failed_batch(streams: Any, dead_letter: dict[str, Any]) -> tuple[li
         return [], f"stream unreadable ({error.response['Error']['Code']}): replay by time range instead"
 
 
-def _read_range(streams: Any, info: dict[str, Any], when: str) -> tuple[list[str], str]:
+def _read_range(streams: DynamoDBStreamsClient, info: dict[str, Any], when: str) -> tuple[list[str], str]:
     start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
     iterator = streams.get_shard_iterator(
         StreamArn=info["streamArn"],

@@ -14,10 +14,9 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from twilio_inbound.message import FormParams, group_pairs
+from twilio_inbound.message import FORM_MEDIA_TYPE, FormParams, group_pairs
 from twilio_inbound.numbers import MAX_REPLY_CHARS
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 TWIML_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
 # Characters XML 1.0 does not allow at all, even escaped (a short class: it is compiled at every cold start).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -94,8 +93,8 @@ def check_shape(request: HttpRequest, max_body_bytes: int) -> None:
     if request.method != "POST":
         raise RequestRejected(405, "only POST is accepted", {"Allow": "POST"})
     media_type = request.header("content-type").split(";")[0].strip().lower()
-    if media_type != FORM_CONTENT_TYPE:
-        raise RequestRejected(415, f"Content-Type must be {FORM_CONTENT_TYPE}")
+    if media_type != FORM_MEDIA_TYPE:
+        raise RequestRejected(415, f"Content-Type must be {FORM_MEDIA_TYPE}")
     if len(request.body) > max_body_bytes:
         raise RequestRejected(413, f"body is larger than {max_body_bytes} bytes")
 

@@ -10,8 +10,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from publisher import TopicPublisher, fan_out
-from twilio_inbound.registry import OptOutStore
+from fanout.outbox import fan_out
+from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.publishing import TopicPublisher
 
 logger = Logger()
 metrics = Metrics()

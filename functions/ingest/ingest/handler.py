@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -14,13 +13,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake import Intake
-from settings import IngestSettings
-from signature import SignatureVerifier, TokensUnavailable, tokens_from_secret
-from store import MessageStore
+from ingest.intake import Intake, NumberNotRegistered
+from ingest.settings import IngestSettings
+from ingest.signature import SignatureVerifier, TokensUnavailable, tokens_from_secret
+from ingest.webhook import RequestRejected, error_response, twiml_response
+from twilio_inbound.clock import utc_now
+from twilio_inbound.message import InvalidMessage
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
 from twilio_inbound.redact import message_fields
-from twilio_inbound.registry import NumberRegistry, OptOutStore
-from webhook import RequestRejected, error_response, twiml_response
 
 logger = Logger()
 metrics = Metrics()
@@ -43,17 +44,13 @@ def _load_tokens() -> Sequence[str]:
     return settings.local_tokens
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 intake = Intake(
     settings=settings,
     verifier=SignatureVerifier(_load_tokens),
-    store=MessageStore(dynamodb, settings.table_name),
+    store=MessageStore(dynamodb, settings.table_name, settings.numbers_table_name),
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
     optouts=OptOutStore(dynamodb, settings.numbers_table_name),
-    now=_now,
+    now=utc_now,
 )
 
 
@@ -62,10 +59,12 @@ intake = Intake(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         accepted = intake.receive(event)
+    except InvalidMessage as error:
+        return _rejected(RequestRejected(400, str(error)))
+    except NumberNotRegistered:
+        return _rejected(RequestRejected(404, "number is not registered"))
     except RequestRejected as rejection:
-        metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
-        logger.warning("request rejected", extra={"status": rejection.status, "reason": rejection.reason})
-        return error_response(rejection)
+        return _rejected(rejection)
     except TokensUnavailable as error:
         metrics.add_metric(name="IngestErrors", unit=MetricUnit.Count, value=1)
         logger.error("webhook misconfigured: %s", error)
@@ -90,3 +89,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="DuplicateMessages", unit=MetricUnit.Count, value=1)
         logger.info("repeat delivery acknowledged, not stored again", extra=fields)
     return twiml_response(accepted.reply)
+
+
+def _rejected(rejection: RequestRejected) -> dict[str, Any]:
+    metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+    logger.warning("request rejected", extra={"status": rejection.status, "reason": rejection.reason})
+    return error_response(rejection)

@@ -10,9 +10,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from devtools.target import resolve
 from twilio_inbound.numbers import InvalidNumberConfig, NumberConfig
-from twilio_inbound.registry import NumberRegistry
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound_cli.target import resolve
 
 
 def _registry(args: argparse.Namespace) -> NumberRegistry:
@@ -115,7 +115,7 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: Any) -> None:
+def add_command(commands: Any) -> None:
     numbers = commands.add_parser("numbers", help="list, add, update, enable, disable and remove registered numbers")
     actions = numbers.add_subparsers(dest="action", required=True)
     common = argparse.ArgumentParser(add_help=False)

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from twilio_inbound.message import FormParams
-from webhook import HttpRequest, RequestRejected
+from ingest.webhook import HttpRequest, RequestRejected
+from twilio_inbound.message import FormParams, MultiParams
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
@@ -18,13 +18,6 @@ SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
 
 class TokensUnavailable(Exception):
     """No auth token is configured, or the secret holding it is unusable: a fault of ours (500)."""
-
-
-class MultiParams(dict[str, list[str]]):
-    """The form with every value of a repeated key, the MultiDict shape RequestValidator reads."""
-
-    def getall(self, name: str) -> list[str]:
-        return self[name]
 
 
 def tokens_from_secret(secret: str) -> tuple[str, ...]:

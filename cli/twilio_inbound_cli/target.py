@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from devtools.template import ROOT
-
-LOCAL_OUTPUTS = ROOT / ".local" / "stack-outputs.json"
+# Where `make local` writes its outputs, relative to the checkout it runs in. Commands read it from the
+# current directory unless TWILIO_INBOUND_OUTPUTS names the file.
+LOCAL_OUTPUTS = Path(".local") / "stack-outputs.json"
 
 
 class NoStack(SystemExit):
@@ -35,7 +36,7 @@ class Target:
 
 def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
     """A deployed stack's Outputs (CloudFormation, your AWS credentials), else the local stack's outputs file."""
-    outputs_file = outputs_file or LOCAL_OUTPUTS
+    outputs_file = outputs_file or Path(os.environ.get("TWILIO_INBOUND_OUTPUTS") or LOCAL_OUTPUTS)
     if stack_name:
         session = boto3.session.Session()
         stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
@@ -53,32 +54,3 @@ def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
         region_name=outputs["Region"],
     )
     return Target(outputs, session, outputs["EmulatorEndpoint"])
-
-
-def subscribe_queue(
-    sqs: Any, sns: Any, topic_arn: str, queue_name: str, filter_policy: dict[str, Any] | None = None
-) -> tuple[str, str]:
-    """A queue of a downstream service on the topic, as the README tells subscribers to set one up: raw
-    delivery, and a queue policy that admits only this topic. Returns (queue URL, subscription ARN)."""
-    url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
-            }
-        ],
-    }
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-    attributes = {"RawMessageDelivery": "true"}
-    if filter_policy:
-        attributes["FilterPolicy"] = json.dumps(filter_policy)
-    subscription = sns.subscribe(
-        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes, ReturnSubscriptionArn=True
-    )["SubscriptionArn"]
-    return url, str(subscription)

@@ -1,0 +1,68 @@
+"""One webhook request, from API Gateway event to stored record and reply: the ingest function's use case.
+
+Raises domain errors (InvalidMessage, NumberNotRegistered) and the HTTP layer's RequestRejected; the handler
+maps each to an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ingest.settings import IngestSettings
+from ingest.signature import SignatureVerifier
+from ingest.webhook import check_shape, parse_form, request_from_event, request_url
+from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers import OPT_STATE_CHANGES, Keyword, OptOutChange
+from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
+
+
+class NumberNotRegistered(Exception):
+    """The number called is not in the registry and the policy is to reject such messages."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    record: MessageRecord
+    stored: bool  # False: a repeat delivery, acknowledged and not stored again
+    reply: str  # text for a TwiML <Message>, or "" for none
+
+
+@dataclass(frozen=True)
+class Intake:
+    settings: IngestSettings
+    verifier: SignatureVerifier
+    store: MessageStore
+    registry: NumberRegistry
+    optouts: OptOutStore
+    now: Callable[[], datetime]
+
+    def receive(self, event: dict[str, Any]) -> Accepted:
+        """Raises RequestRejected (4xx), InvalidMessage, NumberNotRegistered, TokensUnavailable or an AWS error."""
+        request = request_from_event(event)
+        check_shape(request, self.settings.max_body_bytes)
+        params = parse_form(request.body)
+        # Verify before reading any field: an unsigned request learns nothing about what we expect.
+        self.verifier.verify(request, request_url(request, self.settings.public_base_url), params)
+
+        form = check_parameters(params)
+        number = self.registry.lookup(form.first("To"), form.first("MessagingServiceSid"))
+        if number is None and self.settings.unknown_number_policy == "reject":
+            raise NumberNotRegistered(form.first("To"))
+        record = build_record(form, self.now(), StorageOptions(self.settings.retention_days), number)
+
+        to, sender = record["to"], record["from"]
+        change = None
+        if record["optOutType"] in OPT_STATE_CHANGES:
+            opted_out = OPT_STATE_CHANGES[record["optOutType"]]
+            change = OptOutChange(to, sender, opted_out, record["messageSid"], record["receivedAt"])
+        stored = self.store.put_new(record, change)
+
+        # A repeat delivery gets the same answer: Twilio retried because it did not get the first one.
+        reply = number.reply_for(Keyword(record["optOutType"], record["keyword"])) if number else ""
+        if reply and self.optouts.is_opted_out(to, sender):
+            reply = ""
+        return Accepted(record, stored, reply)

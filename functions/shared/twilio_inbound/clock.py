@@ -1,0 +1,16 @@
+"""The one timestamp format we store and publish: UTC, milliseconds, "Z" (sorts as text, as the indexes need)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso_millis(moment: datetime) -> str:
+    """2026-11-24T00:47:59.123Z; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,88 @@
+"""The messages table: one conditional write per message (the commit point of the pipeline), and its layout.
+
+Key layout: partition key `messageSid`. Indexes: ByNumber (`to`, `receivedAt`): a number's messages in time
+order; ByConversation (`conversation` = "to|from", `receivedAt`): one exchange in time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+from twilio_inbound.dynamo import batch_get, from_item, to_item
+from twilio_inbound.message import MessageRecord
+from twilio_inbound.numbers import OptOutChange
+from twilio_inbound.numbers_table import opt_out_put
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+NEW_MESSAGE_ONLY = "attribute_not_exists(messageSid)"
+BY_NUMBER_INDEX = "ByNumber"
+# What a stream record must carry to be published (older or foreign items are refused, not guessed at).
+REQUIRED_FIELDS = frozenset({"messageSid", "to", "from", "receivedAt", "channel", "accountSid"})
+
+
+def record_from_item(item: dict[str, Any]) -> MessageRecord:
+    """A stored item (or stream image) as a record; KeyError names the fields it lacks."""
+    values = from_item(item)
+    missing = REQUIRED_FIELDS - set(values)
+    if missing:
+        raise KeyError(", ".join(sorted(missing)))
+    return cast(MessageRecord, values)
+
+
+class MessageStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, numbers_table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._numbers_table_name = numbers_table_name
+
+    def put_new(self, record: MessageRecord, opt_out: OptOutChange | None = None) -> bool:
+        """Stores the record unless its MessageSid is already there. True when stored, False for a repeat.
+
+        An opt-out change is written in the same transaction, so a repeat delivery changes nothing and nothing
+        is ever half-written. AWS failures propagate: the caller answers 5xx so Twilio retries.
+        """
+        item = to_item(record)
+        if opt_out is None:
+            try:
+                self._client.put_item(TableName=self._table_name, Item=item, ConditionExpression=NEW_MESSAGE_ONLY)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return False
+            return True
+        message: Any = {"Put": {"TableName": self._table_name, "Item": item, "ConditionExpression": NEW_MESSAGE_ONLY}}
+        try:
+            self._client.transact_write_items(TransactItems=[message, opt_out_put(self._numbers_table_name, opt_out)])
+        except self._client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    # ---- reading back (replay)
+    def get_many(self, message_sids: Iterable[str]) -> Iterator[MessageRecord]:
+        keys = [to_item({"messageSid": sid}) for sid in message_sids]
+        for item in batch_get(self._client, self._table_name, keys, {"ConsistentRead": True}):
+            yield record_from_item(item)
+
+    def received_between(self, since: str, until: str, number: str = "") -> list[MessageRecord]:
+        """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index."""
+        if number:
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table_name,
+                IndexName=BY_NUMBER_INDEX,
+                KeyConditionExpression="#to = :to AND receivedAt BETWEEN :since AND :until",
+                ExpressionAttributeNames={"#to": "to"},
+                ExpressionAttributeValues=to_item({":to": number, ":since": since, ":until": until}),
+            )
+        else:
+            # An operator's occasional replay across all numbers: a filtered scan is acceptable here.
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._table_name,
+                FilterExpression="receivedAt BETWEEN :since AND :until",
+                ExpressionAttributeValues=to_item({":since": since, ":until": until}),
+            )
+        records = [record_from_item(item) for page in pages for item in page["Items"]]
+        return sorted(records, key=lambda record: (record["receivedAt"], record["messageSid"]))

@@ -1,0 +1,150 @@
+"""The numbers table: registered numbers and per-sender opt-out state, and its key layout.
+
+Key layout: partition key `number` (the Twilio number, channel address or Messaging Service SID); sort key
+`entry`: "config" for the number's registration, "optout#<sender>" for one sender's opt-out state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from twilio_inbound.dynamo import batch_get, from_item, to_item
+from twilio_inbound.numbers import NumberConfig, OptOutChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+CONFIG_ENTRY = "config"
+OPT_OUT_ENTRY_PREFIX = "optout#"
+
+
+def config_key(number: str) -> dict[str, Any]:
+    return to_item({"number": number, "entry": CONFIG_ENTRY})
+
+
+def opt_out_key(number: str, sender: str) -> dict[str, Any]:
+    return to_item({"number": number, "entry": OPT_OUT_ENTRY_PREFIX + sender})
+
+
+def config_item(config: NumberConfig) -> dict[str, Any]:
+    return to_item(
+        {
+            "number": config.number,
+            "entry": CONFIG_ENTRY,
+            "name": config.name,
+            "enabled": config.enabled,
+            "routeKey": config.route_key,
+            "tags": list(config.tags),
+            "autoReply": config.auto_reply,
+            "keywords": dict(config.keywords),
+            "language": config.language,
+        }
+    )
+
+
+def config_from_item(item: dict[str, Any]) -> NumberConfig:
+    values = from_item(item)
+    return NumberConfig(
+        number=str(values["number"]),
+        name=str(values.get("name", "")),
+        enabled=bool(values.get("enabled", True)),
+        route_key=str(values.get("routeKey", "")),
+        tags=tuple(str(tag) for tag in values.get("tags", [])),
+        auto_reply=str(values.get("autoReply", "")),
+        keywords={str(key): str(value) for key, value in (values.get("keywords") or {}).items()},
+        language=str(values.get("language", "")),
+    )
+
+
+def opt_out_put(table_name: str, change: OptOutChange) -> TransactWriteItemTypeDef:
+    """The Put that records `change`: the messages table writes it in one transaction with its message."""
+    state = {"optedOut": change.opted_out, "messageSid": change.message_sid, "updatedAt": change.at}
+    return {"Put": {"TableName": table_name, "Item": {**opt_out_key(change.number, change.sender), **to_item(state)}}}
+
+
+class NumberRegistry:
+    """Looks numbers up with a short per-container cache, so a change takes effect within `ttl` seconds."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, NumberConfig | None]] = {}
+
+    def _get(self, number: str) -> NumberConfig | None:
+        now = self._clock()
+        cached = self._cache.get(number)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        response = self._client.get_item(TableName=self._table_name, Key=config_key(number))
+        config = config_from_item(response["Item"]) if "Item" in response else None
+        self._cache[number] = (now + self._ttl, config)  # unknown numbers are cached too
+        return config
+
+    def lookup(self, to: str, messaging_service_sid: str = "") -> NumberConfig | None:
+        """The entry for the number called, else for its Messaging Service, else None."""
+        for key in (to, messaging_service_sid):
+            if key:
+                config = self._get(key)
+                if config is not None:
+                    return config
+        return None
+
+    # ---- management (CLI)
+    def put(self, config: NumberConfig) -> None:
+        self._client.put_item(TableName=self._table_name, Item=config_item(config.validate()))
+
+    def remove(self, number: str) -> bool:
+        response = self._client.delete_item(TableName=self._table_name, Key=config_key(number), ReturnValues="ALL_OLD")
+        return "Attributes" in response
+
+    def get(self, number: str) -> NumberConfig | None:
+        response = self._client.get_item(TableName=self._table_name, Key=config_key(number), ConsistentRead=True)
+        return config_from_item(response["Item"]) if "Item" in response else None
+
+    def all(self) -> list[NumberConfig]:
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table_name,
+            FilterExpression="entry = :config",
+            ExpressionAttributeValues={":config": {"S": CONFIG_ENTRY}},
+        )
+        configs = [config_from_item(item) for page in pages for item in page["Items"]]
+        return sorted(configs, key=lambda config: config.number)
+
+
+class OptOutStore:
+    """Per number and sender: has the sender opted out (STOP) and not back in (START)?"""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def is_opted_out(self, number: str, sender: str) -> bool:
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=opt_out_key(number, sender),
+            ProjectionExpression="optedOut",
+            ConsistentRead=True,
+        )
+        return bool(response.get("Item", {}).get("optedOut", {}).get("BOOL", False))
+
+    def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (number, sender) pairs are opted out, with one BatchGetItem per 100 pairs."""
+        keys = [opt_out_key(number, sender) for number, sender in sorted(set(pairs))]
+        found: set[tuple[str, str]] = set()
+        projection = {"ProjectionExpression": "#n, entry, optedOut", "ExpressionAttributeNames": {"#n": "number"}}
+        for item in batch_get(self._client, self._table_name, keys, projection):
+            state = from_item(item)
+            if state.get("optedOut"):
+                found.add((str(state["number"]), str(state["entry"]).removeprefix(OPT_OUT_ENTRY_PREFIX)))
+        return found
