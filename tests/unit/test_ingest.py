@@ -17,7 +17,7 @@ from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from ingest.intake import Intake
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier
+from ingest.signature import SignatureVerifier, WebhookSecrets
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, event_files, load_event, signed_event
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
@@ -185,13 +185,13 @@ def _settings(stack: Stack, **changes: Any) -> IngestSettings:
     return IngestSettings(**{**values, **changes})
 
 
-def make_intake(stack: Stack, settings: IngestSettings, load_tokens: Callable[[], Any]) -> Intake:
+def make_intake(stack: Stack, settings: IngestSettings, load_secrets: Callable[[], WebhookSecrets]) -> Intake:
     from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
 
     client = stack.session.client("dynamodb")
     return Intake(
         settings=settings,
-        verifier=SignatureVerifier(load_tokens),
+        verifier=SignatureVerifier(load_secrets, settings.signing_mode),
         store=MessageStore(client, settings.table_name, settings.numbers_table_name),
         registry=NumberRegistry(client, settings.numbers_table_name),
         optouts=OptOutStore(client, settings.numbers_table_name),
@@ -200,7 +200,7 @@ def make_intake(stack: Stack, settings: IngestSettings, load_tokens: Callable[[]
 
 
 def _receive(stack: Stack, event: dict[str, Any], settings: IngestSettings, tokens: tuple[str, ...]) -> bool:
-    return make_intake(stack, settings, lambda: tokens).receive(event).stored
+    return make_intake(stack, settings, lambda: WebhookSecrets.of_tokens(*tokens)).receive(event).stored
 
 
 def test_rotation_accepts_primary_and_secondary_only(stack: Stack) -> None:
@@ -227,25 +227,6 @@ def test_retention_sets_expiry(stack: Stack, table_items: Items) -> None:
     assert item["expiresAt"] == int(received.timestamp()) + 30 * 86_400
 
 
-def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
-    from twilio.request_validator import RequestValidator
-
-    from twilio_inbound.message import MultiParams, group_pairs
-
-    pairs = inbound_form()
-    params = MultiParams(group_pairs(pairs))
-    sha256 = RequestValidator(TEST_AUTH_TOKEN).compute_signature(WEBHOOK_URL, params, "HMAC_SHA256")
-    headers = {
-        "Content-Type": FORM_TYPE,
-        "X-Twilio-Signature": sha256,
-        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256",
-    }
-    assert_twiml_ok(ingest(http_api_event("POST", WEBHOOK_URL, headers, encode_form(pairs))))
-    # the same signature claimed as SHA1 does not verify
-    headers["X-Twilio-Webhooks-Signature-Settings"] = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA1"
-    assert ingest(http_api_event("POST", WEBHOOK_URL, headers, encode_form(pairs)))["statusCode"] == 403
-
-
 # ---------------------------------------------------------------- tokens from Secrets Manager
 @pytest.mark.parametrize(
     ("secret", "accepted", "rejected"),
@@ -258,11 +239,11 @@ def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
 def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[str], rejected: list[str]) -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from ingest.signature import tokens_from_secret
+    from ingest.signature import secrets_from_text
 
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
     provider = parameters.SecretsProvider(boto3_session=stack.session)
-    load = lambda: tokens_from_secret(str(provider.get(arn, max_age=0)))  # noqa: E731
+    load = lambda: secrets_from_text(str(provider.get(arn, max_age=0)))  # noqa: E731
     intake = make_intake(stack, _settings(stack, token_secret_arn=arn), load)
     for token in accepted:
         assert intake.receive(signed_event(inbound_form(), token=token)).stored
@@ -273,10 +254,10 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
 
 @pytest.mark.parametrize("secret", ["", "   ", "{}", '{"primary": ""}', "{not json"])
 def test_an_unusable_secret_fails_closed(secret: str) -> None:
-    from ingest.signature import TokensUnavailable, tokens_from_secret
+    from ingest.signature import TokensUnavailable, secrets_from_text
 
     with pytest.raises(TokensUnavailable):
-        tokens_from_secret(secret)
+        secrets_from_text(secret)
 
 
 def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: Items) -> None:

@@ -164,10 +164,13 @@ def test_unknown_numbers_can_be_rejected(
 ) -> None:
     from ingest import handler as ingest_handler
     from ingest.intake import NumberNotRegistered
+    from ingest.signature import WebhookSecrets
     from tests.unit.test_ingest import _settings, make_intake
     from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
-    intake = make_intake(stack, _settings(stack, unknown_number_policy="reject"), lambda: (TEST_AUTH_TOKEN,))
+    intake = make_intake(
+        stack, _settings(stack, unknown_number_policy="reject"), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
+    )
     event = signed_event(inbound_form(to="+15005550009"))
     with pytest.raises(NumberNotRegistered):
         intake.receive(event)

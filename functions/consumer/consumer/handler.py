@@ -42,6 +42,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("message delivered", extra=message_fields(data, log_message_content))
 
 
-@logger.inject_lambda_context
+# clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -20,7 +20,8 @@ publisher = TopicPublisher(boto3.client("sns"), os.environ["TOPIC_ARN"])
 optouts = OptOutStore(boto3.client("dynamodb"), os.environ["NUMBERS_TABLE_NAME"])
 
 
-@logger.inject_lambda_context
+# clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = fan_out(event.get("Records", []), publisher, optouts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -13,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ingest.intake import Intake, NumberNotRegistered
+from ingest.intake import Intake, NumberNotRegistered, TooLargeToPublish
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier, TokensUnavailable, tokens_from_secret
+from ingest.signature import SignatureVerifier, TokensUnavailable, WebhookSecrets, secrets_from_text
 from ingest.webhook import RequestRejected, error_response, twiml_response
 from twilio_inbound.clock import utc_now
 from twilio_inbound.message import InvalidMessage
@@ -33,20 +32,22 @@ dynamodb = boto3.client(
 )
 
 
-def _load_tokens() -> Sequence[str]:
+def _load_secrets() -> WebhookSecrets:
     if settings.token_secret_arn:
-        # Cached for token_cache_seconds: a rotated token is picked up within that time.
+        # Cached for token_cache_seconds: a rotated token or key is picked up within that time.
         try:
             secret = parameters.get_secret(settings.token_secret_arn, max_age=settings.token_cache_seconds)
         except parameters.GetParameterError as error:
             raise TokensUnavailable("auth token secret is unreadable") from error
-        return tokens_from_secret(str(secret))
-    return settings.local_tokens
+        return secrets_from_text(str(secret))
+    if not settings.local_tokens:
+        raise TokensUnavailable("no auth token configured")
+    return WebhookSecrets.of_tokens(*settings.local_tokens)
 
 
 intake = Intake(
     settings=settings,
-    verifier=SignatureVerifier(_load_tokens),
+    verifier=SignatureVerifier(_load_secrets, settings.signing_mode),
     store=MessageStore(dynamodb, settings.table_name, settings.numbers_table_name),
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
     optouts=OptOutStore(dynamodb, settings.numbers_table_name),
@@ -54,17 +55,19 @@ intake = Intake(
 )
 
 
-@logger.inject_lambda_context
+# clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         accepted = intake.receive(event)
-    except InvalidMessage as error:
-        return _rejected(RequestRejected(400, str(error)))
-    except NumberNotRegistered:
-        return _rejected(RequestRejected(404, "number is not registered"))
-    except RequestRejected as rejection:
-        return _rejected(rejection)
+    except (RequestRejected, InvalidMessage, NumberNotRegistered, TooLargeToPublish) as error:
+        rejection = _as_rejection(error)
+        metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "request rejected", extra={"status": rejection.status, "reason": rejection.reason, **rejection.log}
+        )
+        return error_response(rejection)
     except TokensUnavailable as error:
         metrics.add_metric(name="IngestErrors", unit=MetricUnit.Count, value=1)
         logger.error("webhook misconfigured: %s", error)
@@ -78,10 +81,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     record = accepted.record
     logger.set_correlation_id(record["messageSid"])
     fields = {**message_fields(record, settings.log_message_content), "replied": bool(accepted.reply)}
+    if accepted.reply_undecided:
+        metrics.add_metric(name="RepliesUndecided", unit=MetricUnit.Count, value=1)
+        logger.warning("opt-out state unreadable: answered without a reply", extra=fields)
     if accepted.stored:
         metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
         # One line per message in the logs: the fields ride on the metrics line this invocation writes anyway
-        # (searchable in Logs Insights). A second JSON log line would cost more than verifying the signature.
+        # (searchable in Logs Insights, README "Logs"). A second JSON log line would cost more than verifying
+        # the signature.
+        metrics.add_metadata(key="message", value="message stored")
         for key, value in fields.items():
             metrics.add_metadata(key=key, value=value)
         logger.debug("message stored", extra=fields)
@@ -91,7 +99,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return twiml_response(accepted.reply)
 
 
-def _rejected(rejection: RequestRejected) -> dict[str, Any]:
-    metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
-    logger.warning("request rejected", extra={"status": rejection.status, "reason": rejection.reason})
-    return error_response(rejection)
+def _as_rejection(error: RequestRejected | InvalidMessage | NumberNotRegistered | TooLargeToPublish) -> RequestRejected:
+    """The HTTP answer for what the use case refused."""
+    if isinstance(error, InvalidMessage):
+        return RequestRejected(400, str(error))
+    if isinstance(error, NumberNotRegistered):
+        return RequestRejected(404, "number is not registered")
+    if isinstance(error, TooLargeToPublish):
+        return RequestRejected(413, "message is too large to publish (its event would exceed 256 KiB)")
+    return error

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ingest.settings import IngestSettings
 from ingest.signature import SignatureVerifier
-from ingest.webhook import check_shape, parse_form, request_from_event, request_url
+from ingest.webhook import check_shape, parse_form, request_from_event
+from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, published_bytes
 from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers import OPT_STATE_CHANGES, Keyword, OptOutChange
@@ -24,11 +27,22 @@ class NumberNotRegistered(Exception):
     """The number called is not in the registry and the policy is to reject such messages."""
 
 
+class TooLargeToPublish(Exception):
+    """The message's event would exceed SNS's size limit: stored, it could never be published."""
+
+
+# Each byte of the form becomes at most 6 bytes of JSON (a control character as \u0001) in at most two places of
+# the event (a field and the verbatim parameters), plus names and envelope: below this many form bytes the
+# event cannot reach SNS's limit, so only larger forms pay for building it to measure it.
+_ALWAYS_PUBLISHABLE_FORM_BYTES = (MAX_SNS_MESSAGE_BYTES - 16 * 1024) // 18
+
+
 @dataclass(frozen=True)
 class Accepted:
     record: MessageRecord
     stored: bool  # False: a repeat delivery, acknowledged and not stored again
     reply: str  # text for a TwiML <Message>, or "" for none
+    reply_undecided: bool = False  # stored, but the opt-out state could not be read: answered without a reply
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,15 @@ class Intake:
         check_shape(request, self.settings.max_body_bytes)
         params = parse_form(request.body)
         # Verify before reading any field: an unsigned request learns nothing about what we expect.
-        self.verifier.verify(request, request_url(request, self.settings.public_base_url), params)
+        self.verifier.verify(request, self.settings.public_base_url, params)
 
         form = check_parameters(params)
         number = self.registry.lookup(form.first("To"), form.first("MessagingServiceSid"))
         if number is None and self.settings.unknown_number_policy == "reject":
             raise NumberNotRegistered(form.first("To"))
         record = build_record(form, self.now(), StorageOptions(self.settings.retention_days), number)
+        if len(request.body) > _ALWAYS_PUBLISHABLE_FORM_BYTES and published_bytes(record) > MAX_SNS_MESSAGE_BYTES:
+            raise TooLargeToPublish(record["messageSid"])
 
         to, sender = record["to"], record["from"]
         change = None
@@ -63,6 +79,11 @@ class Intake:
 
         # A repeat delivery gets the same answer: Twilio retried because it did not get the first one.
         reply = number.reply_for(Keyword(record["optOutType"], record["keyword"])) if number else ""
-        if reply and self.optouts.is_opted_out(to, sender):
-            reply = ""
+        try:
+            if reply and self.optouts.is_opted_out(to, sender):
+                reply = ""
+        except (BotoCoreError, ClientError):
+            # The message is stored and will be published: a 5xx now would send Twilio to the fallback URL
+            # with a message we already have. Never reply to someone who may have opted out.
+            return Accepted(record, stored, "", reply_undecided=True)
         return Accepted(record, stored, reply)

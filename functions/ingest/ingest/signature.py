@@ -1,61 +1,209 @@
-"""X-Twilio-Signature verification, failing closed, with up to two valid tokens for rotation."""
+"""X-Twilio-Signature verification, failing closed.
+
+Two signing modes, chosen by configuration (never by the request):
+- auth token (Twilio's default): HMAC-SHA1 with the account's auth token; up to two tokens while rotating.
+- shared key (Twilio's Webhooks configuration API): HMAC-SHA256 with a key the customer created, named by
+  `key=` in X-Twilio-Webhooks-Signature-Settings; the key id selects the secret. SHA-1 and requests without
+  the header are refused.
+The secret may list several accounts (subaccounts sign with their own tokens): a request is checked with the
+secrets of the account it names, and an account the secret does not list is refused.
+"""
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, add_port, remove_port
 
-from ingest.webhook import HttpRequest, RequestRejected
-from twilio_inbound.message import FormParams, MultiParams
+from ingest.webhook import HttpRequest, RequestRejected, request_url
+from twilio_inbound.message import FormParams, MultiParams, first
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+SigningMode = Literal["auth-token", "shared-key"]
+SIGNING_MODES: tuple[SigningMode, ...] = ("auth-token", "shared-key")
+# A failed check is diagnosed (which URL or key would have verified) at most this often per container, so a
+# flood of forged requests costs what it did before diagnostics existed.
+DIAGNOSE_EVERY_SECONDS = 10.0
 
 
 class TokensUnavailable(Exception):
-    """No auth token is configured, or the secret holding it is unusable: a fault of ours (500)."""
+    """No secret is configured, or the secret holding it is unusable: a fault of ours (500)."""
 
 
-def tokens_from_secret(secret: str) -> tuple[str, ...]:
-    """A secret holds one token as plain text, or JSON {"primary": "...", "secondary": "..."}."""
+@dataclass(frozen=True)
+class AccountSecrets:
+    auth_tokens: tuple[str, ...] = ()  # primary first, then the secondary while rotating
+    shared_keys: Mapping[str, str] = field(default_factory=dict)  # key id -> secret
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """What the secret holds: one account's secrets (any AccountSid), or several accounts' by AccountSid."""
+
+    single: AccountSecrets | None = None
+    accounts: Mapping[str, AccountSecrets] = field(default_factory=dict)
+
+    @classmethod
+    def of_tokens(cls, *tokens: str) -> WebhookSecrets:
+        return cls(single=AccountSecrets(tuple(token for token in tokens if token)))
+
+    def for_account(self, account_sid: str) -> AccountSecrets | None:
+        return self.accounts.get(account_sid) if self.accounts else self.single
+
+
+def _account_secrets(document: Mapping[str, Any], where: str) -> AccountSecrets:
+    values = [document.get(key) for key in ("primary", "secondary")]
+    tokens = tuple(value.strip() for value in values if isinstance(value, str) and value.strip())
+    keys = document.get("sharedKeys") or {}
+    if not isinstance(keys, dict) or not all(isinstance(v, str) and v.strip() for v in keys.values()):
+        raise TokensUnavailable(f"{where}sharedKeys must map key ids to non-empty secrets")
+    if not tokens and not keys:
+        raise TokensUnavailable(f"{where}holds no token and no shared key")
+    return AccountSecrets(tokens, {str(key): value.strip() for key, value in keys.items()})
+
+
+def secrets_from_text(secret: str) -> WebhookSecrets:
+    """The secret's text: one token, or JSON {"primary", "secondary", "sharedKeys": {id: secret}}, or
+    {"accounts": {"AC...": {the same fields}}}."""
     text = secret.strip()
-    if text.startswith("{"):
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise TokensUnavailable("auth token secret is not valid JSON") from error
-        values = [document.get(key) for key in ("primary", "secondary")] if isinstance(document, dict) else []
-        tokens = tuple(value.strip() for value in values if isinstance(value, str) and value.strip())
-    else:
-        tokens = (text,) if text else ()
-    if not tokens:
+    if not text.startswith("{"):
+        if not text:
+            raise TokensUnavailable("auth token secret holds no token")
+        return WebhookSecrets.of_tokens(text)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TokensUnavailable("auth token secret is not valid JSON") from error
+    if not isinstance(document, dict):
         raise TokensUnavailable("auth token secret holds no token")
-    return tokens
+    accounts = document.get("accounts")
+    if accounts is None:
+        return WebhookSecrets(single=_account_secrets(document, "the secret "))
+    if not isinstance(accounts, dict) or not accounts or set(document) != {"accounts"}:
+        raise TokensUnavailable('"accounts" must be the secret\'s only field, mapping AccountSids to their secrets')
+    return WebhookSecrets(
+        accounts={
+            sid: _account_secrets(entry if isinstance(entry, dict) else {}, f"{sid} ")
+            for sid, entry in accounts.items()
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Key:
+    label: str  # what an operator may read: "primary token", "shared key K1"; never the secret
+    secret: str
+    algorithm: str
+
+
+def _settings_header(request: HttpRequest) -> dict[str, str]:
+    parts = (part.partition("=") for part in request.header(SETTINGS_HEADER).split(","))
+    return {name.strip(): value.strip() for name, sep, value in parts if sep}
 
 
 class SignatureVerifier:
-    """Checks a request against every currently valid token. `load_tokens` may cache (it is called per request)."""
+    """Checks a request against the secrets `load_secrets` returns (it may cache: it is called per request)."""
 
-    def __init__(self, load_tokens: Callable[[], Sequence[str]]) -> None:
-        self._load_tokens = load_tokens
+    def __init__(
+        self,
+        load_secrets: Callable[[], WebhookSecrets],
+        mode: SigningMode = "auth-token",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load_secrets = load_secrets
+        self._mode = mode
+        self._clock = clock
+        self._next_diagnosis = 0.0
 
-    def verify(self, request: HttpRequest, url: str, params: FormParams) -> None:
-        tokens = [token for token in self._load_tokens() if token]
-        if not tokens:
-            raise TokensUnavailable("no auth token configured")
+    def verify(self, request: HttpRequest, public_base_url: str, params: FormParams) -> None:
+        """Returns when the request is Twilio's; raises RequestRejected (403, 400) or TokensUnavailable (500)."""
+        secrets = self._load_secrets()
         signature = request.header(SIGNATURE_HEADER).strip()
         if not signature:
             raise RequestRejected(403, "missing X-Twilio-Signature")
+        url = request_url(request, public_base_url)
         if not _parsable(url):
             raise RequestRejected(400, "bad Host header")
-        algorithm = get_signature_algorithm(request.header(SETTINGS_HEADER))
+        account = secrets.for_account(first(params, "AccountSid"))
+        if account is None:
+            raise RequestRejected(
+                403, "invalid signature", log={"checkedUrl": url, "cause": "account not in the secret"}
+            )
         form = MultiParams(params)
-        if not any(_signed_with(token, url, form, signature, algorithm) for token in tokens):
-            raise RequestRejected(403, "invalid signature")
+        if any(_signed_with(key, url, form, signature) for key in self._keys(account, request)):
+            return
+        log = {"checkedUrl": url, **self._diagnose(request, public_base_url, form, signature, account)}
+        raise RequestRejected(403, "invalid signature", log=log)
+
+    def _keys(self, account: AccountSecrets, request: HttpRequest) -> list[_Key]:
+        """The keys the mode allows this request to be signed with."""
+        settings = _settings_header(request)
+        if self._mode == "auth-token":
+            if not account.auth_tokens:
+                raise TokensUnavailable("no auth token configured")
+            if settings:
+                raise RequestRejected(403, "signed with a shared key, but this webhook verifies auth token signatures")
+            return _token_keys(account)
+        if not account.shared_keys:
+            raise TokensUnavailable("no shared key configured")
+        if not settings.get("key"):
+            raise RequestRejected(403, "missing X-Twilio-Webhooks-Signature-Settings: shared key signing is required")
+        if settings.get("algorithm", "").upper() != HMAC_SHA256:
+            raise RequestRejected(403, "shared key signatures must use HMAC_SHA256")
+        secret = account.shared_keys.get(settings["key"])
+        if secret is None:
+            raise RequestRejected(403, "unknown shared key id")
+        return [_Key(f"shared key {settings['key']}", secret, HMAC_SHA256)]
+
+    def _diagnose(
+        self, request: HttpRequest, public_base_url: str, form: MultiParams, signature: str, account: AccountSecrets
+    ) -> dict[str, Any]:
+        """Which variations of the URL and which keys would have verified. Never a token or a signature."""
+        now = self._clock()
+        if now < self._next_diagnosis:
+            return {"wouldVerify": f"not diagnosed (at most one diagnosis every {DIAGNOSE_EVERY_SECONDS:.0f} s)"}
+        self._next_diagnosis = now + DIAGNOSE_EVERY_SECONDS
+        keys = _token_keys(account) + [
+            _Key(f"shared key {key_id}", secret, HMAC_SHA256) for key_id, secret in account.shared_keys.items()
+        ]
+        verified = [
+            f"{variation} with the {key.label}"
+            for variation, candidate in _url_variations(request, public_base_url)
+            for key in keys
+            if _signed_with(key, candidate, form, signature)
+        ]
+        return {"wouldVerify": verified or ["nothing: another token or key signed it, or the body was changed"]}
+
+
+def _token_keys(account: AccountSecrets) -> list[_Key]:
+    labels = ("primary token", "secondary token")
+    return [_Key(label, token, HMAC_SHA1) for label, token in zip(labels, account.auth_tokens, strict=False)]
+
+
+def _url_variations(request: HttpRequest, public_base_url: str) -> list[tuple[str, str]]:
+    """The URL as checked and at most five others: PublicBaseUrl or the Host header, without PublicBaseUrl's
+    path prefix, and each over the other scheme. Ports are covered by _signed_with."""
+    bases = [("the URL checked", public_base_url)]
+    if public_base_url:
+        bases.append(("the Host header instead of PublicBaseUrl", ""))
+        parts = urlsplit(public_base_url)
+        if parts.path.strip("/"):
+            bases.append((f"PublicBaseUrl without {parts.path.rstrip('/')}", f"{parts.scheme}://{parts.netloc}"))
+    variations: dict[str, str] = {}
+    for label, base in bases:
+        url = request_url(request, base)
+        scheme, rest = url.split("://", 1)
+        other = "http" if scheme == "https" else "https"
+        variations.setdefault(url, label)
+        variations.setdefault(f"{other}://{rest}", f"{label} over {other}")
+    return [(label, url) for url, label in variations.items()]
 
 
 def _parsable(url: str) -> bool:
@@ -67,16 +215,17 @@ def _parsable(url: str) -> bool:
     return True
 
 
-def _signed_with(token: str, url: str, form: MultiParams, signature: str, algorithm: str) -> bool:
-    """Twilio signs the URL it called, which `url` is as a rule: one HMAC settles it. Otherwise Twilio's own
-    RequestValidator.validate decides: it accepts the URL with or without its port, because Twilio's signing
-    is not consistent about ports (two more HMACs and a URL parse, so it runs only when needed)."""
-    validator = RequestValidator(token)
-    try:
-        expected = validator.compute_signature(url, form, algorithm)
-    except ValueError:  # an algorithm this twilio version does not know: validate() logs it and refuses
-        return bool(validator.validate(url, form, signature, algorithm))
+def _signed_with(key: _Key, url: str, form: MultiParams, signature: str) -> bool:
+    """Twilio signs the URL it called, which `url` is as a rule: one HMAC settles it. Otherwise the URL with
+    and without its port, as Twilio's RequestValidator.validate accepts (Twilio's signing is not consistent
+    about ports): two more HMACs, only when needed."""
+    validator = RequestValidator(key.secret)
     # "replace": a header that is not valid Unicode is a mismatch, not an error (expected is plain base64).
-    if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+    presented = signature.encode("utf-8", "replace")
+    if hmac.compare_digest(validator.compute_signature(url, form, key.algorithm).encode(), presented):
         return True
-    return bool(validator.validate(url, form, signature, algorithm))
+    parsed = urlsplit(url)
+    return any(
+        hmac.compare_digest(validator.compute_signature(variant, form, key.algorithm).encode(), presented)
+        for variant in {add_port(parsed), remove_port(parsed)} - {url}
+    )

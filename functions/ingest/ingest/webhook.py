@@ -25,11 +25,14 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 class RequestRejected(Exception):
     """A request we answer with a 4xx/5xx; `reason` is short, clear and reveals no internals."""
 
-    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, reason: str, headers: dict[str, str] | None = None, log: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.headers = headers or {}
+        self.log = log or {}  # for the operator's log line only (never secrets), not for the caller
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ document for the same message, with the same `id` for subscribers to dedupe on.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -15,7 +16,13 @@ from twilio_inbound.message import MessageRecord
 if TYPE_CHECKING:
     from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
+# Characters SQS refuses in a message body or attribute value: SNS accepts them, but its raw delivery to an SQS
+# subscriber then fails and the message is dropped (SQS allows #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+# #x10000-#x10FFFF).
+NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 EVENT_TYPE = "twilio-inbound.message.received"
+MAX_SNS_MESSAGE_BYTES = 256 * 1024  # SNS's limit for one message, body and attributes together
 DATA_SCHEMA = "urn:twilio-inbound:schema:message-received:v1"
 
 # Fields of Twilio Event Streams' InboundMessageV1, in its order, then what that schema lacks.
@@ -70,7 +77,8 @@ def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
 def message_attributes(record: MessageRecord) -> dict[str, MessageAttributeValueTypeDef]:
     """SNS message attributes for subscription filter policies.
 
-    At most 9, under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects.
+    At most 9, under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects, or
+    values SQS would refuse (the attribute is left out; the body still carries the field, escaped).
     Everything else (optedOut, keyword, tags, ...) is filterable in the body (FilterPolicyScope: MessageBody).
     """
     entry_point = record.get("entryPoint")
@@ -85,9 +93,28 @@ def message_attributes(record: MessageRecord) -> dict[str, MessageAttributeValue
         "numberName": entry_point["name"] if entry_point else "",
         "routeKey": entry_point["routeKey"] if entry_point else "",
     }
-    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}
+    return {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in values.items()
+        if value and not NOT_SQS_TEXT.search(value)
+    }
+
+
+def attributes_bytes(attributes: dict[str, MessageAttributeValueTypeDef]) -> int:
+    """What SNS counts for message attributes: names, data types and values."""
+    return sum(
+        len(name) + len(value["DataType"]) + len(value.get("StringValue", "").encode())
+        for name, value in attributes.items()
+    )
+
+
+def published_bytes(record: MessageRecord) -> int:
+    """The size SNS will count for this record's event, at its largest (optedOut false)."""
+    return len(encode(build_event(record, False)).encode()) + attributes_bytes(message_attributes(record))
 
 
 def encode(event: dict[str, Any]) -> str:
-    # Compact and UTF-8 as is: the SNS size limit counts bytes, and escaping non-ASCII triples them.
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    # Compact and UTF-8 as is: the SNS size limit counts bytes, and escaping non-ASCII triples them. json
+    # escapes control characters itself; what else SQS refuses (U+FFFE, U+FFFF) is escaped here.
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return NOT_SQS_TEXT.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

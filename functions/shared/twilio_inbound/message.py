@@ -19,10 +19,24 @@ REQUIRED_PARAMETERS = ("MessageSid", "From", "To")
 # Twilio allows at most 10 media per message; the cap also bounds the work an odd request can cause.
 MAX_MEDIA = 10
 # A Twilio SID: two letters and 32 hex digits (SM..., MM... for messages).
-SID_PATTERN = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+# Patterns that guard keys are matched with fullmatch: "$" also matches before a final newline.
+SID_PATTERN = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 # Phone numbers and channel addresses are short; the cap keeps index keys far below DynamoDB's limits.
 MAX_ADDRESS_BYTES = 256  # UTF-8; keeps "to|from" (an index key, 2 KiB) and "optout#<from>" (a sort key, 1 KiB) valid
-WHOLE_NUMBER = re.compile(r"^[0-9]{1,6}$")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,6}")
+# Parameters Twilio sends once per message. Its signature covers each key's sorted distinct values, so a
+# repeated one (a second Body, a To posted before the real one) would pass with the original signature.
+SINGLE_VALUED = (
+    "MessageSid",
+    "AccountSid",
+    "MessagingServiceSid",
+    "From",
+    "To",
+    "Body",
+    "NumMedia",
+    "NumSegments",
+    "OptOutType",
+)
 
 # The media type of every request Twilio posts to a webhook.
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -127,7 +141,7 @@ def _int_param(params: FormParams, name: str, default: int) -> int:
     raw = first(params, name).strip()
     if not raw:
         return default
-    if not WHOLE_NUMBER.match(raw):  # ASCII digits only: str.isdigit() also admits "²"
+    if not WHOLE_NUMBER.fullmatch(raw):  # ASCII digits only: str.isdigit() also admits "²"
         raise InvalidMessage(f"{name} must be a whole number")
     return int(raw)
 
@@ -154,10 +168,13 @@ def check_parameters(params: FormParams) -> InboundForm:
     missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
     if missing:
         raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
-    if not SID_PATTERN.match(first(params, "MessageSid")):
+    repeated = [name for name in SINGLE_VALUED if len(params.get(name, ())) > 1]
+    if repeated:
+        raise InvalidMessage(f"parameter(s) sent more than once: {', '.join(repeated)}")
+    if not SID_PATTERN.fullmatch(first(params, "MessageSid")):
         raise InvalidMessage("MessageSid is not a Twilio SID")
     service = first(params, "MessagingServiceSid")
-    if service and not SID_PATTERN.match(service):
+    if service and not SID_PATTERN.fullmatch(service):
         raise InvalidMessage("MessagingServiceSid is not a Twilio SID")
     for name in ("From", "To"):
         if len(first(params, name).encode()) > MAX_ADDRESS_BYTES:

@@ -15,9 +15,13 @@ OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END",
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body
-KEYWORD_PATTERN = re.compile(r"^[A-Z0-9]{1,30}$")
+KEYWORD_PATTERN = re.compile(r"[A-Z0-9]{1,30}")
 # E.164, a channel address (whatsapp:+1..., messenger:..., rcs:...), or a Messaging Service SID.
-NUMBER_PATTERN = re.compile(r"^(\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,100}|MG[0-9a-fA-F]{32})$")
+NUMBER_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,100}|MG[0-9a-fA-F]{32}")
+# Names, route keys and tags travel as SNS message attributes: SQS refuses control characters in those (and
+# then drops the whole raw delivery), so registry fields are printable text only.
+_LABEL_MAX = 256
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 # Twilio's OptOutType vocabulary; "" for an ordinary message.
 OptOutType = Literal["STOP", "START", "HELP", ""]
 # What a STOP or START does to the sender's state (opted out or not); HELP changes nothing.
@@ -56,13 +60,16 @@ class OptOutChange:
 
 
 def normalize(body: str) -> str:
-    return body.strip().upper()
+    """The body as a keyword candidate: ASCII only, as carriers and Twilio match them ("ſtop".upper() is
+    "STOP", "ﬆop".upper() is "STOP": look-alikes must not change anyone's opt-out state)."""
+    word = body.strip(_ASCII_SPACE)
+    return word.upper() if word.isascii() else ""
 
 
 def classify(body: str, twilio_opt_out_type: str, configured: frozenset[str] = frozenset()) -> Keyword:
     """Twilio's OptOutType when it sent one (Advanced Opt-Out), else the standard keywords."""
     word = normalize(body)
-    opt_out_type = _opt_out_type(twilio_opt_out_type.strip().upper())
+    opt_out_type = _opt_out_type(normalize(twilio_opt_out_type))
     if not opt_out_type:
         if word in OPT_OUT_KEYWORDS:
             opt_out_type = "STOP"
@@ -94,15 +101,19 @@ class NumberConfig:
     language: str = ""
 
     def validate(self) -> NumberConfig:
-        if not NUMBER_PATTERN.match(self.number):
+        if not NUMBER_PATTERN.fullmatch(self.number):
             raise InvalidNumberConfig(f"{self.number!r} is not E.164, a channel address or a Messaging Service SID")
         for keyword, reply in self.keywords.items():
-            if not KEYWORD_PATTERN.match(keyword):
+            if not KEYWORD_PATTERN.fullmatch(keyword):
                 raise InvalidNumberConfig(f"keyword {keyword!r} must be 1-30 upper-case letters or digits")
             if keyword in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS:
                 raise InvalidNumberConfig(f"{keyword} is an opt-out/opt-in keyword: Twilio answers it, we never do")
             _check_reply(f"reply for {keyword}", reply)
         _check_reply("auto-reply", self.auto_reply)
+        for what, label in (("name", self.name), ("route key", self.route_key), ("language", self.language)):
+            _check_label(what, label)
+        for tag in self.tags:
+            _check_label("tag", tag)
         return self
 
     def entry_point(self) -> EntryPoint:
@@ -124,6 +135,11 @@ class NumberConfig:
         if keyword.opt_out_type == "HELP" and "HELP" in self.keywords:
             return self.keywords["HELP"]
         return self.auto_reply
+
+
+def _check_label(what: str, text: str) -> None:
+    if not text.isprintable() or len(text) > _LABEL_MAX:
+        raise InvalidNumberConfig(f"{what} {text!r} must be printable text of at most {_LABEL_MAX} characters")
 
 
 def _check_reply(what: str, text: str) -> None:

@@ -5,11 +5,12 @@ Shared by the fanout function (from the stream) and `twilio-inbound replay` (fro
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from twilio_inbound.cloudevent import build_event, encode, message_attributes
+from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, attributes_bytes, build_event, encode, message_attributes
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.numbers_table import OptOutStore
 
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
 MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 256 * 1024  # SNS's limit for one message and for a whole PublishBatch
+# Entries SNS refuses (throttling, an internal error) are sent again this many times in all, a short pause
+# apart, before the batch goes back to Lambda: well inside the function's timeout.
+PUBLISH_ATTEMPTS = 3
+RETRY_DELAY_SECONDS = 0.1
+MAX_BATCH_BYTES = MAX_SNS_MESSAGE_BYTES  # SNS's limit for one message is also its limit for a whole PublishBatch
 
 
 @dataclass(frozen=True)
@@ -30,11 +35,7 @@ class Outgoing:
 
     @property
     def size(self) -> int:
-        attributes = sum(
-            len(name) + len(value["DataType"]) + len(value["StringValue"].encode())
-            for name, value in self.attributes.items()
-        )
-        return len(self.message.encode()) + attributes
+        return len(self.message.encode()) + attributes_bytes(self.attributes)
 
 
 def outgoing_for(stored: Sequence[tuple[int, MessageRecord]], optouts: OptOutStore) -> list[Outgoing]:
@@ -68,12 +69,32 @@ def batches(outgoing: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:
 
 
 class TopicPublisher:
-    def __init__(self, client: SNSClient, topic_arn: str) -> None:
+    def __init__(self, client: SNSClient, topic_arn: str, sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
         self._topic_arn = topic_arn
+        self._sleep = sleep
 
     def publish_batch(self, batch: Sequence[Outgoing]) -> list[Outgoing]:
-        """Publishes one batch; returns the entries SNS did not accept. AWS errors propagate."""
+        """Publishes one batch; returns the entries SNS still refused after bounded retries. AWS errors propagate.
+
+        Only the refused entries are sent again, here: handing the batch back to Lambda from the first refused
+        entry would publish every accepted entry after it a second time. Entries refused for a fault of the
+        request itself (SenderFault) are not retried: they would be refused again.
+        """
+        pending = list(batch)
+        given_up: list[Outgoing] = []
+        for attempt in range(PUBLISH_ATTEMPTS):
+            if attempt:
+                self._sleep(RETRY_DELAY_SECONDS * attempt)
+            refused = self._publish_once(pending)
+            given_up += [item for item, sender_fault in refused if sender_fault]
+            pending = [item for item, sender_fault in refused if not sender_fault]
+            if not pending:
+                break
+        return given_up + pending
+
+    def _publish_once(self, batch: Sequence[Outgoing]) -> list[tuple[Outgoing, bool]]:
+        """One PublishBatch call: the refused entries, each with SNS's SenderFault."""
         response = self._client.publish_batch(
             TopicArn=self._topic_arn,
             PublishBatchRequestEntries=[
@@ -81,5 +102,4 @@ class TopicPublisher:
                 for index, item in enumerate(batch)
             ],
         )
-        failed_ids = {int(entry["Id"]) for entry in response.get("Failed", [])}
-        return [item for index, item in enumerate(batch) if index in failed_ids]
+        return [(batch[int(entry["Id"])], entry["SenderFault"]) for entry in response.get("Failed", [])]
