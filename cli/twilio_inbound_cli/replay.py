@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from twilio_inbound.dynamo import MAX_BATCH_KEYS
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher, batches, outgoing_for
 
 if TYPE_CHECKING:
@@ -83,12 +83,19 @@ class Replayer:
                 continue
             replayed = self.by_message_sids(sids)
             result.merge(replayed)
-            if replayed.failed:
-                result.dead_letters_kept.append(f"{len(replayed.failed)} message(s) failed again; kept for later")
+            # Deleted only when every message of the range was republished (a skipped one, for a disabled
+            # number, counts: it is never published).
+            if replayed.failed or replayed.not_found:
+                missing = len(replayed.failed) + len(replayed.not_found)
+                result.dead_letters_kept.append(f"{missing} message(s) not republished; kept for later")
                 continue
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             result.dead_letters_done += 1
         return result
+
+
+# GetRecords pages followed for one dead letter's range before giving up (and keeping the dead letter).
+MAX_PAGES = 100
 
 
 def _drain(sqs: SQSClient, queue_url: str) -> Iterator[MessageTypeDef]:
@@ -113,24 +120,37 @@ def _sids_of_failed_batch(streams: DynamoDBStreamsClient, dead_letter: dict[str,
 
 
 def _read_range(streams: DynamoDBStreamsClient, info: dict[str, Any], when: str) -> tuple[list[str], str]:
-    start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
-    iterator = streams.get_shard_iterator(
+    """The INSERTs of the range, once every one of its `batchSize` records has been read; else a reason.
+
+    DynamoDB Streams may answer empty pages before a range's records: pages are followed (a bounded number
+    of them) until past the range's last sequence number, never stopping at the first empty one.
+    """
+    start, end, expected = int(info["startSequenceNumber"]), int(info["endSequenceNumber"]), int(info["batchSize"])
+    iterator: str | None = streams.get_shard_iterator(
         StreamArn=info["streamArn"],
         ShardId=info["shardId"],
         ShardIteratorType="AT_SEQUENCE_NUMBER",
         SequenceNumber=info["startSequenceNumber"],
     )["ShardIterator"]
     sids: list[str] = []
-    while iterator:
+    seen = 0
+    for _ in range(MAX_PAGES):
+        if not iterator or seen >= expected:
+            break
         response = streams.get_records(ShardIterator=iterator, Limit=1000)
         for record in response["Records"]:
-            if int(record["dynamodb"]["SequenceNumber"]) > end:
-                return sids, ""
-            if record.get("eventName") == "INSERT" and int(record["dynamodb"]["SequenceNumber"]) >= start:
-                sids.append(record["dynamodb"]["Keys"]["messageSid"]["S"])
-        if not response["Records"]:
-            break
-        iterator = response.get("NextShardIterator")
-    if not sids:
+            sequence = int(record["dynamodb"]["SequenceNumber"])
+            if start <= sequence <= end:
+                seen += 1
+                if record.get("eventName") == "INSERT":
+                    sids.append(record["dynamodb"]["Keys"]["messageSid"]["S"])
+            if sequence >= end:
+                iterator = None
+                break
+        else:
+            iterator = response.get("NextShardIterator")
+    if not seen:
         return [], f"stream records gone (older than 24 h?): replay by time range around {when}"
+    if seen < expected:
+        return [], f"read {seen} of the range's {expected} stream records: kept, try again or replay by time range"
     return sids, ""

@@ -10,7 +10,7 @@ from typing import Any
 
 from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.target import resolve
@@ -28,11 +28,11 @@ def _iso(value: str) -> str:
 def _run(args: argparse.Namespace) -> int:
     target = resolve(args.stack_name)
     dynamodb = target.client("dynamodb")
-    numbers_table = target.output("NumbersTableName")
+    opt_outs_table = target.output("OptOutsTableName")
     replayer = Replayer(
-        MessageStore(dynamodb, target.output("MessagesTableName"), numbers_table),
+        MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
         TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
-        OptOutStore(dynamodb, numbers_table),
+        OptOutStore(dynamodb, opt_outs_table),
     )
     if args.from_dlq:
         result = replayer.from_dead_letters(

@@ -15,7 +15,7 @@ from devtools.template import ROOT, Stack
 from fanout.outbox import fan_out
 from tests.unit.conftest import load_event
 from twilio_inbound.messages_table import record_from_item
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, outgoing_for
 
 SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())

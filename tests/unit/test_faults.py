@@ -15,7 +15,7 @@ from devtools.template import Stack
 from tests.unit.conftest import signed_event
 from tests.unit.test_fanout import drain, subscribe_queue
 from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import Outgoing, TopicPublisher
 from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.signing import inbound_form, new_message_sid
@@ -105,9 +105,9 @@ def test_failed_opt_out_transaction_leaves_neither_message_nor_state(
     with Injector(ingest_dynamodb, "before-call.dynamodb.TransactWriteItems", (500, "InternalServerError")):
         assert ingest(event)["statusCode"] == 503
     assert items(stack, "MessagesTable") == []
-    assert items(stack, "NumbersTable") == []
+    assert items(stack, "OptOutsTable") == []
     assert ingest(event)["statusCode"] == 200
-    assert len(items(stack, "MessagesTable")) == len(items(stack, "NumbersTable")) == 1
+    assert len(items(stack, "MessagesTable")) == len(items(stack, "OptOutsTable")) == 1
 
 
 class BrokenTopic(TopicPublisher):
@@ -206,9 +206,9 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_replay_delivers_it(
 def replayer(stack: Stack) -> Replayer:
     client = stack.session.client("dynamodb")
     return Replayer(
-        MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["NumbersTable"]["Ref"]),
+        MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["OptOutsTable"]["Ref"]),
         TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
-        OptOutStore(client, stack.physical["NumbersTable"]["Ref"]),
+        OptOutStore(client, stack.physical["OptOutsTable"]["Ref"]),
     )
 
 

@@ -180,21 +180,23 @@ def _settings(stack: Stack, **changes: Any) -> IngestSettings:
     values: dict[str, Any] = {
         "table_name": stack.physical["MessagesTable"]["Ref"],
         "numbers_table_name": stack.physical["NumbersTable"]["Ref"],
+        "opt_outs_table_name": stack.physical["OptOutsTable"]["Ref"],
         "local_tokens": (TEST_AUTH_TOKEN,),
     }
     return IngestSettings(**{**values, **changes})
 
 
 def make_intake(stack: Stack, settings: IngestSettings, load_secrets: Callable[[], WebhookSecrets]) -> Intake:
-    from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
+    from twilio_inbound.numbers_table import NumberRegistry
+    from twilio_inbound.opt_outs_table import OptOutStore
 
     client = stack.session.client("dynamodb")
     return Intake(
         settings=settings,
         verifier=SignatureVerifier(load_secrets, settings.signing_mode),
-        store=MessageStore(client, settings.table_name, settings.numbers_table_name),
+        store=MessageStore(client, settings.table_name, settings.opt_outs_table_name),
         registry=NumberRegistry(client, settings.numbers_table_name),
-        optouts=OptOutStore(client, settings.numbers_table_name),
+        optouts=OptOutStore(client, settings.opt_outs_table_name),
         now=lambda: datetime.now(UTC),
     )
 

@@ -21,7 +21,8 @@ from twilio_inbound.numbers import (
     NumberConfig,
     classify,
 )
-from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound_cli.signing import inbound_form, new_message_sid
 
@@ -36,7 +37,7 @@ def registry(stack: Stack) -> NumberRegistry:
 
 @pytest.fixture
 def optouts(stack: Stack) -> OptOutStore:
-    return OptOutStore(stack.session.client("dynamodb"), stack.physical["NumbersTable"]["Ref"])
+    return OptOutStore(stack.session.client("dynamodb"), stack.physical["OptOutsTable"]["Ref"])
 
 
 def reply_of(response: dict[str, Any]) -> str | None:

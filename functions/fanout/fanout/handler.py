@@ -11,13 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fanout.outbox import fan_out
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
 
 logger = Logger()
 metrics = Metrics()
 publisher = TopicPublisher(boto3.client("sns"), os.environ["TOPIC_ARN"])
-optouts = OptOutStore(boto3.client("dynamodb"), os.environ["NUMBERS_TABLE_NAME"])
+optouts = OptOutStore(boto3.client("dynamodb"), os.environ["OPT_OUTS_TABLE_NAME"])
 
 
 # clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.

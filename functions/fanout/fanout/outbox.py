@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import record_from_item
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher, batches, outgoing_for
 
 

@@ -19,7 +19,8 @@ from ingest.webhook import RequestRejected, error_response, twiml_response
 from twilio_inbound.clock import utc_now
 from twilio_inbound.message import InvalidMessage
 from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.redact import message_fields
 
 logger = Logger()
@@ -48,9 +49,9 @@ def _load_secrets() -> WebhookSecrets:
 intake = Intake(
     settings=settings,
     verifier=SignatureVerifier(_load_secrets, settings.signing_mode),
-    store=MessageStore(dynamodb, settings.table_name, settings.numbers_table_name),
+    store=MessageStore(dynamodb, settings.table_name, settings.opt_outs_table_name),
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
-    optouts=OptOutStore(dynamodb, settings.numbers_table_name),
+    optouts=OptOutStore(dynamodb, settings.opt_outs_table_name),
     now=utc_now,
 )
 

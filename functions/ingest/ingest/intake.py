@@ -20,7 +20,8 @@ from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, published_bytes
 from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers import OPT_STATE_CHANGES, Keyword, OptOutChange
-from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_outs_table import OptOutStore
 
 
 class NumberNotRegistered(Exception):

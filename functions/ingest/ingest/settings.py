@@ -17,6 +17,7 @@ UNKNOWN_NUMBER_POLICIES = ("accept", "reject")
 class IngestSettings:
     table_name: str
     numbers_table_name: str
+    opt_outs_table_name: str
     public_base_url: str = ""  # scheme://host[:port][/path prefix], when Twilio calls another URL than API Gateway's
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retention_days: int = 0
@@ -43,6 +44,7 @@ class IngestSettings:
         return cls(
             table_name=env["TABLE_NAME"],
             numbers_table_name=env["NUMBERS_TABLE_NAME"],
+            opt_outs_table_name=env["OPT_OUTS_TABLE_NAME"],
             public_base_url=public_base_url,
             signing_mode=signing_mode,
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from twilio_inbound.dynamo import batch_get, from_item, to_item
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.numbers import OptOutChange
-from twilio_inbound.numbers_table import opt_out_put
+from twilio_inbound.opt_outs_table import opt_out_update
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,16 +33,17 @@ def record_from_item(item: dict[str, Any]) -> MessageRecord:
 
 
 class MessageStore:
-    def __init__(self, client: DynamoDBClient, table_name: str, numbers_table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, opt_outs_table_name: str) -> None:
         self._client = client
         self._table_name = table_name
-        self._numbers_table_name = numbers_table_name
+        self._opt_outs_table_name = opt_outs_table_name
 
     def put_new(self, record: MessageRecord, opt_out: OptOutChange | None = None) -> bool:
         """Stores the record unless its MessageSid is already there. True when stored, False for a repeat.
 
         An opt-out change is written in the same transaction, so a repeat delivery changes nothing and nothing
-        is ever half-written. AWS failures propagate: the caller answers 5xx so Twilio retries.
+        is ever half-written; a STOP/START whose MessageSid already changed the state once (a replay after the
+        message expired) is a repeat too. AWS failures propagate: the caller answers 5xx so Twilio retries.
         """
         item = to_item(record)
         if opt_out is None:
@@ -53,10 +54,12 @@ class MessageStore:
             return True
         message: Any = {"Put": {"TableName": self._table_name, "Item": item, "ConditionExpression": NEW_MESSAGE_ONLY}}
         try:
-            self._client.transact_write_items(TransactItems=[message, opt_out_put(self._numbers_table_name, opt_out)])
+            self._client.transact_write_items(
+                TransactItems=[message, opt_out_update(self._opt_outs_table_name, opt_out)]
+            )
         except self._client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
                 return False
             raise
         return True

@@ -60,8 +60,9 @@ class OptOutChange:
 
 
 def normalize(body: str) -> str:
-    """The body as a keyword candidate: ASCII only, as carriers and Twilio match them ("ſtop".upper() is
-    "STOP", "ﬆop".upper() is "STOP": look-alikes must not change anyone's opt-out state)."""
+    """The body as a keyword candidate: ASCII only, as carriers and Twilio match them. str.upper() maps
+    look-alikes (LATIN SMALL LETTER LONG S + "top", the "st" ligature + "op") to "STOP": they must not change
+    anyone's opt-out state."""
     word = body.strip(_ASCII_SPACE)
     return word.upper() if word.isascii() else ""
 

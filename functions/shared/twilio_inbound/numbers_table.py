@@ -1,32 +1,27 @@
-"""The numbers table: registered numbers and per-sender opt-out state, and its key layout.
+"""The numbers table: the registry of numbers as entry points, and its key layout.
 
 Key layout: partition key `number` (the Twilio number, channel address or Messaging Service SID); sort key
-`entry`: "config" for the number's registration, "optout#<sender>" for one sender's opt-out state.
+`entry`: "config" for the number's registration. Opt-out state lives in its own table (opt_outs_table.py),
+so that the ingest function, which writes opt-out state, cannot write the registry.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from twilio_inbound.dynamo import batch_get, from_item, to_item
-from twilio_inbound.numbers import NumberConfig, OptOutChange
+from twilio_inbound.dynamo import from_item, to_item
+from twilio_inbound.numbers import NumberConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CONFIG_ENTRY = "config"
-OPT_OUT_ENTRY_PREFIX = "optout#"
 
 
 def config_key(number: str) -> dict[str, Any]:
     return to_item({"number": number, "entry": CONFIG_ENTRY})
-
-
-def opt_out_key(number: str, sender: str) -> dict[str, Any]:
-    return to_item({"number": number, "entry": OPT_OUT_ENTRY_PREFIX + sender})
 
 
 def config_item(config: NumberConfig) -> dict[str, Any]:
@@ -57,12 +52,6 @@ def config_from_item(item: dict[str, Any]) -> NumberConfig:
         keywords={str(key): str(value) for key, value in (values.get("keywords") or {}).items()},
         language=str(values.get("language", "")),
     )
-
-
-def opt_out_put(table_name: str, change: OptOutChange) -> TransactWriteItemTypeDef:
-    """The Put that records `change`: the messages table writes it in one transaction with its message."""
-    state = {"optedOut": change.opted_out, "messageSid": change.message_sid, "updatedAt": change.at}
-    return {"Put": {"TableName": table_name, "Item": {**opt_out_key(change.number, change.sender), **to_item(state)}}}
 
 
 class NumberRegistry:
@@ -120,31 +109,3 @@ class NumberRegistry:
         )
         configs = [config_from_item(item) for page in pages for item in page["Items"]]
         return sorted(configs, key=lambda config: config.number)
-
-
-class OptOutStore:
-    """Per number and sender: has the sender opted out (STOP) and not back in (START)?"""
-
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table_name = table_name
-
-    def is_opted_out(self, number: str, sender: str) -> bool:
-        response = self._client.get_item(
-            TableName=self._table_name,
-            Key=opt_out_key(number, sender),
-            ProjectionExpression="optedOut",
-            ConsistentRead=True,
-        )
-        return bool(response.get("Item", {}).get("optedOut", {}).get("BOOL", False))
-
-    def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which (number, sender) pairs are opted out, with one BatchGetItem per 100 pairs."""
-        keys = [opt_out_key(number, sender) for number, sender in sorted(set(pairs))]
-        found: set[tuple[str, str]] = set()
-        projection = {"ProjectionExpression": "#n, entry, optedOut", "ExpressionAttributeNames": {"#n": "number"}}
-        for item in batch_get(self._client, self._table_name, keys, projection):
-            state = from_item(item)
-            if state.get("optedOut"):
-                found.add((str(state["number"]), str(state["entry"]).removeprefix(OPT_OUT_ENTRY_PREFIX)))
-        return found

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, attributes_bytes, build_event, encode, message_attributes
 from twilio_inbound.message import MessageRecord
-from twilio_inbound.numbers_table import OptOutStore
+from twilio_inbound.opt_outs_table import OptOutStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
