@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,16 @@ def table_items(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
 
 def event_files(prefix: str) -> list[Path]:
     return sorted(EVENTS.glob(f"{prefix}*.json"))
+
+
+@pytest.fixture
+def ingest_logs(ingest: Invoke) -> Iterator[io.StringIO]:
+    """What the ingest function logs (Powertools' JSON lines), from here on."""
+    from ingest import handler as ingest_handler
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ingest_handler.logger.registered_formatter)
+    ingest_handler.logger.addHandler(handler)
+    yield stream
+    logging.getLogger(ingest_handler.logger.name).removeHandler(handler)

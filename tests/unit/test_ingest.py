@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -389,19 +388,6 @@ def test_signature_of_the_documented_events_uses_the_test_token() -> None:
 
 
 # ---------------------------------------------------------------- what the logs say
-@pytest.fixture
-def ingest_logs(ingest: Invoke) -> Iterator[io.StringIO]:
-    """What the ingest function logs (Powertools' JSON lines), from here on."""
-    from ingest import handler as ingest_handler
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(ingest_handler.logger.registered_formatter)
-    ingest_handler.logger.addHandler(handler)
-    yield stream
-    logging.getLogger(ingest_handler.logger.name).removeHandler(handler)
-
-
 def test_logs_mask_numbers_and_bodies_and_never_show_the_token(
     ingest: Invoke, ingest_logs: io.StringIO, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
