@@ -28,6 +28,11 @@ def _message(call: Call, account: Account, sid: str) -> Message:
     return message
 
 
+def _filters(call: Call, *names: str) -> dict[str, str]:
+    """The list filters the request gave, in Twilio's order (they are repeated in the page links)."""
+    return {name: value for name in names if (value := call.get(name)) is not None}
+
+
 def _media(call: Call) -> Media:
     account = _account(call)
     message = _message(call, account, call.path_params["MessageSid"])
@@ -48,7 +53,8 @@ def fetch_account(call: Call) -> Reply:
 def list_accounts(call: Call) -> Reply:
     store = call.engine.store
     store.account_for(call.principal, call.principal.account.sid, accounts_resource=True)
-    name, status = call.get("FriendlyName"), call.get("Status")
+    filters = _filters(call, "FriendlyName", "Status")
+    name, status = filters.get("FriendlyName"), filters.get("Status")
     with store.lock:
         accounts = [
             account
@@ -58,9 +64,8 @@ def list_accounts(call: Call) -> Reply:
             and (status is None or account.status == status)
         ]
     page = select(accounts, page_request(call.get), lambda account: account.sid)
-    filters = [(key, value) for key, value in (("FriendlyName", name), ("Status", status)) if value is not None]
     records = [resources.account_json(account) for account in page.items]
-    return Reply(200, v2010_page("accounts", "/2010-04-01/Accounts.json", filters, page, records))
+    return Reply(200, v2010_page("accounts", "/2010-04-01/Accounts.json", list(filters.items()), page, records))
 
 
 # Messages --------------------------------------------------------------------------------------------
@@ -97,7 +102,8 @@ def fetch_message(call: Call) -> Reply:
 def list_messages(call: Call) -> Reply:
     account = _account(call)
     store = call.engine.store
-    to, sender = call.get("To"), call.get("From")
+    filters = _filters(call, "To", "From")
+    to, sender = filters.get("To"), filters.get("From")
     window, dates = date_window("DateSent", call.get)
     request = page_request(call.get)
     with store.lock:
@@ -113,9 +119,8 @@ def list_messages(call: Call) -> Reply:
         messages.sort(key=lambda message: (message.date_sent or message.date_created, message.seq), reverse=True)
         page = select(messages, request, lambda message: message.sid)
         records = [resources.message_json(message, len(call.engine.media_of(message.sid))) for message in page.items]
-    filters = [(key, value) for key, value in (("To", to), ("From", sender)) if value is not None] + dates
     path = f"{resources.account_path(account.sid)}/Messages.json"
-    return Reply(200, v2010_page("messages", path, filters, page, records))
+    return Reply(200, v2010_page("messages", path, [*filters.items(), *dates], page, records))
 
 
 # Media -----------------------------------------------------------------------------------------------
@@ -168,7 +173,8 @@ def _number_pattern(raw: str) -> re.Pattern[str]:
 def list_numbers(call: Call) -> Reply:
     account = _account(call)
     store = call.engine.store
-    wanted, name = call.get("PhoneNumber"), call.get("FriendlyName")
+    filters = _filters(call, "FriendlyName", "PhoneNumber")
+    wanted, name = filters.get("PhoneNumber"), filters.get("FriendlyName")
     pattern = _number_pattern(wanted) if wanted else None
     with store.lock:
         numbers = [
@@ -179,10 +185,9 @@ def list_numbers(call: Call) -> Reply:
             and (name is None or number.friendly_name == name)
         ]
     page = select(numbers, page_request(call.get), lambda number: number.sid)
-    filters = [(key, value) for key, value in (("FriendlyName", name), ("PhoneNumber", wanted)) if value is not None]
     path = f"{resources.account_path(account.sid)}/IncomingPhoneNumbers.json"
     records = [resources.number_json(number) for number in page.items]
-    return Reply(200, v2010_page("incoming_phone_numbers", path, filters, page, records))
+    return Reply(200, v2010_page("incoming_phone_numbers", path, list(filters.items()), page, records))
 
 
 def fetch_number(call: Call) -> Reply:
