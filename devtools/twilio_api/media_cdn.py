@@ -37,6 +37,7 @@ class _CdnHandler(BaseHTTPRequestHandler):
     server: CdnServer
     protocol_version = "HTTP/1.1"
     server_version = "twilio-standin-cdn"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
     def _handle(self) -> None:
         engine = self.server.standin.engine

@@ -74,6 +74,7 @@ class Receiver(ThreadingHTTPServer):
 
 class _ReceiverHandler(BaseHTTPRequestHandler):
     server: Receiver
+    disable_nagle_algorithm = True
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
