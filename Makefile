@@ -14,7 +14,7 @@ IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/c
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv local test unit integration lint format events send numbers replay build validate deploy bench load clean
+.PHONY: venv twilio-openapi contract local test unit integration lint format events send numbers replay build validate deploy bench load clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -27,23 +27,45 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Twilio's OpenAPI description (npm @twilio/cli-core, pinned; never committed): the Twilio API stand-in
+# (devtools/twilio_api) is checked against it. The two files' SHA-256 are pinned too.
+TWILIO_CLI_CORE := 9.0.0
+TWILIO_OPENAPI := $(VENV)/twilio-openapi
+TWILIO_OPENAPI_SHA256 := twilio_api_v2010.json 170b3ccd0f891416840083d72f1795b1499b14a18d4873fd2b39f47ef84642d6 \
+	twilio_messaging_v1.json 611c6fde586347615039a7d8c87a4b10d39c6d8566b7d1a691353ef995aaa473
+
+$(TWILIO_OPENAPI)/.fetched:
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to fetch Twilio's OpenAPI description (@twilio/cli-core@$(TWILIO_CLI_CORE)): install Node.js" >&2; exit 1; }
+	rm -rf $(TWILIO_OPENAPI) $(TWILIO_OPENAPI).tmp && mkdir -p $(TWILIO_OPENAPI).tmp
+	cd $(TWILIO_OPENAPI).tmp && npm pack --silent @twilio/cli-core@$(TWILIO_CLI_CORE) >/dev/null \
+	  && tar -xzf twilio-cli-core-$(TWILIO_CLI_CORE).tgz --strip-components=4 \
+	     package/src/services/twilio-api/twilio_api_v2010.json package/src/services/twilio-api/twilio_messaging_v1.json \
+	  && rm twilio-cli-core-$(TWILIO_CLI_CORE).tgz \
+	  && $(PYTHON) -c 'import hashlib, sys; pairs = zip(sys.argv[1::2], sys.argv[2::2]); bad = [name for name, digest in pairs if hashlib.sha256(open(name, "rb").read()).hexdigest() != digest]; sys.exit(f"error: unexpected content in {bad}" if bad else 0)' $(TWILIO_OPENAPI_SHA256)
+	mv $(TWILIO_OPENAPI).tmp $(TWILIO_OPENAPI) && touch $@
+
+twilio-openapi: $(TWILIO_OPENAPI)/.fetched
+
+contract: venv twilio-openapi ## The Twilio API stand-in against Twilio's OpenAPI description, through the twilio SDK
+	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
+
 $(CHECKOV): | $(BIN)/.installed
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
 
-local: venv ## Run the whole pipeline on this machine (emulated AWS, no Docker)
+local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint ## Lint, type-check, unit + integration tests, then the quick benchmark on its own
+test: venv lint twilio-openapi ## Lint, type-check, unit + integration tests, then the quick benchmark on its own
 	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/perf $(PYTEST_ARGS)
 	# Alone: its ratios need a machine that is not also running the other tests.
 	$(BIN)/python -m pytest tests/perf $(PYTEST_ARGS)
 
-unit: venv
+unit: venv twilio-openapi
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: venv
+integration: venv twilio-openapi
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
