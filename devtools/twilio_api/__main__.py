@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from devtools.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from devtools.twilio_api.spec import CLI_CORE_VERSION, SpecMissing, TwilioSpec, load_spec
 from devtools.twilio_api.standin import TwilioStandIn
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

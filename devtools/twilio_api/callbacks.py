@@ -1,7 +1,7 @@
 """Signed requests the stand-in makes as Twilio does: status callbacks and inbound message webhooks.
 
 Each is form-encoded and carries X-Twilio-Signature computed with twilio's RequestValidator over the URL and
-the parameters with the account's auth token (devtools.signing). Like Twilio, the stand-in does not retry a
+the parameters with the account's auth token (twilio_inbound_cli.signing). Like Twilio, the stand-in does not retry a
 callback that failed; it records every attempt. Automatic status progress runs on one worker thread, so a
 message's callbacks leave in order; tests send others (out of order, repeated) directly.
 """
@@ -17,10 +17,10 @@ from datetime import UTC
 
 import requests
 
-from devtools.signing import signature
 from devtools.twilio_api.models import CallbackRecord, FormPairs, Message
 from devtools.twilio_api.resources import API_VERSION
 from devtools.twilio_api.store import Store
+from twilio_inbound_cli.signing import signature
 
 logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 15  # Twilio gives a webhook 15 s

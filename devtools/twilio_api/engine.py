@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from devtools.signing import inbound_form
 from devtools.twilio_api import callbacks, errors
 from devtools.twilio_api.models import (
     CallbackRecord,
@@ -26,6 +25,7 @@ from devtools.twilio_api.models import (
 from devtools.twilio_api.resources import media_path
 from devtools.twilio_api.sending import DEFAULT_OUTCOMES, DELIVERED, MAGIC_FROM, Draft, Outcome, bare
 from devtools.twilio_api.store import Store
+from twilio_inbound_cli.signing import inbound_form
 
 TWILIO_API_BASE = "https://api.twilio.com"
 FAILED_STATUSES = ("failed", "undelivered")

@@ -20,13 +20,13 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from devtools.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from devtools.template import ROOT
 from devtools.twilio_api import MediaSpec, TwilioStandIn
 from devtools.twilio_api.content import content_sha256
 from devtools.twilio_api.models import Account, Media
 from devtools.twilio_api.sdk import NotATwilioUrl, redirect_url, twilio_client
 from devtools.twilio_api.spec import TwilioSpec
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
