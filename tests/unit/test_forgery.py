@@ -109,7 +109,8 @@ def verify_shared_key_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
     from ingest import handler as ingest_handler
-    from ingest.signature import AccountSecrets, SignatureVerifier, WebhookSecrets
+    from ingest.signature import SignatureVerifier
+    from twilio_inbound.secrets import AccountSecrets, WebhookSecrets
 
     secrets = WebhookSecrets(single=AccountSecrets(shared_keys={SHARED_KEY_ID: TEST_AUTH_TOKEN}))
     verifier = SignatureVerifier(lambda: secrets, "shared-key")

@@ -16,9 +16,10 @@ from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from ingest.intake import Intake
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier, WebhookSecrets
+from ingest.signature import SignatureVerifier
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, event_files, load_event, signed_event
 from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.secrets import WebhookSecrets
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 
 Items = Callable[[], list[dict[str, Any]]]
@@ -240,7 +241,7 @@ def test_retention_sets_expiry(stack: Stack, table_items: Items) -> None:
 def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[str], rejected: list[str]) -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from ingest.signature import secrets_from_text
+    from twilio_inbound.secrets import secrets_from_text
 
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
     provider = parameters.SecretsProvider(boto3_session=stack.session)
@@ -255,14 +256,14 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
 
 @pytest.mark.parametrize("secret", ["", "   ", "{}", '{"primary": ""}', "{not json"])
 def test_an_unusable_secret_fails_closed(secret: str) -> None:
-    from ingest.signature import TokensUnavailable, secrets_from_text
+    from twilio_inbound.secrets import TokensUnavailable, secrets_from_text
 
     with pytest.raises(TokensUnavailable):
         secrets_from_text(secret)
 
 
 def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: Items) -> None:
-    from ingest.signature import TokensUnavailable
+    from twilio_inbound.secrets import TokensUnavailable
 
     with pytest.raises(TokensUnavailable):
         _receive(stack, signed_event(inbound_form()), _settings(stack, local_tokens=()), ())

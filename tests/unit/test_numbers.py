@@ -165,8 +165,8 @@ def test_unknown_numbers_can_be_rejected(
 ) -> None:
     from ingest import handler as ingest_handler
     from ingest.intake import NumberNotRegistered
-    from ingest.signature import WebhookSecrets
     from tests.unit.test_ingest import _settings, make_intake
+    from twilio_inbound.secrets import WebhookSecrets
     from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
     intake = make_intake(

@@ -225,7 +225,8 @@ def test_5_the_largest_publishable_messages_are_stored(ingest: Invoke, table_ite
 # ---------------------------------------------------------------- 7. the signing mode is configuration
 def _shared_key_verifier(monkeypatch: Any, keys: dict[str, str]) -> None:
     from ingest import handler as ingest_handler
-    from ingest.signature import AccountSecrets, SignatureVerifier, WebhookSecrets
+    from ingest.signature import SignatureVerifier
+    from twilio_inbound.secrets import AccountSecrets, WebhookSecrets
 
     secrets = WebhookSecrets(single=AccountSecrets(auth_tokens=(TEST_AUTH_TOKEN,), shared_keys=keys))
     verifier = SignatureVerifier(lambda: secrets, "shared-key")
@@ -279,7 +280,8 @@ def test_7_subaccounts_verify_with_their_own_token_and_unknown_accounts_are_refu
     ingest: Invoke, monkeypatch: Any
 ) -> None:
     from ingest import handler as ingest_handler
-    from ingest.signature import SignatureVerifier, secrets_from_text
+    from ingest.signature import SignatureVerifier
+    from twilio_inbound.secrets import secrets_from_text
 
     sub = "AC" + "1" * 32
     secret = json.dumps({"accounts": {"AC" + "0" * 32: {"primary": TEST_AUTH_TOKEN}, sub: {"primary": "sub-token"}}})
@@ -451,3 +453,20 @@ def test_15_a_public_base_url_that_cannot_be_twilios_fails_at_start(url: str) ->
     env = {"TABLE_NAME": "t", "NUMBERS_TABLE_NAME": "n", "OPT_OUTS_TABLE_NAME": "o", "PUBLIC_BASE_URL": url}
     with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
         IngestSettings.from_env(env)
+
+
+# ---------------------------------------------------------------- the secret's REST credentials (media, CLI)
+def test_rest_credentials_prefer_an_api_key_and_need_an_account_sid_otherwise() -> None:
+    from twilio_inbound.secrets import TokensUnavailable, secrets_from_text
+
+    account = "AC" + "0" * 32
+    with_key = secrets_from_text(
+        json.dumps({"primary": "tok", "accountSid": account, "apiKeySid": "SK" + "1" * 32, "apiKeySecret": "ks"})
+    )
+    assert with_key.for_account(account).rest_credentials() == ("SK" + "1" * 32, "ks")  # type: ignore[union-attr]
+    token_only = secrets_from_text(json.dumps({"accounts": {account: {"primary": "tok"}}}))
+    assert token_only.for_account(account).rest_credentials() == (account, "tok")  # type: ignore[union-attr]
+    with pytest.raises(TokensUnavailable):
+        secrets_from_text("plain-token").for_account(account).rest_credentials()  # type: ignore[union-attr]
+    with pytest.raises(TokensUnavailable, match="apiKeySecret"):
+        secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": "SK1"}))

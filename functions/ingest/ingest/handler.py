@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.intake import Intake, NumberNotRegistered, TooLargeToPublish
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier, TokensUnavailable, WebhookSecrets, secrets_from_text
+from ingest.signature import SignatureVerifier
 from ingest.webhook import RequestRejected, error_response, twiml_response
 from twilio_inbound.clock import utc_now
 from twilio_inbound.message import InvalidMessage
@@ -22,6 +22,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.redact import message_fields
+from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets, secrets_from_text
 
 logger = Logger()
 metrics = Metrics()
