@@ -31,6 +31,7 @@ from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL
+from twilio_inbound.secret_source import SecretSource
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form
 
 SIGNATURE_ALPHABET = string.ascii_letters + string.digits + "+/="
@@ -109,8 +110,8 @@ def verify_shared_key_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
     from ingest import handler as ingest_handler
-    from ingest.signature import SignatureVerifier
     from twilio_inbound.secrets import AccountSecrets, WebhookSecrets
+    from twilio_inbound.signature import SignatureVerifier
 
     secrets = WebhookSecrets(single=AccountSecrets(shared_keys={SHARED_KEY_ID: TEST_AUTH_TOKEN}))
     verifier = SignatureVerifier(lambda: secrets, "shared-key")
@@ -412,7 +413,7 @@ def test_error_answers_reveal_no_internals(ingest: Invoke, stack: Stack, monkeyp
     client.delete_table(TableName=stack.physical["MessagesTable"]["Ref"])
     responses.append(ingest(message.event()))
     # no token configured: 500
-    monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, local_tokens=()))
+    monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, secrets=SecretSource()))
     responses.append(ingest(message.event()))
 
     statuses = [response["statusCode"] for response in responses]

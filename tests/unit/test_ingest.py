@@ -16,10 +16,11 @@ from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from ingest.intake import Intake
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier
 from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, event_files, load_event, signed_event
 from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.secret_source import SecretSource
 from twilio_inbound.secrets import WebhookSecrets
+from twilio_inbound.signature import SignatureVerifier
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 
 Items = Callable[[], list[dict[str, Any]]]
@@ -181,7 +182,7 @@ def _settings(stack: Stack, **changes: Any) -> IngestSettings:
         "table_name": stack.physical["MessagesTable"]["Ref"],
         "numbers_table_name": stack.physical["NumbersTable"]["Ref"],
         "opt_outs_table_name": stack.physical["OptOutsTable"]["Ref"],
-        "local_tokens": (TEST_AUTH_TOKEN,),
+        "secrets": SecretSource(local_tokens=(TEST_AUTH_TOKEN,)),
     }
     return IngestSettings(**{**values, **changes})
 
@@ -246,7 +247,7 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
     provider = parameters.SecretsProvider(boto3_session=stack.session)
     load = lambda: secrets_from_text(str(provider.get(arn, max_age=0)))  # noqa: E731
-    intake = make_intake(stack, _settings(stack, token_secret_arn=arn), load)
+    intake = make_intake(stack, _settings(stack, secrets=SecretSource(secret_arn=arn)), load)
     for token in accepted:
         assert intake.receive(signed_event(inbound_form(), token=token)).stored
     for token in rejected:
@@ -266,7 +267,7 @@ def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: It
     from twilio_inbound.secrets import TokensUnavailable
 
     with pytest.raises(TokensUnavailable):
-        _receive(stack, signed_event(inbound_form()), _settings(stack, local_tokens=()), ())
+        _receive(stack, signed_event(inbound_form()), _settings(stack, secrets=SecretSource()), ())
     assert table_items() == []
 
 
@@ -275,7 +276,7 @@ def test_handler_answers_500_when_no_token_is_configured(ingest: Invoke, monkeyp
 
     from ingest import handler as ingest_handler
 
-    monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, local_tokens=()))
+    monkeypatch.setattr(ingest_handler, "settings", replace(ingest_handler.settings, secrets=SecretSource()))
     assert_rejected(ingest(load_event("http-api-sms.json")), 500, "webhook is not configured")
 
 

@@ -225,8 +225,8 @@ def test_5_the_largest_publishable_messages_are_stored(ingest: Invoke, table_ite
 # ---------------------------------------------------------------- 7. the signing mode is configuration
 def _shared_key_verifier(monkeypatch: Any, keys: dict[str, str]) -> None:
     from ingest import handler as ingest_handler
-    from ingest.signature import SignatureVerifier
     from twilio_inbound.secrets import AccountSecrets, WebhookSecrets
+    from twilio_inbound.signature import SignatureVerifier
 
     secrets = WebhookSecrets(single=AccountSecrets(auth_tokens=(TEST_AUTH_TOKEN,), shared_keys=keys))
     verifier = SignatureVerifier(lambda: secrets, "shared-key")
@@ -280,8 +280,8 @@ def test_7_subaccounts_verify_with_their_own_token_and_unknown_accounts_are_refu
     ingest: Invoke, monkeypatch: Any
 ) -> None:
     from ingest import handler as ingest_handler
-    from ingest.signature import SignatureVerifier
     from twilio_inbound.secrets import secrets_from_text
+    from twilio_inbound.signature import SignatureVerifier
 
     sub = "AC" + "1" * 32
     secret = json.dumps({"accounts": {"AC" + "0" * 32: {"primary": TEST_AUTH_TOKEN}, sub: {"primary": "sub-token"}}})

@@ -7,22 +7,21 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.intake import Intake, NumberNotRegistered, TooLargeToPublish
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier
-from ingest.webhook import RequestRejected, error_response, twiml_response
 from twilio_inbound.clock import utc_now
 from twilio_inbound.message import InvalidMessage
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.redact import message_fields
-from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets, secrets_from_text
+from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets
+from twilio_inbound.signature import SignatureVerifier
+from twilio_inbound.webhook import RequestRejected, error_response, twiml_response
 
 logger = Logger()
 metrics = Metrics()
@@ -35,16 +34,7 @@ dynamodb = boto3.client(
 
 
 def _load_secrets() -> WebhookSecrets:
-    if settings.token_secret_arn:
-        # Cached for token_cache_seconds: a rotated token or key is picked up within that time.
-        try:
-            secret = parameters.get_secret(settings.token_secret_arn, max_age=settings.token_cache_seconds)
-        except parameters.GetParameterError as error:
-            raise TokensUnavailable("auth token secret is unreadable") from error
-        return secrets_from_text(str(secret))
-    if not settings.local_tokens:
-        raise TokensUnavailable("no auth token configured")
-    return WebhookSecrets.of_tokens(*settings.local_tokens)
+    return settings.secrets.load()  # cached for secrets.cache_seconds
 
 
 intake = Intake(

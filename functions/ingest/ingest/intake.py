@@ -14,14 +14,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.settings import IngestSettings
-from ingest.signature import SignatureVerifier
-from ingest.webhook import check_shape, parse_form, request_from_event
 from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, published_bytes
 from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers import OPT_STATE_CHANGES, Keyword, OptOutChange
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.signature import SignatureVerifier
+from twilio_inbound.webhook import check_shape, parse_form, request_from_event
 
 
 class NumberNotRegistered(Exception):

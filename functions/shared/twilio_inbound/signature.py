@@ -7,6 +7,9 @@ Two signing modes, chosen by configuration (never by the request):
   the header are refused.
 The secret may list several accounts (subaccounts sign with their own tokens): a request is checked with the
 secrets of the account it names, and an account the secret does not list is refused.
+
+Shared by the ingest and status functions; each ships twilio's request_validator module itself (the layer
+does not carry the twilio package).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from urllib.parse import urlsplit
 
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, add_port, remove_port
 
-from ingest.webhook import HttpRequest, RequestRejected, request_url
 from twilio_inbound.message import FormParams, MultiParams, first
 from twilio_inbound.secrets import AccountSecrets, TokensUnavailable, WebhookSecrets
+from twilio_inbound.webhook import HttpRequest, RequestRejected, request_url
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
@@ -31,6 +34,14 @@ SIGNING_MODES: tuple[SigningMode, ...] = ("auth-token", "shared-key")
 # A failed check is diagnosed (which URL or key would have verified) at most this often per container, so a
 # flood of forged requests costs what it did before diagnostics existed.
 DIAGNOSE_EVERY_SECONDS = 10.0
+
+
+def signing_mode_from(value: str) -> SigningMode:
+    """The configured mode (WEBHOOK_SIGNING); anything else fails at start-up."""
+    mode = next((mode for mode in SIGNING_MODES if mode == value), None)
+    if mode is None:
+        raise ValueError(f"WEBHOOK_SIGNING must be one of {SIGNING_MODES}")
+    return mode
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The HTTP side of the webhook: API Gateway events in (payload 2.0 and 1.0), HTTP answers out.
+"""The HTTP side of Twilio's webhooks (inbound messages, status callbacks): API Gateway events in (payload 2.0
+and 1.0), HTTP answers out.
 
 Keeps what the signature needs exactly as sent: the raw path, the raw query string, the body bytes, blank
 values and repeated keys.
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from twilio_inbound.message import FORM_MEDIA_TYPE, FormParams, group_pairs
 from twilio_inbound.numbers import MAX_REPLY_CHARS
@@ -89,6 +90,16 @@ def request_url(request: HttpRequest, public_base_url: str) -> str:
         scheme = request.header("x-forwarded-proto").split(",")[0].strip() or "https"
         base = f"{scheme}://{request.header('host')}"
     return f"{base}{request.path}" + (f"?{request.query}" if request.query else "")
+
+
+def check_public_base_url(url: str) -> str:
+    """The URL itself; fails at start-up, not on every request, when it cannot be the one Twilio calls."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"PUBLIC_BASE_URL must be scheme://host[:port][/path], not {url!r}")
+    return url
 
 
 def check_shape(request: HttpRequest, max_body_bytes: int) -> None:
