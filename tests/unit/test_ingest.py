@@ -308,6 +308,27 @@ def test_signed_request_without_required_field_gets_400(ingest: Invoke, table_it
     assert table_items() == []
 
 
+@pytest.mark.parametrize("status", ["queued", "sent", "delivered", "undelivered"])
+def test_a_status_callback_pointed_at_sms_is_refused_not_stored_as_a_message(
+    ingest: Invoke, table_items: Items, status: str
+) -> None:
+    # GIVEN the signed status callback Twilio posts for a message our number sent (From is our own number)
+    callback = [
+        ("AccountSid", "AC" + "0" * 32),
+        ("ApiVersion", "2010-04-01"),
+        ("From", "+15005550001"),
+        ("MessageSid", new_message_sid()),
+        ("MessageStatus", status),
+        ("SmsSid", new_message_sid()),
+        ("SmsStatus", status),
+        ("To", "+15005550006"),
+    ]
+    # WHEN it reaches the inbound route THEN it is refused with a reason that says where it belongs
+    response = ingest(signed_event(callback))
+    assert_rejected(response, 400, "this is a status callback; point StatusCallback at /status")
+    assert table_items() == []
+
+
 def test_unsigned_request_without_fields_gets_403_not_400(ingest: Invoke) -> None:
     # an unsigned caller learns nothing about which fields we expect
     event = http_api_event("POST", WEBHOOK_URL, {"Content-Type": FORM_TYPE}, b"Body=hi")

@@ -227,6 +227,8 @@ CANONICAL_ADDRESS = re.compile(r"(whatsapp:)?\+[0-9]{6,15}")
 def _message_verdict(form: FormPairs) -> frozenset[int]:
     """200 for a usable message, 400 for a malformed one, either where the README leaves it open
     ("MessageSid, From or To missing or malformed": an odd address or SID may be judged either way)."""
+    if any(key in ("SmsStatus", "MessageStatus") and value != "received" for key, value in form):
+        return frozenset({400})  # a status callback posted to the inbound route
     required = {name: _first(form, name) for name in ("MessageSid", "From", "To")}
     if not all(value.strip() for value in required.values()):
         return frozenset({400})

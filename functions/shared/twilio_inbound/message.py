@@ -38,6 +38,12 @@ SINGLE_VALUED = (
     "OptOutType",
 )
 
+# An inbound message's webhook says SmsStatus=received; a status callback (queued, sent, delivered, ...) says
+# otherwise, in both parameters. Stored as a message, it would read as one received from our own number.
+STATUS_PARAMETERS = ("SmsStatus", "MessageStatus")
+INBOUND_STATUS = "received"
+STATUS_CALLBACK_REFUSAL = "this is a status callback; point StatusCallback at /status"
+
 # The media type of every request Twilio posts to a webhook.
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # Form parameters as posted: name -> every value, in order (repeated keys are kept).
@@ -165,6 +171,8 @@ def check_parameters(params: FormParams) -> InboundForm:
 
     A key DynamoDB refuses would be a 5xx, and Twilio would retry a request that can never succeed.
     """
+    if any(value != INBOUND_STATUS for name in STATUS_PARAMETERS for value in params.get(name, ())):
+        raise InvalidMessage(STATUS_CALLBACK_REFUSAL)
     missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
     if missing:
         raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
