@@ -1,4 +1,5 @@
-"""Fanout function: the messages table's stream (the outbox) -> one CloudEvent per new message on SNS."""
+"""Fanout function: the messages table's stream (the outbox) -> one CloudEvent per new inbound message, and per
+forward move of an outbound message's status, on SNS."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ optouts = OptOutStore(boto3.client("dynamodb"), os.environ["OPT_OUTS_TABLE_NAME"
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = fan_out(event.get("Records", []), publisher, optouts)
     metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=result.published)
+    if result.statuses:
+        metrics.add_metric(name="StatusEventsPublished", unit=MetricUnit.Count, value=result.statuses)
     for problem in result.problems:
         logger.error(problem)
     if result.skipped:  # messages to disabled numbers: recorded, deliberately not published

@@ -1,4 +1,9 @@
-"""The stream is the outbox: each batch of new-message records becomes CloudEvents on SNS, in stream order."""
+"""The stream is the outbox: each batch of records becomes CloudEvents on SNS, in stream order.
+
+A new inbound message (INSERT) becomes a `message.received` event; an outbound message whose status moved
+forward (any write with lastChange "status", outbound_table.py) a `message.status` event. Outbound messages are
+never published as received, and other writes (the sender's own, late statuses, TTL deletions) publish nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +12,59 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from twilio_inbound.dynamo import from_item
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher, batches, outgoing_for
+from twilio_inbound.outbound import OUTBOUND
+from twilio_inbound.publishing import Outgoing, TopicPublisher, batches, outgoing_for
+from twilio_inbound.status_event import STATUS_EVENT_TYPE, status_data_from_item, status_outgoing
+
+_OUTBOUND = {"S": OUTBOUND}
+_STATUS_CHANGE = {"S": "status"}
 
 
 @dataclass
 class FanoutResult:
-    published: int = 0
+    published: int = 0  # message.received events
+    statuses: int = 0  # message.status events
     skipped: int = 0  # messages to disabled numbers: recorded, never published
     retry: list[str] = field(default_factory=list)  # sequence numbers for Lambda to retry, in stream order
     problems: list[str] = field(default_factory=list)  # what went wrong, safe to log (no message content)
 
 
-def _new_messages(records: list[dict[str, Any]], result: FanoutResult) -> tuple[list[tuple[int, MessageRecord]], int]:
-    """The new messages to publish, up to the first unusable record, and that record's index (or len)."""
+def _status_change(image: dict[str, Any], position: int) -> Outgoing | None:
+    """The status event of an outbound write that moved the status forward; None for its other writes."""
+    if image.get("lastChange") != _STATUS_CHANGE:
+        return None
+    return status_outgoing(position, status_data_from_item(from_item(image)))
+
+
+def _to_publish(
+    records: list[dict[str, Any]], result: FanoutResult
+) -> tuple[list[tuple[int, MessageRecord]], list[Outgoing], int]:
+    """The new inbound messages and the status events to publish, up to the first unusable record, and that
+    record's index (or len)."""
     stored: list[tuple[int, MessageRecord]] = []
+    statuses: list[Outgoing] = []
     for position, record in enumerate(records):
-        if record.get("eventName") != "INSERT":
-            continue  # TTL expiry and other changes are not new messages
+        image = record.get("dynamodb", {}).get("NewImage") or {}
         try:
-            message = record_from_item(record["dynamodb"]["NewImage"])
+            if image.get("direction") == _OUTBOUND:
+                change = _status_change(image, position)
+                statuses += [change] if change else []
+                continue
+            if record.get("eventName") != "INSERT":
+                continue  # TTL expiry and other changes are not new messages
+            message = record_from_item(image)
         except (KeyError, TypeError, ValueError) as error:
             result.problems.append(f"unusable stream record {record.get('eventID')}: {error!r}")
-            return stored, position
+            return stored, statuses, position
         if message.get("delivered") is False:
             result.skipped += 1
             continue
         stored.append((position, message))
-    return stored, len(records)
+    return stored, statuses, len(records)
 
 
 def fan_out(records: list[dict[str, Any]], topic: TopicPublisher, optouts: OptOutStore) -> FanoutResult:
@@ -47,22 +75,30 @@ def fan_out(records: list[dict[str, Any]], topic: TopicPublisher, optouts: OptOu
     Later batches are not published by this call: they would only be published twice.
     """
     result = FanoutResult()
-    stored, retry_from = _new_messages(records, result)
+    stored, statuses, retry_from = _to_publish(records, result)
     try:
-        outgoing = outgoing_for(stored, optouts)
+        received = outgoing_for(stored, optouts)
     except (BotoCoreError, ClientError, RuntimeError) as error:
         result.problems.append(f"opt-out state unavailable: {type(error).__name__}")
-        outgoing, retry_from = [], min([retry_from, *(position for position, _ in stored)])
+        received, retry_from = [], min([retry_from, *(position for position, _ in stored)])
+        statuses = [item for item in statuses if item.position < retry_from]
+    outgoing = sorted([*received, *statuses], key=lambda item: item.position)
     for batch in batches(outgoing):
         try:
             failed = topic.publish_batch(batch)
         except (BotoCoreError, ClientError) as error:
             result.problems.append(f"PublishBatch failed: {type(error).__name__}")
             failed = list(batch)
-        result.published += len(batch) - len(failed)
+        _count(result, [item for item in batch if item not in failed])
         if failed:
             result.problems.append("not published: " + ", ".join(item.message_sid for item in failed))
             retry_from = min(retry_from, *(item.position for item in failed))
             break
     result.retry = [record["dynamodb"]["SequenceNumber"] for record in records[retry_from:]]
     return result
+
+
+def _count(result: FanoutResult, published: list[Outgoing]) -> None:
+    statuses = sum(item.attributes["eventType"].get("StringValue") == STATUS_EVENT_TYPE for item in published)
+    result.statuses += statuses
+    result.published += len(published) - statuses

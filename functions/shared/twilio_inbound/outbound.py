@@ -1,0 +1,162 @@
+"""Send commands: what a downstream service puts on the outbound queue, checked, and the record of what was sent.
+
+Pure domain code: no AWS, no HTTP. schemas/send-command.v1.json describes the command for services;
+`parse_command` enforces the same rules (a test holds the two together), so the sender needs no schema library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, NotRequired, TypedDict
+
+from twilio_inbound.message import MAX_ADDRESS_BYTES, MAX_MEDIA, SID_PATTERN, Media
+from twilio_inbound.numbers import MAX_REPLY_CHARS, EntryPoint
+
+MAX_BODY_CHARS = MAX_REPLY_CHARS  # Twilio's limit for one message body (1,600 characters)
+MAX_MEDIA_URL_CHARS = 2048
+# Keys travel in the StatusCallback URL's query, so status callbacks name the command they belong to.
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+IDEMPOTENCY_QUERY = "idempotencyKey"
+# E.164, or a channel address (whatsapp:+1..., messenger:..., rcs:...).
+ADDRESS_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,100}")
+SERVICE_PATTERN = re.compile(r"MG[0-9a-fA-F]{32}")
+ACCOUNT_PATTERN = re.compile(r"AC[0-9a-fA-F]{32}")
+NAME_PATTERN = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
+FIELDS = frozenset({"to", "from", "body", "mediaUrls", "idempotencyKey", "inReplyTo", "accountSid"})
+OUTBOUND = "outbound"
+
+SenderKind = Literal["address", "service", "name"]
+
+
+class MalformedCommand(ValueError):
+    """The command can never be sent as written; the text says why (it goes to the DLQ with the message)."""
+
+
+class Refused(Exception):
+    """The stack will not send this command (opted-out recipient, unregistered sender, ...); the text says why."""
+
+
+@dataclass(frozen=True)
+class SendCommand:
+    idempotency_key: str
+    body: str
+    media_urls: tuple[str, ...] = ()
+    to: str = ""  # "" with in_reply_to
+    sender: str = ""  # "" with in_reply_to: a number or address, an entry point's name, or a Messaging Service SID
+    in_reply_to: str = ""  # an inbound MessageSid: sender, recipient and channel come from that message
+    account_sid: str = ""  # which of the secret's accounts sends, when it holds several
+
+    @property
+    def sender_kind(self) -> SenderKind:
+        if SERVICE_PATTERN.fullmatch(self.sender):
+            return "service"
+        return "address" if ADDRESS_PATTERN.fullmatch(self.sender) else "name"
+
+    def fingerprint(self) -> str:
+        """The same for the same command, whatever the JSON's key order or spacing: a redelivery matches it, a
+        different command reusing the key does not."""
+        canonical = json.dumps(
+            [self.to, self.sender, self.body, list(self.media_urls), self.in_reply_to, self.account_sid],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who sends what to whom, once the command's sender and recipient are resolved."""
+
+    account_sid: str
+    sender: str  # the From address; "" when a Messaging Service picks the number
+    service_sid: str  # a Messaging Service SID, or ""
+    to: str
+    conversation: str  # the thread's key ("our number|theirs"), "" until the sending number is known
+    entry_point: EntryPoint | None
+
+    @property
+    def opt_out_number(self) -> str:
+        """Whose opt-out list applies: the sending number's (a service's own SID when only it is known)."""
+        return self.sender or self.service_sid
+
+
+# An outbound message in the messages table (same table and indexes as inbound ones). Status fields (status,
+# statusRank, errorCode, <status>At, statusesSeen) are written by the status recorder, not here.
+OutboundRecord = TypedDict(
+    "OutboundRecord",
+    {
+        "messageSid": str,
+        "direction": Literal["outbound"],
+        "accountSid": str,
+        "messagingServiceSid": str,
+        "from": str,
+        "to": str,
+        "body": str,
+        "media": list[Media],
+        "numMedia": int,
+        "numSegments": int,
+        "channel": str,
+        "conversation": NotRequired[str],  # absent until the sending number is known (a Messaging Service picks it)
+        "receivedAt": str,  # when the stack handed it to Twilio: the indexes' sort key for both directions
+        "idempotencyKey": str,
+        "inReplyTo": str,
+        "entryPoint": NotRequired[EntryPoint],
+        "expiresAt": NotRequired[int],
+    },
+)
+
+
+def _text(document: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = document.get(name, "")
+    if not isinstance(value, str):
+        raise MalformedCommand(f"{name} must be a string")
+    if value and pattern is not None and not pattern.fullmatch(value):
+        raise MalformedCommand(f"{name} is not valid")
+    return value
+
+
+def _media_urls(document: dict[str, Any]) -> tuple[str, ...]:
+    urls = document.get("mediaUrls", [])
+    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+        raise MalformedCommand("mediaUrls must be a list of URLs")
+    if len(urls) > MAX_MEDIA:
+        raise MalformedCommand(f"mediaUrls holds more than {MAX_MEDIA} URLs")
+    for url in urls:
+        if not url.startswith("https://") or len(url) > MAX_MEDIA_URL_CHARS or not url.isprintable() or " " in url:
+            raise MalformedCommand("each of mediaUrls must be an https:// URL of at most 2048 characters")
+    return tuple(urls)
+
+
+def parse_command(text: str) -> SendCommand:
+    """The command in an SQS message body; MalformedCommand says what is wrong with it."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError's lone surrogates
+        raise MalformedCommand("not JSON") from error
+    if not isinstance(document, dict):
+        raise MalformedCommand("not a JSON object")
+    unknown = sorted(set(document) - FIELDS)
+    if unknown:
+        raise MalformedCommand(f"unknown field(s): {', '.join(unknown)}")
+    key = _text(document, "idempotencyKey", IDEMPOTENCY_KEY_PATTERN)
+    if not key:
+        raise MalformedCommand("idempotencyKey is required (1-128 of A-Z a-z 0-9 . _ : -)")
+    body = _text(document, "body")
+    if len(body) > MAX_BODY_CHARS:
+        raise MalformedCommand(f"body is {len(body)} characters; Twilio's limit is {MAX_BODY_CHARS}")
+    media_urls = _media_urls(document)
+    if not body and not media_urls:
+        raise MalformedCommand("body or mediaUrls is required")
+    in_reply_to = _text(document, "inReplyTo", SID_PATTERN)
+    to, sender = _text(document, "to", ADDRESS_PATTERN), _text(document, "from", NAME_PATTERN)
+    if in_reply_to and (to or sender):
+        raise MalformedCommand("with inReplyTo, to and from come from that message: leave them out")
+    if not in_reply_to and not (to and sender):
+        raise MalformedCommand("to and from are required (or inReplyTo)")
+    if len(to.encode()) > MAX_ADDRESS_BYTES:
+        raise MalformedCommand(f"to is longer than {MAX_ADDRESS_BYTES} bytes")
+    account_sid = _text(document, "accountSid", ACCOUNT_PATTERN)
+    return SendCommand(key, body, media_urls, to, sender, in_reply_to, account_sid)

@@ -1,0 +1,183 @@
+"""The messages table's outbound items: what the sender stored, and every status reported for it.
+
+Same table, key and indexes as inbound messages (messages_table.py). An outbound item has `direction`
+"outbound"; its `conversation` is "our number|theirs", the key of the inbound thread it answers; `receivedAt` is
+when the stack handed it to Twilio (the indexes' sort key for both directions), so ByConversation returns both
+directions in order.
+
+Status attributes: `status` (the current one, never moved backwards), `statusRank`, `statusAt` (when it became
+current), `errorCode` (kept once reported), `<status>At` (when each status was first reported) and
+`statusesSeen` (each reported status once). `lastChange` says what the write did, for the fanout reading the
+stream: "status" (moved forward: publish a status event), "history" (a late status, recorded only), "message"
+(the sender stored the message's own fields).
+
+Every write is conditional, so it does not matter whether the sender's write or Twilio's first callback lands
+first: a callback can arrive before the create call's answer is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from twilio_inbound.delivery_status import StatusReport
+from twilio_inbound.dynamo import from_item, to_item
+from twilio_inbound.message import channel_of, conversation_key
+from twilio_inbound.outbound import OUTBOUND, OutboundRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+StatusOutcome = Literal["moved", "history", "repeat", "not-outbound"]
+LastChange = Literal["status", "history", "message"]
+# The sender's write and a first callback can race to create the item; each retries once the other has won.
+_CREATE_ROUNDS = 3
+FORWARD_ONLY = "direction = :outbound AND (attribute_not_exists(statusRank) OR statusRank < :rank)"
+
+
+def expires_at(at: str, retention_days: int) -> int | None:
+    if retention_days <= 0:
+        return None
+    return int(datetime.fromisoformat(at).timestamp()) + retention_days * 86_400
+
+
+class OutboundStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int = 0) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._retention_days = retention_days
+
+    def _put_new(self, values: dict[str, Any]) -> bool:
+        try:
+            self._client.put_item(
+                TableName=self._table_name, Item=to_item(values), ConditionExpression="attribute_not_exists(messageSid)"
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # ---- the sender's write
+    def put_sent(self, record: OutboundRecord) -> None:
+        """Stores what was sent; after a callback that created the item first, adds the message's fields to it."""
+        values: dict[str, Any] = {**record, "lastChange": "message"}
+        expiry = expires_at(record["receivedAt"], self._retention_days)
+        if expiry is not None:
+            values["expiresAt"] = expiry
+        if self._put_new(values):
+            return
+        fields = [(name, value) for name, value in values.items() if name != "messageSid"]
+        self._client.update_item(
+            TableName=self._table_name,
+            Key=to_item({"messageSid": record["messageSid"]}),
+            UpdateExpression="SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(fields))),
+            ConditionExpression="direction = :outbound",
+            ExpressionAttributeNames={f"#f{index}": name for index, (name, _) in enumerate(fields)},
+            ExpressionAttributeValues=to_item(
+                {**{f":v{index}": value for index, (_, value) in enumerate(fields)}, ":outbound": OUTBOUND}
+            ),
+        )
+
+    # ---- each reported status
+    def record_status(self, report: StatusReport) -> StatusOutcome:
+        """Records the status once: as the current one when it ranks higher, else in the history only."""
+        for _ in range(_CREATE_ROUNDS):
+            old = self._move_forward(report) if report.rank > 0 else self._get(report.message_sid)
+            if old is None:
+                return "moved"
+            if not old:  # no item yet: this callback came before the sender's write
+                if self._put_new(self._first_item(report)):
+                    return "moved" if report.rank > 0 else "history"
+                continue
+            if old.get("direction") != OUTBOUND:
+                return "not-outbound"
+            if report.status in old.get("statusesSeen", ()):
+                return "repeat"
+            return self._record_history(report)
+        raise RuntimeError("the message's item kept changing while its status was recorded")
+
+    def _get(self, message_sid: str) -> dict[str, Any]:
+        response = self._client.get_item(
+            TableName=self._table_name, Key=to_item({"messageSid": message_sid}), ConsistentRead=True
+        )
+        return from_item(response.get("Item", {}))
+
+    def _move_forward(self, report: StatusReport) -> dict[str, Any] | None:
+        """None when the status became current; else the item as it was ({} when there is none)."""
+        assignments = [
+            "#status = :status",
+            "statusRank = :rank",
+            "statusAt = :at",
+            "lastChange = :change",
+            "#seenAt = if_not_exists(#seenAt, :at)",
+        ]
+        values: dict[str, Any] = {":status": report.status, ":rank": report.rank, ":at": report.at}
+        values[":change"] = "status"
+        if report.error_code is not None:
+            assignments.append("errorCode = :code")
+            values[":code"] = report.error_code
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=to_item({"messageSid": report.message_sid}),
+                UpdateExpression=f"SET {', '.join(assignments)} ADD statusesSeen :seen",
+                ConditionExpression=FORWARD_ONLY,
+                ExpressionAttributeNames={"#status": "status", "#seenAt": f"{report.status}At"},
+                ExpressionAttributeValues={
+                    **to_item({**values, ":outbound": OUTBOUND}),
+                    ":seen": {"SS": [report.status]},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as error:
+            old = cast(dict[str, Any], error.response.get("Item", {}))  # ReturnValuesOnConditionCheckFailure
+            return from_item(old)
+        return None
+
+    def _record_history(self, report: StatusReport) -> StatusOutcome:
+        values: dict[str, Any] = {":at": report.at, ":change": "history", ":status": report.status}
+        code = ""
+        if report.error_code is not None:
+            code, values[":code"] = ", errorCode = if_not_exists(errorCode, :code)", report.error_code
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=to_item({"messageSid": report.message_sid}),
+                UpdateExpression=f"SET #seenAt = :at, lastChange = :change{code} ADD statusesSeen :seen",
+                ConditionExpression="direction = :outbound AND NOT contains(statusesSeen, :status)",
+                ExpressionAttributeNames={"#seenAt": f"{report.status}At"},
+                ExpressionAttributeValues={
+                    **to_item({**values, ":outbound": OUTBOUND}),
+                    ":seen": {"SS": [report.status]},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return "repeat"  # recorded meanwhile by a concurrent repeat
+        return "history"
+
+    def _first_item(self, report: StatusReport) -> dict[str, Any]:
+        """The item a callback creates for a message whose sender's write has not landed (or never will: a message
+        sent elsewhere with its StatusCallback pointed here)."""
+        item: dict[str, Any] = {
+            "messageSid": report.message_sid,
+            "direction": OUTBOUND,
+            "accountSid": report.account_sid,
+            "messagingServiceSid": report.messaging_service_sid,
+            "from": report.sender,
+            "to": report.to,
+            "channel": channel_of(report.sender, report.to, 0),
+            "receivedAt": report.at,
+            "idempotencyKey": report.idempotency_key,
+            f"{report.status}At": report.at,
+            "statusesSeen": {report.status},
+            "lastChange": "status" if report.rank > 0 else "history",
+        }
+        if report.sender:
+            item["conversation"] = conversation_key(report.sender, report.to)
+        if report.rank > 0:
+            item.update({"status": report.status, "statusRank": report.rank, "statusAt": report.at})
+        if report.error_code is not None:
+            item["errorCode"] = report.error_code
+        expiry = expires_at(report.at, self._retention_days)
+        if expiry is not None:
+            item["expiresAt"] = expiry
+        return item

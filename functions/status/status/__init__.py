@@ -1,0 +1,1 @@
+"""The status function (its folder is the CodeUri; the shared layer brings twilio_inbound)."""

@@ -1,0 +1,91 @@
+"""Status function: Twilio's status callbacks (StatusCallback = <stack>/status) -> verified -> each status of an
+outbound message recorded once, never backwards; the table's stream publishes a status event for each forward move.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from status.callbacks import NotOutbound, StatusCallbacks
+from status.settings import StatusSettings
+from twilio_inbound.clock import utc_now
+from twilio_inbound.delivery_status import InvalidStatusCallback
+from twilio_inbound.outbound_table import OutboundStore
+from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets
+from twilio_inbound.signature import SignatureVerifier
+from twilio_inbound.webhook import RequestRejected, error_response
+
+logger = Logger()
+metrics = Metrics()
+settings = StatusSettings.from_env()
+# Bounded, as for the ingest function: a 503 well inside Twilio's 15 s timeout.
+dynamodb = boto3.client(
+    "dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=2)
+)
+
+
+def _load_secrets() -> WebhookSecrets:
+    return settings.secrets.load()  # cached for secrets.cache_seconds
+
+
+callbacks = StatusCallbacks(
+    settings=settings,
+    verifier=SignatureVerifier(_load_secrets, settings.signing_mode),
+    store=OutboundStore(dynamodb, settings.table_name, settings.retention_days),
+    now=utc_now,
+)
+RECORDED = {"statusCode": 200, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": "recorded\n"}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        recorded = callbacks.receive(event)
+    except (RequestRejected, InvalidStatusCallback, NotOutbound) as error:
+        rejection = _as_rejection(error)
+        metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "request rejected", extra={"status": rejection.status, "reason": rejection.reason, **rejection.log}
+        )
+        return error_response(rejection)
+    except TokensUnavailable as error:
+        metrics.add_metric(name="StatusErrors", unit=MetricUnit.Count, value=1)
+        logger.error("webhook misconfigured: %s", error)
+        return error_response(RequestRejected(500, "webhook is not configured"))
+    except (BotoCoreError, ClientError, RuntimeError) as error:
+        # Nothing was recorded: Twilio retries if the callback URL's connection overrides say so (README).
+        metrics.add_metric(name="StatusErrors", unit=MetricUnit.Count, value=1)
+        logger.error("recording the status failed: %s", type(error).__name__)
+        return error_response(RequestRejected(503, "temporarily unavailable, retry"))
+
+    report = recorded.report
+    logger.set_correlation_id(report.message_sid)
+    metrics.add_metric(
+        name="StatusesRecorded" if recorded.outcome != "repeat" else "DuplicateStatuses", unit=MetricUnit.Count, value=1
+    )
+    logger.info(
+        "status recorded" if recorded.outcome != "repeat" else "repeat status acknowledged, not recorded again",
+        extra={
+            "messageSid": report.message_sid,
+            "messageStatus": report.status,
+            "errorCode": report.error_code,
+            "outcome": recorded.outcome,
+        },
+    )
+    return RECORDED
+
+
+def _as_rejection(error: RequestRejected | InvalidStatusCallback | NotOutbound) -> RequestRejected:
+    if isinstance(error, InvalidStatusCallback):
+        return RequestRejected(400, str(error))
+    if isinstance(error, NotOutbound):
+        return RequestRejected(409, "MessageSid names an inbound message: status callbacks describe outbound ones")
+    return error

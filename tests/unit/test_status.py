@@ -1,0 +1,231 @@
+"""The status route: Twilio's status callbacks verified, each status recorded once and never backwards, and a
+`message.status` event for each forward move (through the table's stream, as message events)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from devtools.lambda_runtime import Invoke, load_function
+from devtools.pollers import StreamPoller
+from devtools.template import ROOT, Stack
+from tests.unit.conftest import OFFLINE_ENV, signed_event
+from tests.unit.test_fanout import drain, subscribe_queue
+from twilio_inbound.dynamo import from_item
+from twilio_inbound.status_event import STATUS_EVENT_TYPE
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, FormPairs, inbound_form, new_message_sid
+
+STATUS_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/status"
+SCHEMA = json.loads((ROOT / "schemas" / "message-status.v1.json").read_text())
+NUMBER, CUSTOMER = "+15005550001", "+15005550006"
+
+
+@pytest.fixture
+def status(stack: Stack) -> Invoke:
+    return load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)
+
+
+@pytest.fixture
+def status_events(stack: Stack, fanout: Invoke) -> Any:
+    """Publishes what the stream holds (the fanout) and returns the status events a subscriber received."""
+    queue = subscribe_queue(stack, "status-subscriber", {"eventType": [STATUS_EVENT_TYPE]})
+    (source,) = stack.functions()["FanoutFunction"].events
+    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
+
+    def received() -> list[dict[str, Any]]:
+        while stream.poll_once():
+            pass
+        events = [item["event"] for item in drain(stack, queue)]
+        for event in events:
+            jsonschema.validate(event, SCHEMA)
+        return events
+
+    return received
+
+
+def callback(sid: str, status: str, error_code: int | None = None) -> FormPairs:
+    """The form Twilio posts to a StatusCallback for an SMS our number sent."""
+    pairs = [
+        ("AccountSid", TEST_ACCOUNT_SID),
+        ("ApiVersion", "2010-04-01"),
+        ("From", NUMBER),
+        ("MessageSid", sid),
+        ("MessageStatus", status),
+        ("SmsSid", sid),
+        ("SmsStatus", status),
+        ("To", CUSTOMER),
+    ]
+    return [*pairs, ("ErrorCode", str(error_code))] if error_code is not None else pairs
+
+
+def post(status: Invoke, pairs: FormPairs, url: str = STATUS_URL, **options: Any) -> dict[str, Any]:
+    response: dict[str, Any] = status(signed_event(pairs, url=url, **options))
+    return response
+
+
+def stored(stack: Stack, sid: str) -> dict[str, Any]:
+    client = stack.session.client("dynamodb")
+    item = client.get_item(TableName=stack.physical["MessagesTable"]["Ref"], Key={"messageSid": {"S": sid}})
+    return from_item(item.get("Item", {}))
+
+
+def test_each_status_in_order_is_recorded_and_published_once(stack: Stack, status: Invoke, status_events: Any) -> None:
+    sid = new_message_sid()
+    # WHEN Twilio reports queued, sent, delivered
+    for name in ("queued", "sent", "delivered"):
+        assert post(status, callback(sid, name))["statusCode"] == 200
+    # THEN the message is delivered, with when each status came, and subscribers got one event per status
+    item = stored(stack, sid)
+    assert (item["status"], item["direction"], sorted(item["statusesSeen"])) == (
+        "delivered",
+        "outbound",
+        ["delivered", "queued", "sent"],
+    )
+    assert item["queuedAt"] <= item["sentAt"] <= item["deliveredAt"]
+    assert item["conversation"] == f"{NUMBER}|{CUSTOMER}"  # the thread of the inbound messages from CUSTOMER
+    events = status_events()
+    assert [event["data"]["status"] for event in events] == ["queued", "sent", "delivered"]
+    assert [event["id"] for event in events] == [f"{sid}:queued", f"{sid}:sent", f"{sid}:delivered"]
+    assert {(event["data"]["from"], event["data"]["to"], event["subject"]) for event in events} == {
+        (NUMBER, CUSTOMER, CUSTOMER)
+    }
+
+
+def test_out_of_order_callbacks_never_move_a_message_backwards(
+    stack: Stack, status: Invoke, status_events: Any
+) -> None:
+    sid = new_message_sid()
+    # WHEN delivered overtakes sent and queued (callbacks travel independently)
+    for name in ("delivered", "sent", "queued"):
+        assert post(status, callback(sid, name))["statusCode"] == 200
+    # THEN the message stays delivered; the late statuses are in its history, and were not published
+    item = stored(stack, sid)
+    assert item["status"] == "delivered"
+    assert sorted(item["statusesSeen"]) == ["delivered", "queued", "sent"]
+    assert "sentAt" in item
+    assert [event["data"]["status"] for event in status_events()] == ["delivered"]
+
+
+def test_a_repeated_callback_is_recorded_and_published_once(stack: Stack, status: Invoke, status_events: Any) -> None:
+    sid = new_message_sid()
+    answers = [post(status, callback(sid, "sent"))["statusCode"] for _ in range(3)]
+    assert answers == [200, 200, 200]
+    assert [event["id"] for event in status_events()] == [f"{sid}:sent"]
+
+
+def test_the_error_code_is_kept(stack: Stack, status: Invoke, status_events: Any) -> None:
+    sid = new_message_sid()
+    # GIVEN an undelivered message (30003: unreachable handset) WHEN a late sent arrives without an ErrorCode
+    post(status, callback(sid, "undelivered", 30003))
+    post(status, callback(sid, "sent"))
+    # THEN the status and its error code stand
+    item = stored(stack, sid)
+    assert (item["status"], item["errorCode"]) == ("undelivered", 30003)
+    (event,) = status_events()
+    assert (event["data"]["status"], event["data"]["errorCode"]) == ("undelivered", 30003)
+
+
+def test_a_status_twilio_adds_later_is_recorded_but_never_current(stack: Stack, status: Invoke) -> None:
+    sid = new_message_sid()
+    post(status, callback(sid, "sent"))
+    assert post(status, callback(sid, "carrier_acknowledged"))["statusCode"] == 200
+    item = stored(stack, sid)
+    assert item["status"] == "sent"
+    assert "carrier_acknowledgedAt" in item
+
+
+def test_the_idempotency_key_in_the_callback_url_names_the_command(
+    stack: Stack, status: Invoke, status_events: Any
+) -> None:
+    sid = new_message_sid()
+    # GIVEN the StatusCallback URL the sender sets: the command's key in the query, covered by the signature
+    assert (
+        post(status, callback(sid, "queued"), url=f"{STATUS_URL}?idempotencyKey=order-4521:shipped")["statusCode"]
+        == 200
+    )
+    assert stored(stack, sid)["idempotencyKey"] == "order-4521:shipped"
+    (event,) = status_events()
+    assert event["data"]["idempotencyKey"] == "order-4521:shipped"
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["wrong token", "unsigned", "signed for the inbound route", "status changed after signing", "key changed"],
+)
+def test_forged_status_callbacks_are_refused_and_nothing_recorded(
+    stack: Stack, status: Invoke, status_events: Any, forgery: str
+) -> None:
+    sid = new_message_sid()
+    pairs = callback(sid, "delivered")
+    event = {
+        "wrong token": lambda: signed_event(pairs, url=STATUS_URL, token="guessed-token"),
+        "unsigned": lambda: signed_event(pairs, url=STATUS_URL, headers={"X-Twilio-Signature": ""}),
+        "signed for the inbound route": lambda: signed_event(pairs, url=STATUS_URL, signed_url=STATUS_URL[:-6] + "sms"),
+        "status changed after signing": lambda: signed_event(
+            callback(sid, "delivered"), url=STATUS_URL, signed_url=None, headers=_signature_of(callback(sid, "failed"))
+        ),
+        "key changed": lambda: signed_event(
+            pairs, url=f"{STATUS_URL}?idempotencyKey=other", signed_url=f"{STATUS_URL}?idempotencyKey=mine"
+        ),
+    }[forgery]()
+    response = status(event)
+    assert response["statusCode"] == 403, response
+    assert stored(stack, sid) == {}
+    assert status_events() == []
+
+
+def _signature_of(pairs: FormPairs) -> dict[str, str]:
+    from twilio_inbound_cli.signing import signature
+
+    return {"X-Twilio-Signature": signature(STATUS_URL, pairs)}
+
+
+def test_an_inbound_message_posted_to_the_status_route_is_refused(stack: Stack, status: Invoke) -> None:
+    form = inbound_form(body="hello")
+    response = post(status, form)
+    assert response["statusCode"] == 400
+    assert "this is an inbound message; point the number's messaging webhook at /sms" in response["body"]
+    assert stored(stack, dict(form)["MessageSid"]) == {}
+
+
+def test_a_callback_naming_an_inbound_message_leaves_it_untouched(
+    stack: Stack, ingest: Invoke, status: Invoke, status_events: Any
+) -> None:
+    # GIVEN an inbound message in the table
+    form = inbound_form(body="hello")
+    assert ingest(signed_event(form))["statusCode"] == 200
+    sid = dict(form)["MessageSid"]
+    before = stored(stack, sid)
+    # WHEN a signed status callback names its MessageSid THEN it is refused and the message is unchanged
+    assert post(status, callback(sid, "delivered"))["statusCode"] == 409
+    assert stored(stack, sid) == before
+    assert status_events() == []
+
+
+@pytest.mark.parametrize(
+    ("pairs", "reason"),
+    [
+        ([("MessageSid", "SM123"), ("MessageStatus", "sent")], "MessageSid"),
+        ([("MessageSid", "SM" + "a" * 32)], "MessageStatus"),
+        ([("MessageSid", "SM" + "a" * 32), ("MessageStatus", "Sent!")], "MessageStatus"),
+        ([("MessageSid", "SM" + "a" * 32), ("MessageStatus", "failed"), ("ErrorCode", "30x")], "ErrorCode"),
+        (
+            [("MessageSid", "SM" + "a" * 32), ("MessageStatus", "sent"), ("MessageStatus", "delivered")],
+            "more than once",
+        ),
+    ],
+)
+def test_a_signed_but_unusable_callback_gets_400(stack: Stack, status: Invoke, pairs: FormPairs, reason: str) -> None:
+    response = post(status, [("AccountSid", TEST_ACCOUNT_SID), *pairs])
+    assert response["statusCode"] == 400
+    assert reason in response["body"]
+
+
+def test_other_methods_get_405(status: Invoke) -> None:
+    from devtools.apigw import http_api_event
+
+    response = status(http_api_event("GET", STATUS_URL, {}, b""))
+    assert (response["statusCode"], response["headers"]["Allow"]) == (405, "POST")
