@@ -2,6 +2,10 @@
 
 Replace `handle_message` with your own work. A record that raises is reported as a partial batch failure:
 only it goes back to the queue, to be retried and then moved to the queue's DLQ.
+
+With AUTO_REPLY_TEXT set, it also answers each inbound message the way any service sends: a send command with
+`inReplyTo` on the stack's outbound queue (sender, recipient and channel come from the inbound message). The
+idempotencyKey is derived from the inbound MessageSid, so an event delivered twice is answered once.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import os
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -22,6 +27,9 @@ from twilio_inbound.redact import message_fields
 logger = Logger()
 log_message_content = os.environ.get("LOG_MESSAGE_CONTENT", "").strip().lower() == "true"
 processor = BatchProcessor(event_type=EventType.SQS)
+auto_reply_text = os.environ.get("AUTO_REPLY_TEXT", "")
+# Only when replying: the example otherwise makes no AWS call at all.
+outbound_queue = (os.environ["OUTBOUND_QUEUE_URL"], boto3.client("sqs")) if auto_reply_text else None
 
 
 class NotAMessageEvent(ValueError):
@@ -36,10 +44,23 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def reply_command(data: dict[str, Any], text: str) -> dict[str, str] | None:
+    """The send command answering an inbound message; None for STOP, START and HELP, which Twilio answers itself.
+    (A sender who opted out is not answered either: the stack's sender refuses the command, with an event.)"""
+    if data.get("optOutType"):
+        return None
+    return {"inReplyTo": data["messageSid"], "body": text, "idempotencyKey": f"auto-reply:{data['messageSid']}"}
+
+
 def record_handler(record: SQSRecord) -> None:
     event = json.loads(record.body)
     data = handle_message(event)
     logger.info("message delivered", extra=message_fields(data, log_message_content))
+    command = reply_command(data, auto_reply_text) if outbound_queue else None
+    if command and outbound_queue:
+        queue_url, sqs = outbound_queue
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(command, ensure_ascii=False))
+        logger.info("reply queued", extra={"inReplyTo": command["inReplyTo"]})
 
 
 # clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.

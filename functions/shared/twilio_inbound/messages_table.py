@@ -64,7 +64,14 @@ class MessageStore:
             raise
         return True
 
-    # ---- reading back (replay)
+    # ---- reading back (replay, replies)
+    def get(self, message_sid: str) -> dict[str, Any] | None:
+        """The stored item of either direction (plain values), or None."""
+        response = self._client.get_item(
+            TableName=self._table_name, Key=to_item({"messageSid": message_sid}), ConsistentRead=True
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
     def get_many(self, message_sids: Iterable[str]) -> Iterator[MessageRecord]:
         keys = [to_item({"messageSid": sid}) for sid in message_sids]
         for item in batch_get(self._client, self._table_name, keys, {"ConsistentRead": True}):

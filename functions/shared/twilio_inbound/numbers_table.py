@@ -69,6 +69,7 @@ class NumberRegistry:
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, NumberConfig | None]] = {}
+        self._names: tuple[float, dict[str, list[NumberConfig]]] = (0.0, {})
 
     def _get(self, number: str) -> NumberConfig | None:
         now = self._clock()
@@ -88,6 +89,18 @@ class NumberRegistry:
                 if config is not None:
                     return config
         return None
+
+    def named(self, name: str) -> list[NumberConfig]:
+        """The entries called `name` (entry point names are not unique: the caller decides what several mean),
+        from a scan of the registry cached for `ttl` seconds."""
+        now = self._clock()
+        expires, by_name = self._names
+        if expires <= now:
+            by_name = {}
+            for config in self.all():
+                by_name.setdefault(config.name, []).append(config)
+            self._names = (now + self._ttl, by_name)
+        return list(by_name.get(name, [])) if name else []
 
     # ---- management (CLI)
     def put(self, config: NumberConfig) -> None:

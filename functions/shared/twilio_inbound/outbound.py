@@ -10,13 +10,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypedDict
 
-from twilio_inbound.message import MAX_ADDRESS_BYTES, MAX_MEDIA, SID_PATTERN, Media
+from twilio_inbound.message import MAX_MEDIA, SID_PATTERN, Media, channel_of, conversation_key
 from twilio_inbound.numbers import MAX_REPLY_CHARS, EntryPoint
 
 MAX_BODY_CHARS = MAX_REPLY_CHARS  # Twilio's limit for one message body (1,600 characters)
 MAX_MEDIA_URL_CHARS = 2048
+MEDIA_URL_PATTERN = re.compile(r"https://[^\s]{1,2040}")
 # Keys travel in the StatusCallback URL's query, so status callbacks name the command they belong to.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 IDEMPOTENCY_QUERY = "idempotencyKey"
@@ -26,7 +27,7 @@ SERVICE_PATTERN = re.compile(r"MG[0-9a-fA-F]{32}")
 ACCOUNT_PATTERN = re.compile(r"AC[0-9a-fA-F]{32}")
 NAME_PATTERN = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
 FIELDS = frozenset({"to", "from", "body", "mediaUrls", "idempotencyKey", "inReplyTo", "accountSid"})
-OUTBOUND = "outbound"
+OUTBOUND: Final = "outbound"
 
 SenderKind = Literal["address", "service", "name"]
 
@@ -110,10 +111,13 @@ OutboundRecord = TypedDict(
 
 
 def _text(document: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
-    value = document.get(name, "")
+    """The field's text, "" when absent; present, it must be a string matching `pattern` (when given)."""
+    if name not in document:
+        return ""
+    value = document[name]
     if not isinstance(value, str):
         raise MalformedCommand(f"{name} must be a string")
-    if value and pattern is not None and not pattern.fullmatch(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise MalformedCommand(f"{name} is not valid")
     return value
 
@@ -124,10 +128,30 @@ def _media_urls(document: dict[str, Any]) -> tuple[str, ...]:
         raise MalformedCommand("mediaUrls must be a list of URLs")
     if len(urls) > MAX_MEDIA:
         raise MalformedCommand(f"mediaUrls holds more than {MAX_MEDIA} URLs")
-    for url in urls:
-        if not url.startswith("https://") or len(url) > MAX_MEDIA_URL_CHARS or not url.isprintable() or " " in url:
-            raise MalformedCommand("each of mediaUrls must be an https:// URL of at most 2048 characters")
+    if not all(MEDIA_URL_PATTERN.fullmatch(url) for url in urls):
+        raise MalformedCommand(f"each of mediaUrls must be an https:// URL of at most {MAX_MEDIA_URL_CHARS} characters")
     return tuple(urls)
+
+
+def _content(document: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    body = _text(document, "body")
+    if len(body) > MAX_BODY_CHARS:
+        raise MalformedCommand(f"body is {len(body)} characters; Twilio's limit is {MAX_BODY_CHARS}")
+    media_urls = _media_urls(document)
+    if not body and not media_urls:
+        raise MalformedCommand("body or mediaUrls is required")
+    return body, media_urls
+
+
+def _addresses(document: dict[str, Any]) -> tuple[str, str, str]:
+    """(inReplyTo, to, from): a reply names the inbound message, anything else both addresses."""
+    in_reply_to = _text(document, "inReplyTo", SID_PATTERN)
+    to, sender = _text(document, "to", ADDRESS_PATTERN), _text(document, "from", NAME_PATTERN)
+    if in_reply_to and ("to" in document or "from" in document):
+        raise MalformedCommand("with inReplyTo, to and from come from that message: leave them out")
+    if not in_reply_to and not (to and sender):
+        raise MalformedCommand("to and from are required (or inReplyTo)")
+    return in_reply_to, to, sender
 
 
 def parse_command(text: str) -> SendCommand:
@@ -141,22 +165,40 @@ def parse_command(text: str) -> SendCommand:
     unknown = sorted(set(document) - FIELDS)
     if unknown:
         raise MalformedCommand(f"unknown field(s): {', '.join(unknown)}")
-    key = _text(document, "idempotencyKey", IDEMPOTENCY_KEY_PATTERN)
-    if not key:
+    if "idempotencyKey" not in document:
         raise MalformedCommand("idempotencyKey is required (1-128 of A-Z a-z 0-9 . _ : -)")
-    body = _text(document, "body")
-    if len(body) > MAX_BODY_CHARS:
-        raise MalformedCommand(f"body is {len(body)} characters; Twilio's limit is {MAX_BODY_CHARS}")
-    media_urls = _media_urls(document)
-    if not body and not media_urls:
-        raise MalformedCommand("body or mediaUrls is required")
-    in_reply_to = _text(document, "inReplyTo", SID_PATTERN)
-    to, sender = _text(document, "to", ADDRESS_PATTERN), _text(document, "from", NAME_PATTERN)
-    if in_reply_to and (to or sender):
-        raise MalformedCommand("with inReplyTo, to and from come from that message: leave them out")
-    if not in_reply_to and not (to and sender):
-        raise MalformedCommand("to and from are required (or inReplyTo)")
-    if len(to.encode()) > MAX_ADDRESS_BYTES:
-        raise MalformedCommand(f"to is longer than {MAX_ADDRESS_BYTES} bytes")
+    key = _text(document, "idempotencyKey", IDEMPOTENCY_KEY_PATTERN)
+    body, media_urls = _content(document)
+    in_reply_to, to, sender = _addresses(document)
     account_sid = _text(document, "accountSid", ACCOUNT_PATTERN)
     return SendCommand(key, body, media_urls, to, sender, in_reply_to, account_sid)
+
+
+def outbound_record(
+    command: SendCommand, route: Route, *, message_sid: str, sender: str, num_segments: int, sent_at: str
+) -> OutboundRecord:
+    """What is stored for a message Twilio accepted. `sender`: the From Twilio answered with ("" while a
+    Messaging Service has not picked a number yet)."""
+    media: list[Media] = [{"url": url, "contentType": ""} for url in command.media_urls]
+    record: OutboundRecord = {
+        "messageSid": message_sid,
+        "direction": OUTBOUND,
+        "accountSid": route.account_sid,
+        "messagingServiceSid": route.service_sid,
+        "from": sender,
+        "to": route.to,
+        "body": command.body,
+        "media": media,
+        "numMedia": len(media),
+        "numSegments": num_segments,
+        "channel": channel_of(sender, route.to, len(media)),
+        "receivedAt": sent_at,
+        "idempotencyKey": command.idempotency_key,
+        "inReplyTo": command.in_reply_to,
+    }
+    conversation = route.conversation or (conversation_key(sender, route.to) if sender else "")
+    if conversation:
+        record["conversation"] = conversation
+    if route.entry_point is not None:
+        record["entryPoint"] = route.entry_point
+    return record

@@ -40,6 +40,7 @@ class SendIntent:
     error_code: int | None = None
     reason: str = ""
     reported: bool = True
+    claimed_at: int = 0  # epoch seconds of the first write
     # What the outcome event needs when no message exists to build it from.
     to: str = ""
     sender: str = ""
@@ -56,6 +57,7 @@ def _intent(values: dict[str, Any]) -> SendIntent:
         error_code=values.get("errorCode"),
         reason=str(values.get("reason", "")),
         reported=bool(values.get("reported", True)),
+        claimed_at=int(values.get("claimedAt", 0)),
         to=str(values.get("to", "")),
         sender=str(values.get("from", "")),
         account_sid=str(values.get("accountSid", "")),
@@ -75,7 +77,7 @@ class SendIntentStore:
         response = self._client.get_item(TableName=self._table_name, Key=self._key(key), ConsistentRead=True)
         return _intent(from_item(response["Item"])) if "Item" in response else None
 
-    def claim(self, intent: SendIntent, expires_at: int) -> SendIntent | None:
+    def claim(self, intent: SendIntent) -> SendIntent | None:
         """Writes the first intent of a command: "sending" (then call Twilio), or "refused" (nothing will be sent).
         Returns None when written, else the intent another delivery of the command wrote first."""
         values: dict[str, Any] = {
@@ -87,7 +89,8 @@ class SendIntentStore:
             "accountSid": intent.account_sid,
             "inReplyTo": intent.in_reply_to,
             "reported": intent.reported,
-            "expiresAt": expires_at,
+            "claimedAt": intent.claimed_at,
+            "expiresAt": intent.claimed_at + RETENTION_DAYS * 86_400,
         }
         if intent.reason:
             values["reason"] = intent.reason
@@ -103,8 +106,10 @@ class SendIntentStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._client.exceptions.ConditionalCheckFailedException as error:
-            old = cast(dict[str, Any], error.response.get("Item", {}))
-            return _intent(from_item(old)) if old else None
+            old = cast(dict[str, Any], error.response.get("Item", {}))  # ReturnValuesOnConditionCheckFailure
+            if not old:
+                raise RuntimeError("the intent's condition failed, but DynamoDB returned no item") from error
+            return _intent(from_item(old))
         return None
 
     def _update(self, key: str, state: IntentState, expected: IntentState, **fields: Any) -> None:

@@ -1,0 +1,264 @@
+"""One send command, from the queue's message to a message Twilio accepted (or a reason it was not sent): the
+sender function's use case.
+
+Idempotency: the command's intent is written, conditionally on its idempotencyKey, before Twilio is called, and
+carries the MessageSid after. A redelivered command whose intent exists is never sent again. When a call's
+outcome is unknown (a timeout after the request went out, or a delivery that ended before the answer was
+recorded), the command is not sent again either: at most once. A duplicate SMS cannot be taken back and a
+person reads it; a missing one is reported (a `message.status` event with status `unknown`), and if Twilio did
+create it, its status callbacks still arrive, carrying the command's idempotencyKey (it is in the StatusCallback
+URL), so the service learns the outcome. A service that prefers at least once resends with a new key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+from sender.accounts import TwilioAccounts
+from sender.dead_letters import DeadLetters
+from sender.twilio_call import Backoff, OutcomeUnknown, PermanentFailure, RetryLater, create_message
+from twilio_inbound.clock import iso_millis
+from twilio_inbound.delivery_status import StatusReport
+from twilio_inbound.message import conversation_key
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers import NumberConfig
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.outbound import (
+    IDEMPOTENCY_QUERY,
+    OUTBOUND,
+    SERVICE_PATTERN,
+    MalformedCommand,
+    Refused,
+    Route,
+    SendCommand,
+    outbound_record,
+    parse_command,
+)
+from twilio_inbound.outbound_table import OutboundStore
+from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.sends_table import IntentState, SendIntent, SendIntentStore
+from twilio_inbound.status_event import status_data_from_intent, status_outgoing
+
+OutcomeKind = Literal["sent", "duplicate", "refused", "failed", "unknown", "malformed"]
+REUSED_KEY = "idempotencyKey already used for a different command"
+_SETTLED: dict[str, OutcomeKind] = {"refused": "refused", "failed": "failed", "unknown": "unknown"}
+LOST_ANSWER = "an earlier delivery of this command ended before Twilio's answer was recorded: not sent again"
+
+
+class SendLater(Exception):
+    """Nothing was sent; SQS delivers the command again after its visibility timeout (then its DLQ)."""
+
+
+class PublishFailed(Exception):
+    """SNS refused an outcome event; the command is delivered again and the event republished."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    key: str = ""
+    message_sid: str = ""
+    reason: str = ""
+    error_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    intents: SendIntentStore
+    messages: MessageStore
+    outbound: OutboundStore
+    registry: NumberRegistry
+    optouts: OptOutStore
+    topic: TopicPublisher
+    dead_letters: DeadLetters
+    accounts: TwilioAccounts
+    status_callback_url: str
+    in_flight_seconds: int  # a "sending" intent younger than this may belong to a delivery still calling Twilio
+    backoff: Backoff
+    now: Callable[[], datetime]
+    sleep: Callable[[float], None]
+
+    def handle(self, body: str, message_id: str) -> Outcome:
+        """Raises SendLater, PublishFailed, TokensUnavailable or an AWS error: the command is delivered again."""
+        try:
+            command = parse_command(body)
+        except MalformedCommand as error:
+            self.dead_letters.send(body, str(error), message_id)
+            return Outcome("malformed", reason=str(error))
+        existing = self.intents.get(command.idempotency_key)
+        if existing is not None and existing.state != "pending":
+            return self._again(body, message_id, command, existing)
+        route: Route | None = None
+        try:
+            route = self._route(command)
+            if self.optouts.is_opted_out(route.opt_out_number, route.to):
+                raise Refused(f"the recipient has opted out of {route.opt_out_number} (STOP)")
+        except Refused as refusal:
+            intent = self._intent(command, "refused", route, reason=str(refusal), reported=False)
+            return self._first(body, message_id, command, intent) or self._report(intent)
+        intent = self._intent(command, "sending", route)
+        return self._first(body, message_id, command, intent) or self._send(command, route)
+
+    # ---- a command seen before
+    def _again(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome:
+        if intent.fingerprint != command.fingerprint():
+            self.dead_letters.send(body, REUSED_KEY, message_id)
+            return Outcome("malformed", command.idempotency_key, reason=REUSED_KEY)
+        if intent.state == "sending":
+            if self._seconds() - intent.claimed_at < self.in_flight_seconds:
+                raise SendLater("another delivery of this command may still be calling Twilio")
+            # The delivery that called Twilio ended without recording the answer: it may have sent the message.
+            self.intents.settle(intent.key, "unknown", LOST_ANSWER)
+            return self._report(replace(intent, state="unknown", reason=LOST_ANSWER))
+        if intent.state in ("refused", "failed", "unknown") and not intent.reported:
+            self._report(intent)  # the first delivery could not publish its event
+        return Outcome("duplicate", intent.key, intent.message_sid, intent.reason, intent.error_code)
+
+    def _first(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome | None:
+        """Writes the command's first intent; None when it did, else what an earlier delivery decided."""
+        found = self.intents.claim(intent)
+        return None if found is None else self._again(body, message_id, command, found)
+
+    def _seconds(self) -> int:
+        return int(self.now().timestamp())
+
+    # ---- who sends to whom
+    def _route(self, command: SendCommand) -> Route:
+        if command.in_reply_to:
+            return self._reply_route(command)
+        if command.sender_kind == "name":
+            named = self.registry.named(command.sender)
+            if len(named) != 1:
+                problem = "is not the name of a registered number" if not named else "names several numbers"
+                raise Refused(f"from: {command.sender!r} {problem}")
+            config: NumberConfig | None = named[0]
+        else:
+            config = self.registry.lookup(command.sender)
+        number = _enabled(config, command.sender)
+        service = number if SERVICE_PATTERN.fullmatch(number) else ""
+        sender = "" if service else number
+        return Route(
+            account_sid=self.accounts.account_for(command.account_sid),
+            sender=sender,
+            service_sid=service,
+            to=command.to,
+            conversation=conversation_key(sender, command.to) if sender else "",
+            entry_point=config.entry_point() if config else None,
+        )
+
+    def _reply_route(self, command: SendCommand) -> Route:
+        """Sender, recipient, channel and account from the inbound message: the reply goes back where it came from
+        (a WhatsApp message is answered on WhatsApp)."""
+        inbound = self.messages.get(command.in_reply_to)
+        if inbound is None or inbound.get("direction") == OUTBOUND:
+            raise Refused(f"inReplyTo: {command.in_reply_to} is not a stored inbound message")
+        ours, theirs = str(inbound["to"]), str(inbound["from"])
+        config = self.registry.lookup(ours, str(inbound.get("messagingServiceSid", "")))
+        _enabled(config, ours)
+        return Route(
+            account_sid=self.accounts.account_for(command.account_sid or str(inbound.get("accountSid", ""))),
+            sender=ours,
+            service_sid="",
+            to=theirs,
+            conversation=str(inbound.get("conversation") or conversation_key(ours, theirs)),
+            entry_point=config.entry_point() if config else None,
+        )
+
+    # ---- the call
+    def _send(self, command: SendCommand, route: Route) -> Outcome:
+        key = command.idempotency_key
+        callback = f"{self.status_callback_url}?{urlencode({IDEMPOTENCY_QUERY: key})}"
+        try:
+            client = self.accounts.client(route.account_sid)
+            created = create_message(
+                client,
+                route,
+                body=command.body,
+                media_urls=command.media_urls,
+                status_callback=callback,
+                backoff=self.backoff,
+                sleep=self.sleep,
+            )
+        except RetryLater as error:
+            self.intents.release(key)
+            raise SendLater(error.reason) from error
+        except (PermanentFailure, OutcomeUnknown) as error:
+            state: Literal["failed", "unknown"] = "failed" if isinstance(error, PermanentFailure) else "unknown"
+            self.intents.settle(key, state, error.reason, error.error_code)
+            return self._report(
+                self._intent(command, state, route, reason=error.reason, reported=False, code=error.error_code)
+            )
+        except Exception:
+            self.intents.release(key)  # a fault of ours (credentials, a bug): nothing was sent
+            raise
+        self.intents.sent(key, created.message_sid)
+        sent_at = iso_millis(self.now())
+        sender = created.sender or route.sender
+        record = outbound_record(
+            command,
+            route,
+            message_sid=created.message_sid,
+            sender=sender,
+            num_segments=created.num_segments,
+            sent_at=sent_at,
+        )
+        self.outbound.put_sent(record)
+        self.outbound.record_status(
+            StatusReport(
+                message_sid=created.message_sid,
+                status=created.status,
+                at=sent_at,
+                account_sid=route.account_sid,
+                sender=sender,
+                to=route.to,
+                messaging_service_sid=route.service_sid,
+                idempotency_key=key,
+            )
+        )
+        return Outcome("sent", key, created.message_sid)
+
+    # ---- outcomes without a message
+    def _intent(
+        self,
+        command: SendCommand,
+        state: IntentState,
+        route: Route | None = None,
+        *,
+        reason: str = "",
+        reported: bool = True,
+        code: int | None = None,
+    ) -> SendIntent:
+        return SendIntent(
+            key=command.idempotency_key,
+            state=state,
+            fingerprint=command.fingerprint(),
+            error_code=code,
+            reason=reason,
+            reported=reported,
+            claimed_at=self._seconds(),
+            to=route.to if route else command.to,
+            sender=(route.sender or route.service_sid) if route else command.sender,
+            account_sid=route.account_sid if route else command.account_sid,
+            in_reply_to=command.in_reply_to,
+        )
+
+    def _report(self, intent: SendIntent) -> Outcome:
+        """Publishes the event of an outcome without a message, then notes it was published."""
+        if self.topic.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
+            raise PublishFailed(intent.key)
+        self.intents.mark_reported(intent.key)
+        return Outcome(_SETTLED[intent.state], intent.key, intent.message_sid, intent.reason, intent.error_code)
+
+
+def _enabled(config: NumberConfig | None, named: str) -> str:
+    """The registered number to send from; only registered, enabled numbers send."""
+    if config is None:
+        raise Refused(f"from: {named} is not a registered number")
+    if not config.enabled:
+        raise Refused(f"from: {config.number} is disabled")
+    return config.number
