@@ -390,6 +390,8 @@ def own_stack(token: str) -> Iterator[dict[str, str]]:
                 str(_free_port()),
                 "--emulator-port",
                 str(_free_port()),
+                "--twilio-port",
+                str(_free_port()),
                 "--outputs",
                 str(outputs),
             ],

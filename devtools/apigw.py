@@ -1,7 +1,8 @@
 """API Gateway's side of the webhook: HTTP requests turned into Lambda proxy events, and back.
 
 `http_api_event` builds the payload 2.0 event an HTTP API sends (what the deployed stack uses), and
-`rest_api_event` the payload 1.0 event of a REST API; `GatewayServer` serves a function over real HTTP.
+`rest_api_event` the payload 1.0 event of a REST API; `GatewayServer` serves functions over real HTTP, one per
+route path (the template's HttpApi events).
 """
 
 from __future__ import annotations
@@ -112,15 +113,16 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         path = urlsplit(self.path).path
-        if path != self.server.route_path:
+        invoke = self.server.routes.get(path)
+        if invoke is None:
             self._send(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
             return
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         headers = {name.lower(): value for name, value in self.headers.items()}
         headers.setdefault("x-forwarded-for", self.client_address[0])
-        event = http_api_event(self.command, f"http://{host}{self.path}", headers, body)
+        event = http_api_event(self.command, f"http://{host}{self.path}", headers, body, route_key=f"ANY {path}")
         try:
-            result = self.server.invoke(event)
+            result = invoke(event)
         except Exception:
             self.server.log_error_line(f"{self.command} {self.path}: the function raised")
             self._send(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
@@ -149,9 +151,8 @@ class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # socketserver's default of 5 resets connections when Twilio-like bursts arrive
 
-    def __init__(self, address: tuple[str, int], invoke: Invoke, route_path: str = "/sms", verbose: bool = False):
-        self.invoke = invoke
-        self.route_path = route_path
+    def __init__(self, address: tuple[str, int], routes: dict[str, Invoke], verbose: bool = False):
+        self.routes = routes  # path -> the function serving it (every method: the function answers 405 itself)
         self.verbose = verbose
         super().__init__(address, _GatewayHandler)
 

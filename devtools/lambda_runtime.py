@@ -58,6 +58,6 @@ def load_function(spec: FunctionSpec, overrides: dict[str, str] | None = None) -
     handler = getattr(module, function_name)
 
     def invoke(event: dict[str, Any]) -> Any:
-        return handler(event, LocalContext(spec.logical_id))
+        return handler(event, LocalContext(spec.logical_id, timeout_seconds=spec.timeout))
 
     return invoke

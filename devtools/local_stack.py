@@ -7,6 +7,7 @@ pollers stand in for Lambda's stream and queue event sources. Runs in the foregr
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -14,12 +15,14 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from devtools.template import ROOT
 from twilio_inbound.redact import mask_address
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
@@ -32,6 +35,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_PORT", "3000")), help="webhook port")
     parser.add_argument(
         "--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")), help="AWS emulator port"
+    )
+    parser.add_argument(
+        "--twilio-port",
+        type=int,
+        default=int(os.environ.get("TWILIO_API_PORT", "5010")),
+        help="the Twilio API stand-in's port (the sender's Messages.create goes there; it posts status callbacks)",
     )
     parser.add_argument("--stack-name", default="twilio-inbound-local")
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the stack outputs")
@@ -78,7 +87,7 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
+    for name, port in (("webhook", args.port), ("emulator", args.emulator_port), ("Twilio API", args.twilio_port)):
         if not _port_free(args.host, port):
             print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")
             return 2
@@ -110,19 +119,24 @@ def main(argv: list[str] | None = None) -> int:
     emulator.start()
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    stoppers: list[Callable[[], None]] = []
     try:
         session = boto3.session.Session(region_name=REGION)
         # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
+        # With the account's SID, so the sender has REST credentials for the Twilio API stand-in.
+        secret = json.dumps({"primary": token, "accountSid": TEST_ACCOUNT_SID})
         secret_arn = session.client("secretsmanager").create_secret(
-            Name=f"{args.stack_name}/twilio-auth-token", SecretString=token
+            Name=f"{args.stack_name}/twilio-auth-token", SecretString=secret
         )["ARN"]
         stack = Stack(
             session,
             stack_name=args.stack_name,
             parameters={"TwilioAuthTokenSecretArn": secret_arn, "PublicBaseUrl": args.public_base_url},
         ).provision()
-        threads += _start_functions(session, stack, args, endpoint, stop)
         webhook_url = f"http://{args.host}:{args.port}/sms"
+        twilio = _start_twilio_standin(args, token, webhook_url)
+        stoppers.append(twilio.stop)
+        threads += _start_functions(session, stack, args, endpoint, stop, twilio_api_url=twilio.base_url)
         outputs = {
             **stack.outputs(),
             "WebhookUrl": webhook_url,
@@ -130,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             "Region": REGION,
             "StackName": args.stack_name,
             "TwilioAuthTokenSecretArn": secret_arn,
+            "TwilioApiUrl": twilio.base_url,
+            "StatusCallbackUrl": _status_callback_url(args),
         }
         args.outputs.parent.mkdir(parents=True, exist_ok=True)
         temporary = args.outputs.with_suffix(".tmp")
@@ -140,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"webhook   {webhook_url}", flush=True)
         print(f"token     {token_note}", flush=True)
         print(f"emulator  {endpoint} (region {REGION})", flush=True)
+        print(f"twilio    {twilio.base_url} (Twilio API stand-in: sends, signed status callbacks)", flush=True)
         print(f"outputs   {args.outputs}", flush=True)
         print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 
@@ -151,13 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
+        for stopper in stoppers:
+            stopper()
         emulator.stop()
         args.outputs.unlink(missing_ok=True)
     return 0
 
 
 def _start_functions(
-    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event
+    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event, *, twilio_api_url: str
 ) -> list[threading.Thread]:
     """Loads every function of the template and starts its event sources; the gateway serves the webhook."""
     from devtools.apigw import GatewayServer
@@ -170,6 +189,9 @@ def _start_functions(
         "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
         # CloudWatch metric lines (EMF) only mean something in AWS; shown with --verbose.
         "POWERTOOLS_METRICS_DISABLED": "false" if args.verbose else "true",
+        # The sender calls the Twilio API stand-in, and gives it this gateway's /status as StatusCallback.
+        "TWILIO_API_URL": twilio_api_url,
+        "API_URL": f"http://{args.host}:{args.port}",
     }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
@@ -183,10 +205,16 @@ def _start_functions(
             else:
                 if logical_id == "ConsumerFunction":
                     invoke = _printing(invoke)
+                elif logical_id == "SenderFunction":
+                    invoke = _printing_sends(invoke)
                 poller = QueuePoller(session, source.arn, invoke, source.properties)
             threads.append(PollingThread(f"{logical_id}-{source.kind}", poller, stop))
 
-    gateway = GatewayServer((args.host, args.port), invokers["IngestFunction"], verbose=args.verbose)
+    # The HTTP API's routes, as the template's HttpApi events declare them (/sms, /status).
+    routes = {path: invokers[logical_id] for logical_id, spec in functions.items() for path in spec.routes}
+    if "/status" in routes:
+        routes["/status"] = _printing_statuses(routes["/status"])
+    gateway = GatewayServer((args.host, args.port), routes, verbose=args.verbose)
     threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))
     stopper = threading.Thread(target=_close_on_stop, args=(gateway, stop), name="gateway-stop", daemon=True)
     threads.append(stopper)
@@ -205,6 +233,59 @@ def _printing(invoke: Any) -> Any:
     def wrapped(event: dict[str, Any]) -> Any:
         result = invoke(event)
         _print_deliveries(event, result)
+        return result
+
+    return wrapped
+
+
+def _start_twilio_standin(args: argparse.Namespace, token: str, webhook_url: str) -> Any:
+    """The Twilio API stand-in, in this process: the documented test account (the stack's token) and its number,
+    whose inbound webhook is this stack's."""
+    from devtools.twilio_api import TwilioStandIn
+
+    twilio = TwilioStandIn.start(host=args.host, port=args.twilio_port, verbose=args.verbose)
+    account = twilio.add_account(friendly_name="Local account", sid=TEST_ACCOUNT_SID, auth_token=token)
+    twilio.add_number(account.sid, "+15005550001", sms_url=webhook_url)
+    return twilio
+
+
+def _status_callback_url(args: argparse.Namespace) -> str:
+    base = args.public_base_url or f"http://{args.host}:{args.port}"
+    return base.rstrip("/") + "/status"
+
+
+def _printing_sends(invoke: Any) -> Any:
+    """One line per send command the sender took."""
+
+    def wrapped(event: dict[str, Any]) -> Any:
+        for record in event["Records"]:
+            try:
+                command = json.loads(record["body"])
+                target = (
+                    f"in reply to {command['inReplyTo']}"
+                    if "inReplyTo" in command
+                    else "to " + mask_address(str(command.get("to", "")))
+                )
+                print(f"send      {command.get('idempotencyKey', '?')} {target}", flush=True)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                print(f"send      {record['messageId']}: not a send command", flush=True)
+        return invoke(event)
+
+    return wrapped
+
+
+def _printing_statuses(invoke: Any) -> Any:
+    """One line per status callback Twilio (the stand-in) posted, with the answer it got."""
+
+    def wrapped(event: dict[str, Any]) -> Any:
+        result = invoke(event)
+        form = dict(parse_qsl(base64.b64decode(event.get("body") or "").decode("utf-8", "replace")))
+        error = f" error {form['ErrorCode']}" if form.get("ErrorCode") else ""
+        print(
+            f"status    {form.get('MessageSid', '?')} {form.get('MessageStatus', '?'):<11} -> "
+            f"{mask_address(form.get('To', ''))}{error} ({result.get('statusCode')})",
+            flush=True,
+        )
         return result
 
     return wrapped

@@ -66,6 +66,8 @@ class FunctionSpec:
     code_dir: Path
     environment: dict[str, str]
     events: list[EventSource] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # the paths of its HttpApi events
+    timeout: float = 3.0  # seconds, as Lambda gives it (Timeout, else Globals, else Lambda's default)
 
 
 class Stack:
@@ -200,6 +202,12 @@ class Stack:
                 code_dir=ROOT / properties["CodeUri"],
                 environment={name: str(self.resolve(value)) for name, value in variables.items()},
                 events=events,
+                routes=[
+                    str(event["Properties"]["Path"])
+                    for event in properties.get("Events", {}).values()
+                    if event["Type"] == "HttpApi"
+                ],
+                timeout=float(properties.get("Timeout", globals_.get("Timeout", 3))),
             )
         return specs
 

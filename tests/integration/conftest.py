@@ -56,6 +56,8 @@ def start_stack(tmp: Path, port: int, emulator_port: int, env: dict[str, str] | 
             str(port),
             "--emulator-port",
             str(emulator_port),
+            "--twilio-port",
+            str(free_port()),
             "--outputs",
             str(tmp / f"outputs-{port}.json"),
         ],
