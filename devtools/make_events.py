@@ -1,5 +1,6 @@
-"""Regenerates events/: API Gateway events signed with the documented test token, a stream event for the
-fanout function and an SQS event for the consumer. Deterministic: the same input gives the same files.
+"""Regenerates events/: API Gateway events signed with the documented test token (inbound messages, a status
+callback), a stream event for the fanout function, and SQS events for the consumer and the sender.
+Deterministic: the same input gives the same files.
 
     make events        (or: python -m devtools.make_events)
 """
@@ -17,7 +18,14 @@ from devtools.template import ACCOUNT_ID, ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
 from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
+from twilio_inbound_cli.signing import (
+    TEST_AUTH_TOKEN,
+    FormPairs,
+    encode_form,
+    inbound_form,
+    signature,
+    status_callback_form,
+)
 
 EVENTS_DIR = ROOT / "events"
 HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
@@ -144,6 +152,36 @@ def sqs_event() -> Path:
     return _write("sqs-subscriber.json", {"Records": entries})
 
 
+def status_event() -> Path:
+    """A signed status callback for the status function (a reply, delivered)."""
+    url = HTTP_API_URL.replace("/sms", "/status") + "?idempotencyKey=auto-reply:" + _sid("SM", "sms")
+    headers, body = _signed(status_callback_form(_sid("SM", "reply"), "delivered"), url)
+    return _write("http-api-status.json", _stable(http_api_event("POST", url, headers, body, route_key="ANY /status")))
+
+
+def send_command_event() -> Path:
+    """An SQS event for the sender: the reply the example consumer sends to the sms sample (inReplyTo)."""
+    body = json.dumps(
+        {
+            "inReplyTo": _sid("SM", "sms"),
+            "body": "Thanks! It left this morning.",
+            "idempotencyKey": "auto-reply:" + _sid("SM", "sms"),
+        }
+    )
+    record = {
+        "messageId": "5e4d3c2b-0000-4000-8000-000000000000",
+        "receiptHandle": "AQEB-local-send-command",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000))},
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-OutboundQueue",
+        "awsRegion": "us-east-1",
+    }
+    return _write("sqs-send-command.json", {"Records": [record]})
+
+
 def sam_local_env() -> Path:
     """`sam local invoke/start-api --env-vars events/env.json`: the local stack's resources and test token.
 
@@ -170,7 +208,7 @@ def sam_local_env() -> Path:
 
 def main() -> None:
     EVENTS_DIR.mkdir(exist_ok=True)
-    for path in [*api_events(), stream_event(), sqs_event(), sam_local_env()]:
+    for path in [*api_events(), stream_event(), sqs_event(), status_event(), send_command_event(), sam_local_env()]:
         print(path)
 
 

@@ -1,4 +1,5 @@
-"""Republishes stored messages, with the same event id, so subscribers that missed them catch up.
+"""Republishes stored messages, with the same event id, so subscribers that missed them catch up: inbound ones
+as message.received, outbound ones as the message.status event of their current status.
 
 Used by `twilio-inbound replay` (replay_command.py): by MessageSid, by time range (optionally for one number),
 or for the stream batches the fanout function gave up on (its dead-letter queue).
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -17,7 +18,9 @@ from twilio_inbound.dynamo import MAX_BATCH_KEYS
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher, batches, outgoing_for
+from twilio_inbound.outbound import OUTBOUND
+from twilio_inbound.publishing import Outgoing, TopicPublisher, batches, outgoing_for
+from twilio_inbound.status_event import status_data_from_item, status_outgoing
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -47,20 +50,29 @@ class Replayer:
         self._optouts = optouts
 
     def publish(self, records: Iterable[MessageRecord]) -> ReplayResult:
+        """Inbound messages as message.received events; outbound ones as the event of their current status."""
         result = ReplayResult()
-        wanted = []
+        wanted, statuses = [], []
         for record in records:
-            if record.get("delivered") is False:
+            values = cast(dict[str, Any], record)  # the table holds both directions
+            if values.get("direction") == OUTBOUND:
+                if "status" in values:
+                    statuses.append(status_outgoing(0, status_data_from_item(values)))
+            elif record.get("delivered") is False:
                 result.skipped.append(record["messageSid"])
             else:
                 wanted.append(record)
         for start in range(0, len(wanted), MAX_BATCH_KEYS):
             chunk = list(enumerate(wanted[start : start + MAX_BATCH_KEYS]))
-            for batch in batches(outgoing_for(chunk, self._optouts)):
-                failed = {item.message_sid for item in self._topic.publish_batch(batch)}
-                result.failed += [item.message_sid for item in batch if item.message_sid in failed]
-                result.published += [item.message_sid for item in batch if item.message_sid not in failed]
+            self._publish(batches(outgoing_for(chunk, self._optouts)), result)
+        self._publish(batches(statuses), result)
         return result
+
+    def _publish(self, groups: Iterable[list[Outgoing]], result: ReplayResult) -> None:
+        for batch in groups:
+            failed = {item.message_sid for item in self._topic.publish_batch(batch)}
+            result.failed += [item.message_sid for item in batch if item.message_sid in failed]
+            result.published += [item.message_sid for item in batch if item.message_sid not in failed]
 
     def by_message_sids(self, message_sids: Iterable[str]) -> ReplayResult:
         sids = list(dict.fromkeys(message_sids))

@@ -68,6 +68,29 @@ def inbound_form(
     return pairs + list(extra)
 
 
+def status_callback_form(
+    message_sid: str,
+    status: str,
+    *,
+    error_code: int | None = None,
+    sender: str = "+15005550001",
+    to: str = "+15005550006",
+    account_sid: str = TEST_ACCOUNT_SID,
+) -> FormPairs:
+    """The parameters Twilio posts to a StatusCallback for an SMS our number sent (ErrorCode for failures)."""
+    pairs: FormPairs = [
+        ("AccountSid", account_sid),
+        ("ApiVersion", "2010-04-01"),
+        ("From", sender),
+        ("MessageSid", message_sid),
+        ("MessageStatus", status),
+        ("SmsSid", message_sid),
+        ("SmsStatus", status),
+        ("To", to),
+    ]
+    return [*pairs, ("ErrorCode", str(error_code))] if error_code is not None else pairs
+
+
 def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, MultiParams(group_pairs(pairs))))
 

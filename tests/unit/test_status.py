@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -16,7 +17,7 @@ from tests.unit.conftest import OFFLINE_ENV, signed_event
 from tests.unit.test_fanout import drain, subscribe_queue
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.status_event import STATUS_EVENT_TYPE
-from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, FormPairs, inbound_form, new_message_sid
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, FormPairs, inbound_form, new_message_sid, status_callback_form
 
 STATUS_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/status"
 SCHEMA = json.loads((ROOT / "schemas" / "message-status.v1.json").read_text())
@@ -28,10 +29,10 @@ def status(stack: Stack) -> Invoke:
     return load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)
 
 
-@pytest.fixture
-def status_events(stack: Stack, fanout: Invoke) -> Any:
-    """Publishes what the stream holds (the fanout) and returns the status events a subscriber received."""
-    queue = subscribe_queue(stack, "status-subscriber", {"eventType": [STATUS_EVENT_TYPE]})
+def status_subscriber(stack: Stack, fanout: Invoke, name: str = "status-subscriber") -> Callable[[], list[Any]]:
+    """A subscriber of status events: each call publishes what the table's stream holds (the fanout, as Lambda's
+    event source would) and returns the status events received since, each checked against the schema."""
+    queue = subscribe_queue(stack, name, {"eventType": [STATUS_EVENT_TYPE]})
     (source,) = stack.functions()["FanoutFunction"].events
     stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
 
@@ -46,19 +47,14 @@ def status_events(stack: Stack, fanout: Invoke) -> Any:
     return received
 
 
+@pytest.fixture
+def status_events(stack: Stack, fanout: Invoke) -> Callable[[], list[Any]]:
+    return status_subscriber(stack, fanout)
+
+
 def callback(sid: str, status: str, error_code: int | None = None) -> FormPairs:
     """The form Twilio posts to a StatusCallback for an SMS our number sent."""
-    pairs = [
-        ("AccountSid", TEST_ACCOUNT_SID),
-        ("ApiVersion", "2010-04-01"),
-        ("From", NUMBER),
-        ("MessageSid", sid),
-        ("MessageStatus", status),
-        ("SmsSid", sid),
-        ("SmsStatus", status),
-        ("To", CUSTOMER),
-    ]
-    return [*pairs, ("ErrorCode", str(error_code))] if error_code is not None else pairs
+    return status_callback_form(sid, status, error_code=error_code, sender=NUMBER, to=CUSTOMER)
 
 
 def post(status: Invoke, pairs: FormPairs, url: str = STATUS_URL, **options: Any) -> dict[str, Any]:
@@ -229,3 +225,35 @@ def test_other_methods_get_405(status: Invoke) -> None:
 
     response = status(http_api_event("GET", STATUS_URL, {}, b""))
     assert (response["statusCode"], response["headers"]["Allow"]) == (405, "POST")
+
+
+def test_the_shipped_status_event_is_recorded(stack: Stack, status: Invoke) -> None:
+    from tests.unit.conftest import load_event
+
+    event = load_event("http-api-status.json")
+    assert status(event)["statusCode"] == 200
+    (item,) = stack.session.client("dynamodb").scan(TableName=stack.physical["MessagesTable"]["Ref"])["Items"]
+    assert from_item(item)["status"] == "delivered"
+
+
+def test_replay_republishes_an_outbound_message_as_its_current_status_never_as_received(
+    stack: Stack, ingest: Invoke, status: Invoke
+) -> None:
+    from tests.unit.test_faults import replayer
+
+    # GIVEN an inbound message and an outbound one that was delivered
+    form = inbound_form(body="hello")
+    ingest(signed_event(form))
+    sid = new_message_sid()
+    for name in ("sent", "delivered"):
+        post(status, callback(sid, name))
+    everyone = subscribe_queue(stack, "everything")
+    # WHEN everything is replayed
+    result = replayer(stack).by_time_range("2000-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z")
+    # THEN the inbound message is a message event, the outbound one its status event (never "received")
+    events = {item["event"]["id"]: item["event"]["type"] for item in drain(stack, everyone)}
+    assert sorted(result.published) == sorted([dict(form)["MessageSid"], f"{sid}:delivered"])
+    assert events == {
+        dict(form)["MessageSid"]: "twilio-inbound.message.received",
+        f"{sid}:delivered": STATUS_EVENT_TYPE,
+    }

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from twilio_inbound.clock import iso_millis
 from twilio_inbound.numbers import EntryPoint, NumberConfig, OptOutType, classify
@@ -68,6 +68,7 @@ MessageRecord = TypedDict(
     "MessageRecord",
     {
         "messageSid": str,
+        "direction": NotRequired[Literal["inbound"]],  # outbound messages share the table (outbound.py)
         "accountSid": str,
         "messagingServiceSid": str,
         "from": str,
@@ -166,13 +167,17 @@ def conversation_key(to: str, sender: str) -> str:
     return f"{to}|{sender}"
 
 
+def _refuse_status_callback(params: FormParams) -> None:
+    if any(value != INBOUND_STATUS for name in STATUS_PARAMETERS for value in params.get(name, ())):
+        raise InvalidMessage(STATUS_CALLBACK_REFUSAL)
+
+
 def check_parameters(params: FormParams) -> InboundForm:
     """What must hold before any field is used as a DynamoDB key (registry look-up included): else 400.
 
     A key DynamoDB refuses would be a 5xx, and Twilio would retry a request that can never succeed.
     """
-    if any(value != INBOUND_STATUS for name in STATUS_PARAMETERS for value in params.get(name, ())):
-        raise InvalidMessage(STATUS_CALLBACK_REFUSAL)
+    _refuse_status_callback(params)
     missing = [name for name in REQUIRED_PARAMETERS if not first(params, name).strip()]
     if missing:
         raise InvalidMessage(f"missing required parameter(s): {', '.join(missing)}")
@@ -208,6 +213,7 @@ def build_record(
     keyword = classify(body, form.first("OptOutType"), frozenset(number.keywords) if number else frozenset())
     record: MessageRecord = {
         "messageSid": form.first("MessageSid"),
+        "direction": "inbound",
         "accountSid": form.first("AccountSid"),
         "messagingServiceSid": form.first("MessagingServiceSid"),
         "from": sender,

@@ -1,0 +1,523 @@
+"""Sending: send commands through the sender to the Twilio API stand-in (the official SDK over loopback), status
+callbacks back through the /status route, everything stored and published in moto.
+
+Covers what the issue asks: replies with inReplyTo (SMS and WhatsApp), opt-out refusal, idempotent redelivery,
+Twilio's errors of each kind (429 then success, 5xx, permanent 21211/21610, no connection, a timeout: unknown
+outcome), malformed commands to the DLQ with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from devtools.apigw import GatewayServer
+from devtools.lambda_runtime import Invoke, load_function
+from devtools.template import Stack
+from devtools.twilio_api import FAILED_TO, TwilioStandIn
+from devtools.twilio_api.spec import TwilioSpec, load_spec
+from sender.accounts import TwilioAccounts
+from sender.dead_letters import DeadLetters
+from sender.sending import Sender, SendLater
+from sender.twilio_call import Backoff
+from tests.unit.conftest import OFFLINE_ENV, load_event, signed_event
+from tests.unit.test_status import status_subscriber
+from twilio_inbound.clock import utc_now
+from twilio_inbound.dynamo import from_item
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers import NumberConfig
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.outbound_table import OutboundStore
+from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.secrets import secrets_from_text
+from twilio_inbound.sends_table import SendIntent, SendIntentStore
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, inbound_form
+
+pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
+
+NUMBER = "+15005550001"  # registered as support-line; the stand-in's account owns it
+SECOND = "+15005550005"  # registered as alerts
+WHATSAPP = "whatsapp:+15005550001"
+CUSTOMER = "+15005550006"
+SECRET = json.dumps({"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID})
+CREATE = r"/Messages\.json$"
+
+
+@pytest.fixture(scope="session")
+def spec() -> TwilioSpec:
+    return load_spec()
+
+
+@pytest.fixture
+def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
+    """Twilio's REST API on loopback, checking every request and answer against Twilio's description."""
+    with TwilioStandIn.start(spec=spec) as standin:
+        account = standin.add_account(sid=TEST_ACCOUNT_SID, auth_token=TEST_AUTH_TOKEN)
+        for number in (NUMBER, SECOND):
+            standin.add_number(account.sid, number)
+        yield standin
+        assert standin.violations == []
+
+
+@pytest.fixture
+def gateway(stack: Stack) -> Iterator[str]:
+    """The HTTP API's /status route on loopback, serving the status function as API Gateway does."""
+    server = GatewayServer(
+        ("127.0.0.1", 0), {"/status": load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)}
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def registry(stack: Stack) -> NumberRegistry:
+    registry = NumberRegistry(stack.session.client("dynamodb"), stack.physical["NumbersTable"]["Ref"], ttl=0)
+    registry.put(NumberConfig(NUMBER, name="support-line"))
+    registry.put(NumberConfig(WHATSAPP, name="support-whatsapp"))
+    registry.put(NumberConfig(SECOND, name="alerts"))
+    return registry
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def wire(stack: Stack, api_url: str, callback_base: str, sleeps: list[float], timeout: float = 5.0) -> Sender:
+    """The sender as its handler wires it, against moto, the given Twilio API and the given /status route."""
+    client, physical = stack.session.client("dynamodb"), stack.physical
+    return Sender(
+        intents=SendIntentStore(client, physical["SendsTable"]["Ref"]),
+        messages=MessageStore(client, physical["MessagesTable"]["Ref"], physical["OptOutsTable"]["Ref"]),
+        outbound=OutboundStore(client, physical["MessagesTable"]["Ref"]),
+        registry=NumberRegistry(client, physical["NumbersTable"]["Ref"], ttl=0),
+        optouts=OptOutStore(client, physical["OptOutsTable"]["Ref"]),
+        topic=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
+        dead_letters=DeadLetters(stack.session.client("sqs"), physical["OutboundDeadLetterQueue"]["Ref"]),
+        accounts=TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout),
+        status_callback_url=f"{callback_base}/status",
+        in_flight_seconds=120,
+        backoff=Backoff(attempts=3, base_seconds=0.01, max_seconds=0.02),
+        now=utc_now,
+        sleep=sleeps.append,
+    )
+
+
+@pytest.fixture
+def sender(stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry, sleeps: list[float]) -> Sender:
+    return wire(stack, twilio.base_url, gateway, sleeps)
+
+
+@pytest.fixture
+def status_events(stack: Stack, fanout: Invoke) -> Callable[[], list[Any]]:
+    return status_subscriber(stack, fanout)
+
+
+def command(**fields: Any) -> str:
+    return json.dumps({"idempotencyKey": "key-1", "body": "Your order shipped.", **fields})
+
+
+def creates(twilio: TwilioStandIn) -> list[Any]:
+    """Messages.create requests the stand-in answered (whatever the answer)."""
+    return [r for r in twilio.requests("api") if r.method == "POST" and r.path.endswith("/Messages.json")]
+
+
+def conversation(stack: Stack, key: str) -> list[dict[str, Any]]:
+    response = stack.session.client("dynamodb").query(
+        TableName=stack.physical["MessagesTable"]["Ref"],
+        IndexName="ByConversation",
+        KeyConditionExpression="conversation = :c",
+        ExpressionAttributeValues={":c": {"S": key}},
+    )
+    return [from_item(item) for item in response["Items"]]
+
+
+def intent(stack: Stack, key: str = "key-1") -> SendIntent | None:
+    return SendIntentStore(stack.session.client("dynamodb"), stack.physical["SendsTable"]["Ref"]).get(key)
+
+
+# ---------------------------------------------------------------- replies: out, stored, statuses back
+def test_a_reply_goes_back_where_the_message_came_from_and_its_statuses_come_back(
+    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn, *, gateway: str, status_events: Any
+) -> None:
+    # GIVEN an inbound message from a customer to our number
+    form = inbound_form(body="Is my order on its way?", sender=CUSTOMER, to=NUMBER)
+    assert ingest(signed_event(form))["statusCode"] == 200
+    inbound_sid = dict(form)["MessageSid"]
+    # WHEN a service answers it with inReplyTo
+    outcome = sender.handle(command(inReplyTo=inbound_sid, idempotencyKey="reply-1", body="It left today."), "m1")
+    # THEN Twilio gets it from our number to the customer, with a StatusCallback naming the command
+    assert outcome.kind == "sent"
+    message = twilio.message(outcome.message_sid)
+    assert (message.from_, message.to, message.body) == (NUMBER, CUSTOMER, "It left today.")
+    assert message.status_callback == f"{gateway}/status?idempotencyKey=reply-1"
+    # and Twilio's signed callbacks (queued, sent, delivered) are accepted by the stack
+    twilio.wait_for(lambda: len(twilio.callbacks(outcome.message_sid)) == 3)
+    assert [(dict(c.params)["MessageStatus"], c.status) for c in twilio.callbacks(outcome.message_sid)] == [
+        ("queued", 200),
+        ("sent", 200),
+        ("delivered", 200),
+    ]
+    # and ByConversation returns both directions, in order
+    thread = conversation(stack, f"{NUMBER}|{CUSTOMER}")
+    assert [(item["direction"], item["body"]) for item in thread] == [
+        ("inbound", "Is my order on its way?"),
+        ("outbound", "It left today."),
+    ]
+    reply = thread[1]
+    assert (reply["messageSid"], reply["status"], reply["inReplyTo"], reply["idempotencyKey"]) == (
+        outcome.message_sid,
+        "delivered",
+        inbound_sid,
+        "reply-1",
+    )
+    assert reply["entryPoint"]["name"] == "support-line"
+    # and subscribers got one status event per status, each naming the command
+    events = status_events()
+    assert [event["data"]["status"] for event in events] == ["queued", "sent", "delivered"]
+    assert {event["data"]["idempotencyKey"] for event in events} == {"reply-1"}
+
+
+def test_a_whatsapp_message_is_answered_on_whatsapp(
+    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn
+) -> None:
+    form = inbound_form(body="hola", sender="whatsapp:+14155550199", to=WHATSAPP)
+    ingest(signed_event(form))
+    outcome = sender.handle(command(inReplyTo=dict(form)["MessageSid"], body="¡Hola!"), "m1")
+    message = twilio.message(outcome.message_sid)
+    assert (message.from_, message.to) == (WHATSAPP, "whatsapp:+14155550199")
+    twilio.wait_for(lambda: len(twilio.callbacks(outcome.message_sid)) == 3)
+    (reply,) = [
+        item for item in conversation(stack, f"{WHATSAPP}|whatsapp:+14155550199") if item["direction"] == "outbound"
+    ]
+    assert (reply["channel"], reply["status"]) == ("whatsapp", "delivered")
+
+
+def test_a_message_the_carrier_cannot_deliver_reports_failed_with_its_error_code(
+    stack: Stack, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    outcome = sender.handle(command(to=FAILED_TO, **{"from": NUMBER}), "m1")
+    assert outcome.kind == "sent"
+    twilio.wait_for(lambda: len(twilio.callbacks(outcome.message_sid)) == 2)
+    events = status_events()
+    assert [(e["data"]["status"], e["data"]["errorCode"]) for e in events] == [("queued", None), ("failed", 30008)]
+
+
+def test_media_and_the_entry_point_name_as_sender(stack: Stack, sender: Sender, twilio: TwilioStandIn) -> None:
+    outcome = sender.handle(
+        command(to=CUSTOMER, mediaUrls=["https://media.example/receipt.png"], **{"from": "alerts"}), "m1"
+    )
+    assert outcome.kind == "sent"
+    assert twilio.message(outcome.message_sid).from_ == SECOND
+    assert len(twilio.media_of(outcome.message_sid)) == 1
+    (stored,) = [
+        item for item in conversation(stack, f"{SECOND}|{CUSTOMER}") if item["messageSid"] == outcome.message_sid
+    ]
+    assert (stored["channel"], stored["numMedia"], stored["media"]) == (
+        "mms",
+        1,
+        [{"url": "https://media.example/receipt.png", "contentType": ""}],
+    )
+
+
+# ---------------------------------------------------------------- refusals: nothing sent, a reason, an event
+def test_a_recipient_who_opted_out_is_never_sent_to(
+    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    # GIVEN the customer texted STOP to our number
+    ingest(signed_event(inbound_form(body="STOP", sender=CUSTOMER, to=NUMBER)))
+    # WHEN a service sends to them from that number (directly, or as a reply)
+    outcome = sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    # THEN nothing reaches Twilio; the command is refused with a reason, and an event says so
+    assert (outcome.kind, outcome.reason) == ("refused", f"the recipient has opted out of {NUMBER} (STOP)")
+    assert creates(twilio) == []
+    (event,) = status_events()
+    assert event["id"] == "key-1:refused"
+    assert (event["data"]["status"], event["data"]["reason"], event["data"]["messageSid"]) == (
+        "refused",
+        outcome.reason,
+        "",
+    )
+    # and a redelivery changes nothing: no send, no second event
+    assert sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1").kind == "duplicate"
+    assert creates(twilio) == []
+    assert status_events() == []
+    # while the other number, which the customer did not opt out of, may still send
+    assert sender.handle(command(to=CUSTOMER, idempotencyKey="key-2", **{"from": SECOND}), "m2").kind == "sent"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"from": "+15005550009", "to": CUSTOMER}, "from: +15005550009 is not a registered number"),
+        ({"from": "billing", "to": CUSTOMER}, "from: 'billing' is not the name of a registered number"),
+        ({"inReplyTo": "SM" + "0" * 32}, f"inReplyTo: {'SM' + '0' * 32} is not a stored inbound message"),
+    ],
+)
+def test_an_unknown_sender_or_message_is_refused(
+    sender: Sender, twilio: TwilioStandIn, fields: dict[str, str], reason: str
+) -> None:
+    outcome = sender.handle(command(**fields), "m1")
+    assert (outcome.kind, outcome.reason) == ("refused", reason)
+    assert creates(twilio) == []
+
+
+def test_a_disabled_number_does_not_send(sender: Sender, registry: NumberRegistry, twilio: TwilioStandIn) -> None:
+    registry.put(NumberConfig(SECOND, name="alerts", enabled=False))
+    outcome = sender.handle(command(to=CUSTOMER, **{"from": "alerts"}), "m1")
+    assert (outcome.kind, outcome.reason) == ("refused", f"from: {SECOND} is disabled")
+    assert creates(twilio) == []
+
+
+# ---------------------------------------------------------------- idempotency
+def test_a_redelivered_command_is_sent_once(stack: Stack, sender: Sender, twilio: TwilioStandIn) -> None:
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    first = sender.handle(body, "m1")
+    # the same command again, and once more with its JSON written differently
+    again = [sender.handle(body, "m1"), sender.handle(json.dumps(json.loads(body), indent=2), "m1-copy")]
+    assert first.kind == "sent"
+    assert [(outcome.kind, outcome.message_sid) for outcome in again] == [("duplicate", first.message_sid)] * 2
+    assert len(creates(twilio)) == 1
+    recorded = intent(stack)
+    assert recorded is not None
+    assert (recorded.state, recorded.message_sid) == ("sent", first.message_sid)
+
+
+def test_a_key_reused_for_another_command_goes_to_the_dlq(stack: Stack, sender: Sender, twilio: TwilioStandIn) -> None:
+    sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    outcome = sender.handle(command(to=CUSTOMER, body="something else", **{"from": NUMBER}), "m2")
+    assert (outcome.kind, outcome.reason) == ("malformed", "idempotencyKey already used for a different command")
+    assert len(creates(twilio)) == 1
+    assert [reason for _, reason in dead_letters(stack)] == ["idempotencyKey already used for a different command"]
+
+
+def test_a_delivery_still_in_flight_is_left_alone_and_a_dead_one_is_not_sent_again(
+    stack: Stack, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    # GIVEN another delivery of the command claimed it and called Twilio, and its answer was never recorded
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    store = SendIntentStore(stack.session.client("dynamodb"), stack.physical["SendsTable"]["Ref"])
+    claimed = SendIntent("key-1", "sending", _fingerprint(body), claimed_at=int(time.time()))
+    assert store.claim(claimed) is None
+    # WHEN the command comes again while that delivery may still be running THEN it waits (SQS delivers it later)
+    with pytest.raises(SendLater):
+        sender.handle(body, "m1")
+    # WHEN it comes again after that delivery must have ended THEN it is not sent: its outcome is unknown
+    later = replace(sender, now=lambda: datetime.fromtimestamp(time.time() + 121, UTC))
+    outcome = later.handle(body, "m1")
+    assert outcome.kind == "unknown"
+    assert creates(twilio) == []
+    (event,) = status_events()
+    assert (event["data"]["status"], event["data"]["idempotencyKey"]) == ("unknown", "key-1")
+
+
+def _fingerprint(body: str) -> str:
+    from twilio_inbound.outbound import parse_command
+
+    return parse_command(body).fingerprint()
+
+
+# ---------------------------------------------------------------- Twilio's errors
+def test_a_rate_limit_is_retried_with_backoff_then_sent(
+    sender: Sender, twilio: TwilioStandIn, sleeps: list[float]
+) -> None:
+    twilio.fail_next(CREATE, status=429, count=1, method="POST")
+    outcome = sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    assert outcome.kind == "sent"
+    assert [r.status for r in creates(twilio)] == [429, 201]
+    assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_errors_that_outlast_the_retries_go_back_to_sqs_then_send_once(
+    stack: Stack, sender: Sender, twilio: TwilioStandIn, status: int
+) -> None:
+    # GIVEN Twilio answers 429 or 5xx to every attempt of this delivery
+    twilio.fail_next(CREATE, status=status, count=3, method="POST")
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    with pytest.raises(SendLater):
+        sender.handle(body, "m1")
+    # THEN nothing was sent, and the command may be sent when SQS delivers it again
+    recorded = intent(stack)
+    assert recorded is not None
+    assert recorded.state == "pending"
+    assert sender.handle(body, "m1").kind == "sent"
+    assert [r.status for r in creates(twilio)] == [status] * 3 + [201]
+
+
+@pytest.mark.parametrize(
+    ("to", "code"),
+    [("+15005550001", 21211), ("+15005550004", 21610)],  # Twilio's magic numbers: invalid, unsubscribed
+)
+def test_permanent_errors_are_not_retried_and_are_reported(
+    stack: Stack, sender: Sender, twilio: TwilioStandIn, *, status_events: Any, to: str, code: int
+) -> None:
+    body = command(to=to, **{"from": SECOND})
+    outcome = sender.handle(body, "m1")
+    assert (outcome.kind, outcome.error_code) == ("failed", code)
+    assert f"error {code}" in outcome.reason
+    (event,) = status_events()
+    assert (event["data"]["status"], event["data"]["errorCode"], event["data"]["messageSid"]) == ("failed", code, "")
+    # a redelivery does not call Twilio again
+    assert sender.handle(body, "m1").kind == "duplicate"
+    assert len(creates(twilio)) == 1
+    assert status_events() == []
+
+
+class Silent(socketserver.ThreadingTCPServer):
+    """A server that takes the request and never answers: a read timeout after the request went out."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.connections = 0
+        super().__init__(("127.0.0.1", 0), _SilentHandler)
+
+
+class _SilentHandler(socketserver.BaseRequestHandler):
+    server: Silent
+
+    def handle(self) -> None:
+        self.server.connections += 1
+        self.request.recv(65536)
+        self.server.release.wait(10)
+
+
+@pytest.fixture
+def silent() -> Iterator[Silent]:
+    server = Silent()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_timeout_is_an_unknown_outcome_never_sent_again(
+    stack: Stack, gateway: str, registry: NumberRegistry, silent: Silent, status_events: Any
+) -> None:
+    # GIVEN Twilio's API takes the request and does not answer in time
+    sender = wire(stack, f"http://127.0.0.1:{silent.server_address[1]}", gateway, [], timeout=0.3)
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    # WHEN the command is handled THEN its outcome is unknown, and reported
+    outcome = sender.handle(body, "m1")
+    assert outcome.kind == "unknown"
+    assert "may have been created" in outcome.reason
+    (event,) = status_events()
+    assert (event["data"]["status"], event["data"]["reason"]) == ("unknown", outcome.reason)
+    # and SQS delivering it again does not send it again (at most once)
+    assert sender.handle(body, "m1").kind == "duplicate"
+    assert silent.connections == 1
+    assert status_events() == []
+
+
+def test_an_unreachable_api_sent_nothing_and_is_retried(stack: Stack, gateway: str, registry: NumberRegistry) -> None:
+    closed = GatewayServer(("127.0.0.1", 0), {})
+    port = closed.server_address[1]
+    closed.server_close()  # nothing listens there now
+    sender = wire(stack, f"http://127.0.0.1:{port}", gateway, [])
+    with pytest.raises(SendLater, match="could not be reached"):
+        sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    recorded = intent(stack)
+    assert recorded is not None
+    assert recorded.state == "pending"
+
+
+# ---------------------------------------------------------------- the function: batches, malformed commands
+def dead_letters(stack: Stack) -> list[tuple[str, str]]:
+    sqs = stack.session.client("sqs")
+    url = stack.physical["OutboundDeadLetterQueue"]["Ref"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in messages:
+            found.append((message["Body"], message["MessageAttributes"]["reason"]["StringValue"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{index}",
+                "receiptHandle": f"r{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:twilio-inbound-test-OutboundQueue",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+@pytest.fixture
+def sender_function(stack: Stack, sender: Sender, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    invoke = load_function(stack.functions()["SenderFunction"], OFFLINE_ENV)
+    from sender import handler as sender_handler
+
+    monkeypatch.setattr(sender_handler, "sender", sender)  # pointed at this test's stand-in and /status route
+    return invoke
+
+
+def test_malformed_commands_go_to_the_dlq_with_the_reason_never_retried(
+    stack: Stack, sender_function: Invoke, twilio: TwilioStandIn
+) -> None:
+    bad = {
+        "not json": "not JSON",
+        json.dumps({"body": "hi", "to": CUSTOMER, "from": NUMBER}): (
+            "idempotencyKey is required (1-128 of A-Z a-z 0-9 . _ : -)"
+        ),
+        command(to=CUSTOMER, body="x" * 1601, **{"from": NUMBER}): "body is 1601 characters; Twilio's limit is 1600",
+        command(to=CUSTOMER, **{"from": NUMBER, "priority": "high"}): "unknown field(s): priority",
+        command(inReplyTo="SM" + "1" * 32, to=CUSTOMER): (
+            "with inReplyTo, to and from come from that message: leave them out"
+        ),
+        command(to="0044 20 7946 0000", **{"from": NUMBER}): "to is not valid",
+    }
+    # WHEN they arrive in one batch THEN none is retried: each is in the DLQ, as sent, with the reason
+    assert sender_function(sqs_event(*bad)) == {"batchItemFailures": []}
+    assert dict(dead_letters(stack)) == bad
+    assert creates(twilio) == []
+
+
+def test_only_the_commands_that_must_be_retried_are_reported_as_failures(
+    stack: Stack, sender_function: Invoke, twilio: TwilioStandIn
+) -> None:
+    twilio.fail_next(CREATE, status=503, count=3, method="POST")
+    first, second = (
+        command(to=CUSTOMER, **{"from": NUMBER}),
+        command(to=CUSTOMER, idempotencyKey="key-2", **{"from": NUMBER}),
+    )
+    result = sender_function(sqs_event(first, second))
+    # the first met 503s past its retries (back to SQS); the second was sent
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert [r.status for r in creates(twilio)] == [503, 503, 503, 201]
+
+
+def test_the_shipped_send_command_event_answers_the_shipped_sms(
+    stack: Stack, ingest: Invoke, sender_function: Invoke, twilio: TwilioStandIn
+) -> None:
+    assert ingest(load_event("http-api-sms.json"))["statusCode"] == 200
+    assert sender_function(load_event("sqs-send-command.json")) == {"batchItemFailures": []}
+    (message,) = twilio.store.messages.values()
+    assert (message.from_, message.to, message.body) == (NUMBER, CUSTOMER, "Thanks! It left this morning.")
