@@ -14,7 +14,7 @@ IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/c
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv twilio-openapi contract local test unit integration lint format events send numbers replay build validate deploy bench load clean
+.PHONY: venv twilio-openapi contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench load clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -87,6 +87,9 @@ events: venv ## Regenerate events/ (signed with the documented test token)
 
 send: venv ## Send a signed test message: make send ARGS='--url http://127.0.0.1:3000/sms --body hi'
 	$(BIN)/twilio-inbound send $(ARGS)
+
+send-sms: venv ## Send through the stack: make send-sms ARGS='--from support-line --to +15005550006 --body hi --wait 30'
+	$(BIN)/twilio-inbound send-sms $(ARGS)
 
 numbers: venv ## Manage registered numbers: make numbers ARGS='list' (add/update/enable/disable/remove/show)
 	$(BIN)/twilio-inbound numbers $(ARGS)
