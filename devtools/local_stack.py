@@ -49,8 +49,23 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("PUBLIC_BASE_URL", ""),
         help="the URL Twilio calls, when it reaches you through a tunnel (https://xyz.example)",
     )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        type=_parameter,
+        metavar="NAME=VALUE",
+        help="a template parameter, e.g. AutoReplyText='Thanks, we got it.' (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
+
+
+def _parameter(value: str) -> tuple[str, str]:
+    name, sep, text = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"--parameter takes NAME=VALUE, not {value!r}")
+    return name, text
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -131,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         stack = Stack(
             session,
             stack_name=args.stack_name,
-            parameters={"TwilioAuthTokenSecretArn": secret_arn, "PublicBaseUrl": args.public_base_url},
+            parameters={
+                **dict(args.parameter),
+                "TwilioAuthTokenSecretArn": secret_arn,
+                "PublicBaseUrl": args.public_base_url,
+            },
         ).provision()
         webhook_url = f"http://{args.host}:{args.port}/sms"
         twilio = _start_twilio_standin(args, token, webhook_url)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, process: subprocess.Popen[str], outputs: dict[str, str], log: Path) -> None:
+    def __init__(self, process: subprocess.Popen[str], outputs_file: Path, log: Path) -> None:
+        outputs: dict[str, str] = json.loads(outputs_file.read_text())
         self.process = process
+        self.outputs_file = outputs_file  # what the CLI reads (TWILIO_INBOUND_OUTPUTS)
         self.outputs = outputs
         self.log = log
         self.url = outputs["WebhookUrl"]
@@ -45,7 +48,9 @@ class LocalStack:
         return subscribe_queue(self.client("sqs"), self.client("sns"), topic, queue_name)[0]
 
 
-def start_stack(tmp: Path, port: int, emulator_port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def start_stack(
+    tmp: Path, port: int, emulator_port: int, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
     log = (tmp / f"local-{port}.log").open("w")
     return subprocess.Popen(
         [
@@ -60,6 +65,7 @@ def start_stack(tmp: Path, port: int, emulator_port: int, env: dict[str, str] | 
             str(free_port()),
             "--outputs",
             str(tmp / f"outputs-{port}.json"),
+            *extra_args,
         ],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
@@ -69,11 +75,11 @@ def start_stack(tmp: Path, port: int, emulator_port: int, env: dict[str, str] | 
     )
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    tmp = tmp_path_factory.mktemp("local-stack")
+@contextmanager
+def running_stack(tmp: Path, extra_args: tuple[str, ...] = ()) -> Iterator[LocalStack]:
+    """`make local` on free ports until the block ends; then it must stop cleanly."""
     port, emulator_port = free_port(), free_port()
-    process = start_stack(tmp, port, emulator_port)
+    process = start_stack(tmp, port, emulator_port, extra_args=extra_args)
     outputs_file = tmp / f"outputs-{port}.json"
     deadline = time.monotonic() + STARTUP_SECONDS
     while not outputs_file.exists():
@@ -81,8 +87,14 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             process.kill()
             raise RuntimeError("local stack did not start:\n" + (tmp / f"local-{port}.log").read_text())
         time.sleep(0.1)
-    stack = LocalStack(process, json.loads(outputs_file.read_text()), tmp / f"local-{port}.log")
+    stack = LocalStack(process, outputs_file, tmp / f"local-{port}.log")
     yield stack
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0, stack.log.read_text()
     assert not outputs_file.exists(), "a stopped stack removes its outputs file"
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as stack:
+        yield stack

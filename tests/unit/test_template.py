@@ -105,3 +105,32 @@ def test_outputs_for_other_stacks_and_tests() -> None:
     outputs = TEMPLATE["Outputs"]
     assert {"WebhookUrl", "MessagesTableName", "MessagesTopicArn", "SubscriberQueueUrl"} <= set(outputs)
     assert outputs["MessagesTopicArn"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-MessagesTopicArn"}
+
+
+def test_sending_has_a_queue_with_a_dead_letter_queue_and_exported_outputs() -> None:
+    queue = RESOURCES["OutboundQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["OutboundDeadLetterQueue", "Arn"]}
+    assert 1 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    # AWS's advice for a Lambda event source: at least six times the function's timeout
+    sender = FUNCTIONS["SenderFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+    assert sender["Events"]["Commands"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    outputs = TEMPLATE["Outputs"]
+    assert outputs["OutboundQueueUrl"]["Value"] == {"Ref": "OutboundQueue"}
+    assert outputs["OutboundQueueArn"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-OutboundQueueArn"}
+    sends = RESOURCES["SendsTable"]["Properties"]
+    assert sends["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+def test_status_callbacks_have_their_own_route_and_the_example_consumer_only_message_events() -> None:
+    (event,) = FUNCTIONS["StatusFunction"]["Properties"]["Events"].values()
+    assert (event["Type"], event["Properties"]["Path"], event["Properties"]["ApiId"]) == (
+        "HttpApi",
+        "/status",
+        {"Ref": "WebhookApi"},
+    )
+    subscription = RESOURCES["SubscriberSubscription"]["Properties"]
+    assert subscription["FilterPolicy"] == {"eventType": ["twilio-inbound.message.received"]}
+    consumer = FUNCTIONS["ConsumerFunction"]["Properties"]["Environment"]["Variables"]
+    assert TEMPLATE["Parameters"]["AutoReplyText"]["Default"] == ""  # the example replies only when asked to
+    assert consumer["AUTO_REPLY_TEXT"] == {"Ref": "AutoReplyText"}
