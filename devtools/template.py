@@ -1,15 +1,18 @@
 """Creates template.yaml's own resources in an AWS emulator (moto), so local runs and tests cannot drift
 from what `sam deploy` creates.
 
-Reads the template's tables, topics, queues, queue policies and subscriptions and creates them with the
-same properties; resolves Ref, GetAtt, Sub, If, Equals and Not; and describes each function (handler,
-code folder, environment, event sources) for the local stack to run.
+Reads the template's tables, topics, queues, queue policies, subscriptions, alarms, dashboard and key and
+creates them with the same properties (skipping resources whose Condition is false); resolves Ref, GetAtt,
+Sub, If, Equals and Not; and describes each function (handler, code folder, environment, event sources) for
+the local stack to run. Functions and the HTTP API are served in process: here they only have names.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 _SHORT_TAGS = {"GetAtt": "Fn::GetAtt", "Ref": "Ref", "Condition": "Condition"}
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.CSafeLoader):  # libyaml's parser: every unit test parses the template
     """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) turned into their long form."""
 
 
@@ -50,6 +53,24 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
         document: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)  # nosec B506
     return document
+
+
+def refers_to_resource(value: Any, resources: dict[str, Any]) -> bool:
+    """Whether a template value names one of the resources (Ref, GetAtt, or ${X} / ${X.Attr} in a Sub):
+    outside CloudFormation (sam local) such a value is only the logical id, or nothing."""
+    if isinstance(value, list):
+        return any(refers_to_resource(item, resources) for item in value)
+    if not isinstance(value, dict):
+        return False
+    if "Ref" in value:
+        return value["Ref"] in resources
+    if "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0] in resources
+    if "Fn::Sub" in value:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        named = {match.split(".")[0] for match in re.findall(r"\$\{([^!}][^}]*)\}", text)} - set(variables)
+        return bool(named & set(resources)) or refers_to_resource(list(variables.values()), resources)
+    return any(refers_to_resource(item, resources) for item in value.values())
 
 
 @dataclass
@@ -89,9 +110,15 @@ class Stack:
         self.parameters.update(parameters or {})
         self.physical: dict[str, dict[str, str]] = {}  # logical id -> {"Ref": ..., "Arn": ..., ...}
 
+    @cached_property
+    def cloudwatch(self) -> Any:
+        """One client for every alarm: creating a client costs more than creating an alarm in moto."""
+        return self.session.client("cloudwatch")
+
     # ------------------------------------------------------------------ intrinsic functions
-    def _condition(self, name: str) -> bool:
-        return bool(self.resolve(self.template["Conditions"][name]))
+    def _condition(self, name: str | None) -> bool:
+        """A resource's Condition (no Condition: always created)."""
+        return name is None or bool(self.resolve(self.template["Conditions"][name]))
 
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic function)
         if isinstance(value, list):
@@ -146,12 +173,7 @@ class Stack:
             end = result.index("}", start)
             name = result[start + 2 : end]
             logical_id, _, attribute = name.partition(".")
-            if attribute:
-                replacement = self.create(logical_id)[attribute]
-            elif logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::Serverless::HttpApi":
-                replacement = "local"  # the local stack serves the API itself
-            else:
-                replacement = self._ref(logical_id)
+            replacement = self.create(logical_id)[attribute] if attribute else self._ref(logical_id)
             result = result[:start] + replacement + result[end + 1 :]
         return result
 
@@ -164,16 +186,18 @@ class Stack:
         if logical_id in self.physical:
             return self.physical[logical_id]
         resource = self.resources[logical_id]
-        properties = self.resolve(resource.get("Properties", {}))
+        if resource["Type"] in _SERVED_IN_PROCESS:
+            self.physical[logical_id] = _served_in_process(self, logical_id, resource["Type"])
+            return self.physical[logical_id]
         creator = _CREATORS.get(resource["Type"])
         if creator is None:
             raise KeyError(f"{logical_id}: {resource['Type']} is not created locally")
-        self.physical[logical_id] = creator(self, logical_id, properties)
+        self.physical[logical_id] = creator(self, logical_id, self.resolve(resource.get("Properties", {})))
         return self.physical[logical_id]
 
     def provision(self) -> Stack:
         for logical_id, resource in self.resources.items():
-            if resource["Type"] in _CREATORS:
+            if resource["Type"] in _CREATORS and self._condition(resource.get("Condition")):
                 self.create(logical_id)
         return self
 
@@ -279,10 +303,48 @@ def _create_subscription(stack: Stack, logical_id: str, properties: dict[str, An
     return {"Ref": arn}
 
 
+def _create_key(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    client = stack.session.client("kms")
+    metadata = client.create_key(
+        Description=properties.get("Description", logical_id),
+        Policy=json.dumps(properties["KeyPolicy"]),
+        Tags=[{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties.get("Tags", [])],
+    )["KeyMetadata"]
+    if properties.get("EnableKeyRotation"):
+        client.enable_key_rotation(KeyId=metadata["KeyId"])
+    return {"Ref": metadata["KeyId"], "Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}
+
+
+def _create_alarm(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.pop("AlarmName", None) or stack.physical_name(logical_id)
+    stack.cloudwatch.put_metric_alarm(AlarmName=name, **properties)  # CloudFormation's names are the API's
+    return {"Ref": name, "Arn": f"arn:aws:cloudwatch:{stack.region}:{ACCOUNT_ID}:alarm:{name}"}
+
+
+def _create_dashboard(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.get("DashboardName") or stack.physical_name(logical_id)
+    stack.cloudwatch.put_dashboard(DashboardName=name, DashboardBody=properties["DashboardBody"])
+    return {"Ref": name}
+
+
+_SERVED_IN_PROCESS = ("AWS::Serverless::Function", "AWS::Serverless::HttpApi")
+
+
+def _served_in_process(stack: Stack, logical_id: str, kind: str) -> dict[str, str]:
+    """Names only: functions run in process under their logical id (the local context's function name), and
+    the local stack serves the HTTP API itself."""
+    if kind == "AWS::Serverless::HttpApi":
+        return {"Ref": "local"}
+    return {"Ref": logical_id, "Arn": f"arn:aws:lambda:{stack.region}:{ACCOUNT_ID}:function:{logical_id}"}
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SQS::Queue": _create_queue,
     "AWS::SQS::QueuePolicy": _create_queue_policy,
     "AWS::SNS::Subscription": _create_subscription,
+    "AWS::KMS::Key": _create_key,
+    "AWS::CloudWatch::Alarm": _create_alarm,
+    "AWS::CloudWatch::Dashboard": _create_dashboard,
 }

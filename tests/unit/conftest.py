@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import pytest_socket
 from moto import mock_aws
@@ -35,10 +37,16 @@ def pytest_runtest_teardown() -> None:
     pytest_socket.enable_socket()
 
 
+# One loader for every test's session: it caches the service models, which each new session would read again.
+SERVICE_MODELS = botocore.loaders.create_loader()
+
+
 @pytest.fixture
 def aws() -> Iterator[boto3.session.Session]:
     with mock_aws():
-        yield boto3.session.Session(region_name="us-east-1")
+        core = botocore.session.Session()
+        core.register_component("data_loader", SERVICE_MODELS)
+        yield boto3.session.Session(botocore_session=core, region_name="us-east-1")
 
 
 @pytest.fixture
