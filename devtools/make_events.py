@@ -12,14 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+from moto import mock_aws
+
 from devtools.apigw import http_api_event, rest_api_event
-from devtools.template import ACCOUNT_ID, ROOT
+from devtools.template import ACCOUNT_ID, ROOT, Stack, refers_to_resource
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
 from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
 
 EVENTS_DIR = ROOT / "events"
+SAM_LOCAL_EMULATOR = "http://127.0.0.1:5000"  # `make local`'s default emulator address
 HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
 REST_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
 RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -147,25 +151,30 @@ def sqs_event() -> Path:
 def sam_local_env() -> Path:
     """`sam local invoke/start-api --env-vars events/env.json`: the local stack's resources and test token.
 
-    127.0.0.1 works with `--docker-network host` (Linux); elsewhere use http://host.docker.internal:5000.
+    sam local resolves a Ref or GetAtt to a resource as its logical id ("NumbersTable"), so every variable
+    that names a resource gets the name `make local` gives it (its default stack name), taken from the same
+    template-driven creation the local stack runs (in moto, in this process). 127.0.0.1 works with
+    `--docker-network host` (Linux); elsewhere use http://host.docker.internal:5000.
     """
-    emulator = "http://127.0.0.1:5000"
-    return _write(
-        "env.json",
-        {
-            "IngestFunction": {
-                "AWS_ENDPOINT_URL": emulator,
-                "TABLE_NAME": "twilio-inbound-local-MessagesTable",
-                "TWILIO_AUTH_TOKEN_SECRET_ARN": "",  # empty: not a secret  # nosec B105
-                "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-            },
-            "FanoutFunction": {
-                "AWS_ENDPOINT_URL": emulator,
-                "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:twilio-inbound-local-MessagesTopic",
-            },
-            "ConsumerFunction": {"AWS_ENDPOINT_URL": emulator},
-        },
-    )
+    with mock_aws():
+        stack = Stack(boto3.session.Session(region_name="us-east-1"))
+        functions = stack.functions()
+    global_variables = stack.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    overrides: dict[str, dict[str, str]] = {}
+    for logical_id, spec in functions.items():
+        own_variables = stack.resources[logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        declared = {**global_variables, **own_variables}
+        overrides[logical_id] = {"AWS_ENDPOINT_URL": SAM_LOCAL_EMULATOR} | {
+            name: spec.environment[name]
+            for name, value in declared.items()
+            if refers_to_resource(value, stack.resources)
+        }
+    # The events are signed with the test token, given directly instead of through the secret.
+    overrides["IngestFunction"] |= {
+        "TWILIO_AUTH_TOKEN_SECRET_ARN": "",  # empty: not a secret  # nosec B105
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+    }
+    return _write("env.json", overrides)
 
 
 def main() -> None:
