@@ -18,6 +18,8 @@ import pytest
 from devtools.lambda_runtime import Invoke
 from devtools.template import ROOT, Stack, load_template
 from tests.unit.conftest import load_event
+from twilio_inbound.numbers import NumberConfig
+from twilio_inbound.numbers_table import NumberRegistry
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
@@ -89,6 +91,10 @@ def emitted(
     sns, dynamodb = stack.session.client("sns"), stack.session.client("dynamodb")
     sns.delete_topic(TopicArn=stack.physical["MessagesTopic"]["Ref"])
     fanout(load_event("dynamodb-stream.json"))  # SNS refuses: records retried
+    registry = NumberRegistry(dynamodb, stack.physical["NumbersTable"]["Ref"])
+    registry.put(NumberConfig("whatsapp:+15005550001", auto_reply="Thanks!"))
+    dynamodb.delete_table(TableName=stack.physical["OptOutsTable"]["Ref"])
+    ingest(load_event("rest-api-whatsapp.json"))  # stored, but whether to reply cannot be decided
     dynamodb.delete_table(TableName=stack.physical["MessagesTable"]["Ref"])
     assert ingest(load_event("http-api-mms.json"))["statusCode"] == 503  # DynamoDB refuses: an ingest error
     return emf_metrics(capsys.readouterr().out)
