@@ -84,8 +84,8 @@ deploy: build
 bench: venv ## Cold init, warm CPU, memory, package size against the SDK floor (ARGS=--quick for the CI run)
 	$(BIN)/python -m bench $(ARGS)
 
-load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (bench/load.py --help)
-	$(BIN)/python -m bench.load --start $(ARGS)
+load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (devtools/load.py --help)
+	$(BIN)/python -m devtools.load --start $(ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,10 @@
-"""A small run of bench/load.py through the local stack: no loss, no duplicate, figures reported."""
+"""A small run of devtools/load.py through the local stack: no loss, no duplicate, figures reported."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.load import LoadConfig, Target, run
+from devtools.load import LoadConfig, Target, run
 from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration

@@ -1,8 +1,8 @@
 """Bounded load against the local stack: N signed messages at concurrency C, every one checked.
 
-    python -m bench.load                                   # the running `make local`, else a stack of its own
-    python -m bench.load --messages 5000 --concurrency 32 --json bench/results/load.json
-    python -m bench.load --start --rate 30                 # a stack of its own; at most 30 new messages a second
+    python -m devtools.load                                   # the running `make local`, else a stack of its own
+    python -m devtools.load --messages 5000 --concurrency 32 --json bench/results/load.json
+    python -m devtools.load --start --rate 30                 # a stack of its own; at most 30 new messages a second
 
 Each message is POSTed once (a connection error is retried, as Twilio would), signed as Twilio signs it, over
 kept-alive connections. A queue of the load's own, subscribed to the topic with raw delivery, receives the
@@ -162,7 +162,7 @@ class Subscriber:
         self._sqs = target.client("sqs")
         self._sns = target.client("sns")
         self.queue_url, self._subscription = subscribe_queue(
-            self._sqs, self._sns, target.topic_arn, f"bench-load-{uuid.uuid4().hex[:12]}"
+            self._sqs, self._sns, target.topic_arn, f"load-{uuid.uuid4().hex[:12]}"
         )
         self.arrivals: dict[str, list[float]] = {}  # MessageSid -> perf_counter() of each delivery
         self.message_ids: dict[str, set[str]] = {}  # MessageSid -> the SQS messages that carried it
@@ -376,7 +376,7 @@ def _free_port() -> int:
 @contextmanager
 def own_stack(token: str) -> Iterator[dict[str, str]]:
     """`make local` on free loopback ports, in a subprocess, for the duration of the run."""
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="local-load-") as scratch:
         outputs = Path(scratch) / "outputs.json"
         log = (Path(scratch) / "stack.log").open("w")
         process = subprocess.Popen(  # this interpreter, a fixed module, ports we chose  # nosec B603
@@ -416,7 +416,7 @@ def own_stack(token: str) -> Iterator[dict[str, str]]:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m devtools.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=5_000, help="messages to send (default 5000)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
