@@ -19,9 +19,6 @@ import http.client
 import json
 import math
 import os
-import signal
-import socket
-import subprocess  # starts this repo's own local stack  # nosec B404
 import sys
 import tempfile
 import threading
@@ -35,17 +32,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from devtools.local_process import LocalStackProcess, StackDidNotStart
+from devtools.local_stack import DEFAULT_OUTPUTS
 from devtools.subscriber import subscribe_queue
-from devtools.template import ROOT
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
-from twilio_inbound_cli.target import LOCAL_OUTPUTS as CLI_LOCAL_OUTPUTS
+from twilio_inbound_cli.target import Target as StackTarget
+from twilio_inbound_cli.target import local_target
 
-LOCAL_OUTPUTS = ROOT / CLI_LOCAL_OUTPUTS
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-STARTUP_SECONDS = 60
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RECEIVERS = 1  # one reader: the emulator's ReceiveMessage is not atomic, two could both get one message
 QUIET_SECONDS = 2.0  # after the last expected delivery, how long to keep listening for duplicates
 FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
@@ -57,31 +53,26 @@ class Target:
 
     webhook_url: str
     endpoint: str
-    region: str
     table: str
     topic_arn: str
+    stack: StackTarget = field(repr=False)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Target:
         target = cls(
             webhook_url=outputs["WebhookUrl"],
             endpoint=outputs["EmulatorEndpoint"],
-            region=outputs["Region"],
             table=outputs["MessagesTableName"],
             topic_arn=outputs["MessagesTopicArn"],
+            stack=local_target(outputs),
         )
         for url in (target.webhook_url, target.endpoint):
-            if urlsplit(url).hostname not in LOOPBACK:
+            if urlsplit(url).hostname not in LOOPBACK_HOSTS:
                 raise SystemExit(f"refusing to load {url}: only the local stack on loopback may be loaded")
         return target
 
     def client(self, service: Any) -> Any:
-        session = boto3.session.Session(
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 (the emulator's, not a credential)  # nosec B106
-            region_name=self.region,
-        )
-        return session.client(service, endpoint_url=self.endpoint)
+        return self.stack.client(service)
 
 
 @dataclass(frozen=True)
@@ -367,51 +358,19 @@ def run(target: Target, config: LoadConfig) -> Report:
 
 
 # ---------------------------------------------------------------- a stack of its own
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def own_stack(token: str) -> Iterator[dict[str, str]]:
     """`make local` on free loopback ports, in a subprocess, for the duration of the run."""
     with tempfile.TemporaryDirectory(prefix="local-load-") as scratch:
-        outputs = Path(scratch) / "outputs.json"
-        log = (Path(scratch) / "stack.log").open("w")
-        process = subprocess.Popen(  # this interpreter, a fixed module, ports we chose  # nosec B603
-            [
-                sys.executable,
-                "-m",
-                "devtools.local_stack",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(_free_port()),
-                "--emulator-port",
-                str(_free_port()),
-                "--outputs",
-                str(outputs),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "TWILIO_AUTH_TOKEN": token},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        stack = LocalStackProcess(Path(scratch), env={"TWILIO_AUTH_TOKEN": token})
         try:
-            started = time.monotonic()
-            while not outputs.exists():
-                if process.poll() is not None or time.monotonic() - started > STARTUP_SECONDS:
-                    raise SystemExit("the local stack did not start:\n" + (Path(scratch) / "stack.log").read_text())
-                time.sleep(0.1)
-            yield dict(json.loads(outputs.read_text(encoding="utf-8")))
-        finally:
-            process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+                outputs = stack.wait_for_outputs()
+            except StackDidNotStart as error:
+                raise SystemExit(str(error)) from None
+            yield outputs
+        finally:
+            stack.stop()
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -423,7 +382,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--time-limit", type=float, default=300.0, help="seconds for the whole run, sending and delivery (default 300)"
     )
-    parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help="a running local stack's outputs file")
+    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="a running local stack's outputs file")
     parser.add_argument("--start", action="store_true", help="start a local stack of its own on free ports")
     parser.add_argument(
         "--rate", type=float, default=0.0, help="start at most this many messages per second (default: no pacing)"

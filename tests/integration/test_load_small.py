@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.load import LoadConfig, Target, run
-from tests.integration.conftest import LocalStack
+from tests.integration.helpers import LocalStack
 
 pytestmark = pytest.mark.integration
 
