@@ -37,6 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from devtools.local_process import LocalStackProcess, StackDidNotStart
 from devtools.local_stack import DEFAULT_OUTPUTS
 from devtools.subscriber import subscribe_queue
+from twilio_inbound.dynamo import batch_get, to_item
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
 from twilio_inbound_cli.target import Target as StackTarget
 from twilio_inbound_cli.target import local_target
@@ -294,18 +295,10 @@ class Sender:
 
 # ---------------------------------------------------------------- checking
 def stored_sids(target: Target, sids: list[str]) -> set[str]:
-    dynamodb = target.client("dynamodb")
-    found: set[str] = set()
-    for start in range(0, len(sids), 100):
-        keys: list[dict[str, Any]] = [{"messageSid": {"S": sid}} for sid in sids[start : start + 100]]
-        request: dict[str, Any] = {
-            target.table: {"Keys": keys, "ProjectionExpression": "messageSid", "ConsistentRead": True}
-        }
-        while request:
-            response = dynamodb.batch_get_item(RequestItems=request)
-            found.update(item["messageSid"]["S"] for item in response["Responses"].get(target.table, []))
-            request = response.get("UnprocessedKeys") or {}
-    return found
+    """Which of the MessageSids the table holds (consistent reads; raises if DynamoDB keeps leaving keys out)."""
+    keys = [to_item({"messageSid": sid}) for sid in sids]
+    options = {"ProjectionExpression": "messageSid", "ConsistentRead": True}
+    return {str(item["messageSid"]["S"]) for item in batch_get(target.client("dynamodb"), target.table, keys, options)}
 
 
 def run(target: Target, config: LoadConfig) -> Report:
