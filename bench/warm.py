@@ -73,7 +73,7 @@ def measure(subject: Subject, handler: str, events_path: Path, pairs: int) -> di
     gc.collect()
     gc.freeze()  # the harness's events stay out of GC passes; the function's own objects do not
     function = invoke.load_handler(handler)
-    context = invoke.Context(subject.logical_id)
+    context = invoke.lambda_context(subject.logical_id)
     if subject.records_per_event == 1 and len(events) < 2 + pairs:
         raise BenchError(f"{len(events)} events are too few for {pairs} distinct messages")
     # The first invocation takes the cold path (secret, registry, first-use caches); the second shows the

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from devtools.apigw import http_api_event, rest_api_event
-from devtools.template import ACCOUNT_ID, ROOT
+from devtools.lambda_context import ACCOUNT_ID
+from devtools.template import ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.dynamo import to_item
 from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs

@@ -16,9 +16,10 @@ from typing import Any
 import boto3
 import yaml
 
+from devtools.lambda_context import ACCOUNT_ID
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
-ACCOUNT_ID = "123456789012"  # moto's default account
 
 _SHORT_TAGS = {"GetAtt": "Fn::GetAtt", "Ref": "Ref", "Condition": "Condition"}
 
