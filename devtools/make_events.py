@@ -14,10 +14,10 @@ from typing import Any
 
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_context import ACCOUNT_ID
+from devtools.lambda_events import sqs_record, stored_record, stream_record
 from devtools.template import ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
-from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
+from twilio_inbound.message import MessageRecord
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
 
 EVENTS_DIR = ROOT / "events"
@@ -85,63 +85,45 @@ def api_events() -> list[Path]:
 
 
 def records() -> list[MessageRecord]:
-    return [build_record(check_parameters(group_pairs(pairs)), RECEIVED_AT) for pairs in MESSAGES.values()]
+    return [stored_record(pairs, RECEIVED_AT) for pairs in MESSAGES.values()]
 
 
 def stream_event() -> Path:
     stream_arn = (
         f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/twilio-inbound-MessagesTable/stream/2026-01-15T09:00:00.000"
     )
-    entries = []
-    for index, record in enumerate(records()):
-        item = to_item(record)
-        entries.append(
-            {
-                "eventID": f"{index + 1:032x}",
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": RECEIVED_AT.timestamp(),
-                    "Keys": {"messageSid": item["messageSid"]},
-                    "NewImage": item,
-                    "SequenceNumber": str(100000000000000000000 + index),
-                    "SizeBytes": len(json.dumps(item)),
-                    "StreamViewType": "NEW_IMAGE",
-                },
-                "eventSourceARN": stream_arn,
-            }
+    entries = [
+        stream_record(
+            record,
+            event_id=f"{index + 1:032x}",
+            sequence_number=10**20 + index,
+            stream_arn=stream_arn,
+            created_at=RECEIVED_AT,
         )
+        for index, record in enumerate(records())
+    ]
     return _write("dynamodb-stream.json", {"Records": entries})
 
 
 def sqs_event() -> Path:
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-SubscriberQueue"
-    entries = []
-    for record in records():
-        body = encode(build_event(record, opted_out=record["optOutType"] == "STOP"))
-        entries.append(
-            {
-                "messageId": record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
-                "receiptHandle": "AQEB-local-" + record["messageSid"],
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
-                },
-                "messageAttributes": {
-                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                    for name, value in message_attributes(record).items()
-                },
-                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
+    sent_at = str(int(RECEIVED_AT.timestamp() * 1000))
+    entries = [
+        sqs_record(
+            message_id=record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
+            receipt_handle="AQEB-local-" + record["messageSid"],
+            body=encode(build_event(record, opted_out=record["optOutType"] == "STOP")),
+            queue_arn=queue_arn,
+            attributes={
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": sent_at,
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                "ApproximateFirstReceiveTimestamp": sent_at,
+            },
+            message_attributes=message_attributes(record),
         )
+        for record in records()
+    ]
     return _write("sqs-subscriber.json", {"Records": entries})
 
 
