@@ -65,6 +65,12 @@ def http_api_event(
     }
 
 
+def rest_api_url(url: str, stage: str = "Prod") -> str:
+    """The URL a REST API serves the same route at: its stage leads the path (HTTP APIs' $default has none)."""
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{stage}{parts.path}").geturl()
+
+
 def rest_api_event(method: str, url: str, headers: dict[str, str], body: bytes, stage: str = "Prod") -> dict[str, Any]:
     """Payload 1.0 (REST API, `sam local generate-event apigateway aws-proxy`); the URL's path has the stage."""
     scheme, host, path, query = _split(url)

@@ -12,20 +12,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devtools.apigw import http_api_event, rest_api_event
+from devtools.apigw import http_api_event, rest_api_event, rest_api_url
 from devtools.lambda_context import ACCOUNT_ID
 from devtools.lambda_events import sqs_record, stored_record, stream_record
 from devtools.template import ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.message import MessageRecord
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
+from twilio_inbound_cli.signing import (
+    FORM_CONTENT_TYPE,
+    TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
+    FormPairs,
+    encode_form,
+    inbound_form,
+    signature,
+)
 
 EVENTS_DIR = ROOT / "events"
-HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
-REST_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
+REST_API_URL = rest_api_url(TEST_WEBHOOK_URL)
 RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 FORM_HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+    "Content-Type": FORM_CONTENT_TYPE,
     "User-Agent": "TwilioProxy/1.1",
     "I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000",
 }
@@ -77,8 +84,10 @@ def _stable(event: dict[str, Any]) -> dict[str, Any]:
 def api_events() -> list[Path]:
     written = []
     for name, pairs in {**MESSAGES, "repeat": MESSAGES["sms"]}.items():
-        headers, body = _signed(pairs, HTTP_API_URL)
-        written.append(_write(f"http-api-{name}.json", _stable(http_api_event("POST", HTTP_API_URL, headers, body))))
+        headers, body = _signed(pairs, TEST_WEBHOOK_URL)
+        written.append(
+            _write(f"http-api-{name}.json", _stable(http_api_event("POST", TEST_WEBHOOK_URL, headers, body)))
+        )
         headers, body = _signed(pairs, REST_API_URL)
         written.append(_write(f"rest-api-{name}.json", _stable(rest_api_event("POST", REST_API_URL, headers, body))))
     return written

@@ -68,8 +68,9 @@ def inbound_form(
     return pairs + list(extra)
 
 
-def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN) -> str:
-    return str(RequestValidator(token).compute_signature(url, MultiParams(group_pairs(pairs))))
+def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN, algorithm: str = "HMAC_SHA1") -> str:
+    """X-Twilio-Signature as Twilio computes it (HMAC_SHA256: a webhook signed with a shared key)."""
+    return str(RequestValidator(token).compute_signature(url, MultiParams(group_pairs(pairs)), algorithm))
 
 
 def encode_form(pairs: FormPairs) -> bytes:
