@@ -38,14 +38,20 @@ from devtools.local_process import LocalStackProcess, StackDidNotStart
 from devtools.local_stack import DEFAULT_OUTPUTS
 from devtools.subscriber import subscribe_queue
 from twilio_inbound.dynamo import batch_get, to_item
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
+from twilio_inbound_cli.signing import (
+    FORM_CONTENT_TYPE,
+    TEST_AUTH_TOKEN,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+    signature,
+)
 from twilio_inbound_cli.target import Target as StackTarget
 from twilio_inbound_cli.target import local_target
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RECEIVERS = 1  # one reader: the emulator's ReceiveMessage is not atomic, two could both get one message
 QUIET_SECONDS = 2.0  # after the last expected delivery, how long to keep listening for duplicates
-FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
 
 
 @dataclass(frozen=True)
@@ -241,7 +247,7 @@ class Sender:
         sid = new_message_sid()
         pairs = inbound_form(body=f"load message {index}", sender=f"+1415555{index % 10_000:04d}", message_sid=sid)
         headers = {
-            "Content-Type": FORM_TYPE,
+            "Content-Type": FORM_CONTENT_TYPE,
             "User-Agent": "TwilioProxy/1.1",
             "X-Twilio-Signature": signature(self._url, pairs, self._config.token),
         }

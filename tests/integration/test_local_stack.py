@@ -12,7 +12,7 @@ from devtools.local_process import LocalStackProcess
 from devtools.template import load_template
 from tests.integration.helpers import LocalStack, receive_events, stored
 from twilio_inbound_cli.send_command import post_signed
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
+from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,7 @@ def test_forged_and_unsigned_requests_get_403_and_are_not_stored(local_stack: Lo
         local_stack.url,
         data=encode_form(unsigned),
         method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        headers={"Content-Type": FORM_CONTENT_TYPE},
     )
     with pytest.raises(urllib.error.HTTPError) as rejected:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310
