@@ -141,6 +141,15 @@ def body_mutations(body: str) -> Iterator[str]:
             yield body[:position] + char + body[position:]
 
 
+def sendable_event(message: Signed, url: str) -> dict[str, Any] | None:
+    """The message sent to `url`; None when no client could request it."""
+    try:
+        # an absolute URL with a host: anything else ("htt[s://...", ":ttps://...") cannot be requested
+        return message.event(url=url) if urlsplit(url).netloc else None
+    except ValueError:  # a port that is not a number, an unclosed "["
+        return None
+
+
 def seen_request(event: dict[str, Any]) -> tuple[str, str, str, str]:
     """What the function can see of the URL: scheme, host, raw path and raw query."""
     headers = event["headers"]
@@ -223,11 +232,7 @@ def test_every_single_character_change_is_rejected(
     # ... and of its URL (scheme, host, path, query, separators)
     original_seen = seen_request(message.event())
     for mutant in mutations(message.url, URL_ALPHABET, URL_INSERTIONS):
-        try:
-            # an absolute URL with a host: anything else ("htt[s://...", ":ttps://...") cannot be requested
-            event = message.event(url=mutant) if urlsplit(mutant).netloc else None
-        except ValueError:  # a port that is not a number, an unclosed "["
-            event = None
+        event = sendable_event(message, mutant)
         if event is None:
             tally.unsendable += 1
             continue

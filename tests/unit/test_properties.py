@@ -225,6 +225,18 @@ def _message_verdict(form: FormPairs) -> frozenset[int]:
     return frozenset({200}) if usual else frozenset({200, 400})
 
 
+def _body_answers(event: dict[str, Any]) -> tuple[set[int], FormPairs | None]:
+    """What the body alone calls for, and the form it holds (None when it is not a readable form)."""
+    body = _body_bytes(event)
+    if body is None:
+        return {400}, None
+    statuses = {413} if len(body) > MAX_BODY_BYTES else set()
+    form = form_of(body)
+    if form is None:
+        statuses.add(400)
+    return statuses, form
+
+
 def expected_answers(request: Request, event: dict[str, Any]) -> Expected:
     shape: set[int] = set()
     lenient: set[int] = set()
@@ -236,16 +248,8 @@ def expected_answers(request: Request, event: dict[str, Any]) -> Expected:
     media_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
     if media_type != FORM_MEDIA_TYPE:
         shape.add(415)
-    body = _body_bytes(event)
-    form = None
-    if body is None:
-        shape.add(400)
-    else:
-        if len(body) > MAX_BODY_BYTES:
-            shape.add(413)
-        form = form_of(body)
-        if form is None:
-            shape.add(400)
+    body_statuses, form = _body_answers(event)
+    shape |= body_statuses
     if shape:
         return Expected(frozenset(shape), form)
     assert form is not None
