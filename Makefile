@@ -49,7 +49,7 @@ integration: venv
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions cli devtools tests bench
+	$(BIN)/mypy
 	$(BIN)/bandit -q -r functions cli
 	$(BIN)/bandit -q -r devtools bench -s B404,B603 2>/dev/null  # dev tools start this repo's own processes
 	$(BIN)/cfn-lint template.yaml
