@@ -17,7 +17,7 @@ from devtools.apigw import http_api_event
 from devtools.lambda_context import ACCOUNT_ID
 from devtools.lambda_events import sqs_record, stored_record, stream_record
 from twilio_inbound.clock import utc_now
-from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_WEBHOOK_URL, encode_form, inbound_form, signature
+from twilio_inbound_cli.signing import TEST_WEBHOOK_URL, encode_form, inbound_form, signed_headers
 
 BODY = "Hi! Is my order 4521 on its way? 📦"
 STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/bench-MessagesTable/stream/2026-01-01T00:00:00.000"
@@ -32,8 +32,7 @@ def webhook_events(count: int, serial: str = "00") -> Iterator[dict[str, Any]]:
     """API Gateway (payload 2.0) events, as Twilio's POST reaches the ingest function."""
     for index in range(count):
         pairs = _message(index, serial)
-        headers = {"Content-Type": FORM_CONTENT_TYPE, "X-Twilio-Signature": signature(TEST_WEBHOOK_URL, pairs)}
-        yield http_api_event("POST", TEST_WEBHOOK_URL, headers, encode_form(pairs))
+        yield http_api_event("POST", TEST_WEBHOOK_URL, signed_headers(TEST_WEBHOOK_URL, pairs), encode_form(pairs))
 
 
 def stream_events(count: int, records_per_event: int, serial: str = "01") -> Iterator[dict[str, Any]]:

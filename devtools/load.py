@@ -39,12 +39,11 @@ from devtools.local_stack import DEFAULT_OUTPUTS
 from devtools.subscriber import subscribe_queue
 from twilio_inbound.dynamo import batch_get, to_item
 from twilio_inbound_cli.signing import (
-    FORM_CONTENT_TYPE,
     TEST_AUTH_TOKEN,
     encode_form,
     inbound_form,
     new_message_sid,
-    signature,
+    signed_headers,
 )
 from twilio_inbound_cli.target import Target as StackTarget
 from twilio_inbound_cli.target import local_target
@@ -246,12 +245,7 @@ class Sender:
     def _request(self, index: int) -> tuple[str, bytes, dict[str, str]]:
         sid = new_message_sid()
         pairs = inbound_form(body=f"load message {index}", sender=f"+1415555{index % 10_000:04d}", message_sid=sid)
-        headers = {
-            "Content-Type": FORM_CONTENT_TYPE,
-            "User-Agent": "TwilioProxy/1.1",
-            "X-Twilio-Signature": signature(self._url, pairs, self._config.token),
-        }
-        return sid, encode_form(pairs), headers
+        return sid, encode_form(pairs), signed_headers(self._url, pairs, self._config.token)
 
     def _connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self._host, self._port, timeout=30)

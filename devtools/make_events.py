@@ -19,23 +19,18 @@ from devtools.template import ROOT
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
 from twilio_inbound.message import MessageRecord
 from twilio_inbound_cli.signing import (
-    FORM_CONTENT_TYPE,
     TEST_AUTH_TOKEN,
     TEST_WEBHOOK_URL,
     FormPairs,
     encode_form,
     inbound_form,
-    signature,
+    signed_headers,
 )
 
 EVENTS_DIR = ROOT / "events"
 REST_API_URL = rest_api_url(TEST_WEBHOOK_URL)
 RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-FORM_HEADERS = {
-    "Content-Type": FORM_CONTENT_TYPE,
-    "User-Agent": "TwilioProxy/1.1",
-    "I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000",
-}
+IDEMPOTENCY_TOKEN = {"I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000"}
 
 
 def _sid(prefix: str, name: str) -> str:
@@ -69,7 +64,7 @@ def _write(name: str, document: dict[str, Any]) -> Path:
 
 
 def _signed(pairs: FormPairs, url: str) -> tuple[dict[str, str], bytes]:
-    return {**FORM_HEADERS, "X-Twilio-Signature": signature(url, pairs)}, encode_form(pairs)
+    return {**signed_headers(url, pairs), **IDEMPOTENCY_TOKEN}, encode_form(pairs)
 
 
 def _stable(event: dict[str, Any]) -> dict[str, Any]:

@@ -18,12 +18,11 @@ from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry, OptOutStore
 from twilio_inbound_cli.signing import (
-    FORM_CONTENT_TYPE,
     TEST_AUTH_TOKEN,
     TEST_WEBHOOK_URL,
     FormPairs,
     encode_form,
-    signature,
+    signed_headers,
 )
 
 EVENTS = ROOT / "events"
@@ -64,11 +63,7 @@ def signed_event(
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway event for a form signed over `signed_url` (default: the URL called)."""
-    all_headers = {
-        "Content-Type": FORM_CONTENT_TYPE,
-        "X-Twilio-Signature": signature(signed_url or url, pairs, token),
-        **(headers or {}),
-    }
+    all_headers = {**signed_headers(signed_url or url, pairs, token), **(headers or {})}
     build = http_api_event if version == "2.0" else rest_api_event
     return build("POST", url, all_headers, encode_form(pairs))
 

@@ -33,7 +33,6 @@ from devtools.template import Stack
 from tests.unit.helpers import INTERNALS, form_of
 from twilio_inbound_cli import signing
 from twilio_inbound_cli.signing import (
-    FORM_CONTENT_TYPE,
     TEST_AUTH_TOKEN,
     TEST_WEBHOOK_URL,
     FormPairs,
@@ -66,12 +65,9 @@ class Signed:
         return signing.signature(self.url, self.pairs, algorithm=self.algorithm)
 
     def headers(self, signature: str | None = None) -> dict[str, str]:
-        headers = {
-            "Content-Type": FORM_CONTENT_TYPE,
-            "X-Twilio-Signature": self.signature if signature is None else signature,
-        }
-        if self.algorithm != "HMAC_SHA1":
-            headers["X-Twilio-Webhooks-Signature-Settings"] = f"key=webhooks_sharedkey_1,algorithm={self.algorithm}"
+        headers = signing.signed_headers(self.url, self.pairs, algorithm=self.algorithm)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
         return headers
 
     def event(

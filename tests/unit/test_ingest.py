@@ -25,6 +25,7 @@ from twilio_inbound_cli.signing import (
     inbound_form,
     new_message_sid,
     signature,
+    signed_headers,
 )
 
 Items = Callable[[], list[dict[str, Any]]]
@@ -211,12 +212,7 @@ def test_retention_sets_expiry(stack: Stack, table_items: Items) -> None:
 
 def test_shared_key_sha256_signatures_are_verified(ingest: Invoke) -> None:
     pairs = inbound_form()
-    sha256 = signature(TEST_WEBHOOK_URL, pairs, algorithm="HMAC_SHA256")
-    headers = {
-        "Content-Type": FORM_CONTENT_TYPE,
-        "X-Twilio-Signature": sha256,
-        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256",
-    }
+    headers = signed_headers(TEST_WEBHOOK_URL, pairs, algorithm="HMAC_SHA256")
     assert_twiml_ok(ingest(http_api_event("POST", TEST_WEBHOOK_URL, headers, encode_form(pairs))))
     # the same signature claimed as SHA1 does not verify
     headers["X-Twilio-Webhooks-Signature-Settings"] = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA1"
