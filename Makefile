@@ -71,7 +71,7 @@ integration: venv twilio-openapi
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions cli devtools tests bench
+	$(BIN)/mypy
 	$(BIN)/bandit -q -r functions cli
 	$(BIN)/bandit -q -r devtools bench -s B404,B603 2>/dev/null  # dev tools start this repo's own processes
 	$(BIN)/cfn-lint template.yaml
@@ -106,8 +106,8 @@ deploy: build
 bench: venv ## Cold init, warm CPU, memory, package size against the SDK floor (ARGS=--quick for the CI run)
 	$(BIN)/python -m bench $(ARGS)
 
-load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (bench/load.py --help)
-	$(BIN)/python -m bench.load --start $(ARGS)
+load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (devtools/load.py --help)
+	$(BIN)/python -m devtools.load --start $(ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

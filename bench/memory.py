@@ -43,7 +43,7 @@ def _peak_rss_mb() -> float:
 # ---------------------------------------------------------------- inside the measuring process
 def peak(subject: Subject, handler: str, events_path: Path, count: int) -> dict[str, Any]:
     function = invoke.load_handler(handler)
-    context = invoke.Context(subject.logical_id)
+    context = invoke.lambda_context(subject.logical_id)
     ran = 0
     for event in itertools.islice(invoke.read_jsonl(events_path), count):  # one event in memory at a time
         result = function(event, context)

@@ -11,12 +11,12 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from devtools.ports import port_is_free
 from devtools.template import ROOT
 from twilio_inbound.redact import mask_address
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
@@ -44,16 +44,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def _print_deliveries(event: dict[str, Any], result: Any) -> None:
     """One readable line per message the example consumer processed."""
     failed = {failure["itemIdentifier"] for failure in (result or {}).get("batchItemFailures", [])}
@@ -79,7 +69,7 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
-        if not _port_free(args.host, port):
+        if not port_is_free(args.host, port):
             print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")
             return 2
 

@@ -15,23 +15,26 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from devtools.apigw import http_api_event, rest_api_event
-from devtools.template import ACCOUNT_ID, ROOT, Stack, refers_to_resource
+from devtools.apigw import http_api_event, rest_api_event, rest_api_url
+from devtools.lambda_context import ACCOUNT_ID
+from devtools.lambda_events import sqs_record, stored_record, stream_record
+from devtools.template import ROOT, Stack, refers_to_resource
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
-from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, signature
+from twilio_inbound.message import MessageRecord
+from twilio_inbound_cli.signing import (
+    TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
+    FormPairs,
+    encode_form,
+    inbound_form,
+    signed_headers,
+)
 
 EVENTS_DIR = ROOT / "events"
 SAM_LOCAL_EMULATOR = "http://127.0.0.1:5000"  # `make local`'s default emulator address
-HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
-REST_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
+REST_API_URL = rest_api_url(TEST_WEBHOOK_URL)
 RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-FORM_HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
-    "User-Agent": "TwilioProxy/1.1",
-    "I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000",
-}
+IDEMPOTENCY_TOKEN = {"I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000"}
 
 
 def _sid(prefix: str, name: str) -> str:
@@ -65,7 +68,7 @@ def _write(name: str, document: dict[str, Any]) -> Path:
 
 
 def _signed(pairs: FormPairs, url: str) -> tuple[dict[str, str], bytes]:
-    return {**FORM_HEADERS, "X-Twilio-Signature": signature(url, pairs)}, encode_form(pairs)
+    return {**signed_headers(url, pairs), **IDEMPOTENCY_TOKEN}, encode_form(pairs)
 
 
 def _stable(event: dict[str, Any]) -> dict[str, Any]:
@@ -80,71 +83,55 @@ def _stable(event: dict[str, Any]) -> dict[str, Any]:
 def api_events() -> list[Path]:
     written = []
     for name, pairs in {**MESSAGES, "repeat": MESSAGES["sms"]}.items():
-        headers, body = _signed(pairs, HTTP_API_URL)
-        written.append(_write(f"http-api-{name}.json", _stable(http_api_event("POST", HTTP_API_URL, headers, body))))
+        headers, body = _signed(pairs, TEST_WEBHOOK_URL)
+        written.append(
+            _write(f"http-api-{name}.json", _stable(http_api_event("POST", TEST_WEBHOOK_URL, headers, body)))
+        )
         headers, body = _signed(pairs, REST_API_URL)
         written.append(_write(f"rest-api-{name}.json", _stable(rest_api_event("POST", REST_API_URL, headers, body))))
     return written
 
 
 def records() -> list[MessageRecord]:
-    return [build_record(check_parameters(group_pairs(pairs)), RECEIVED_AT) for pairs in MESSAGES.values()]
+    return [stored_record(pairs, RECEIVED_AT) for pairs in MESSAGES.values()]
 
 
 def stream_event() -> Path:
     stream_arn = (
         f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/twilio-inbound-MessagesTable/stream/2026-01-15T09:00:00.000"
     )
-    entries = []
-    for index, record in enumerate(records()):
-        item = to_item(record)
-        entries.append(
-            {
-                "eventID": f"{index + 1:032x}",
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": RECEIVED_AT.timestamp(),
-                    "Keys": {"messageSid": item["messageSid"]},
-                    "NewImage": item,
-                    "SequenceNumber": str(100000000000000000000 + index),
-                    "SizeBytes": len(json.dumps(item)),
-                    "StreamViewType": "NEW_IMAGE",
-                },
-                "eventSourceARN": stream_arn,
-            }
+    entries = [
+        stream_record(
+            record,
+            event_id=f"{index + 1:032x}",
+            sequence_number=10**20 + index,
+            stream_arn=stream_arn,
+            created_at=RECEIVED_AT,
         )
+        for index, record in enumerate(records())
+    ]
     return _write("dynamodb-stream.json", {"Records": entries})
 
 
 def sqs_event() -> Path:
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-SubscriberQueue"
-    entries = []
-    for record in records():
-        body = encode(build_event(record, opted_out=record["optOutType"] == "STOP"))
-        entries.append(
-            {
-                "messageId": record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
-                "receiptHandle": "AQEB-local-" + record["messageSid"],
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
-                },
-                "messageAttributes": {
-                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                    for name, value in message_attributes(record).items()
-                },
-                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
+    sent_at = str(int(RECEIVED_AT.timestamp() * 1000))
+    entries = [
+        sqs_record(
+            message_id=record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
+            receipt_handle="AQEB-local-" + record["messageSid"],
+            body=encode(build_event(record, opted_out=record["optOutType"] == "STOP")),
+            queue_arn=queue_arn,
+            attributes={
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": sent_at,
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                "ApproximateFirstReceiveTimestamp": sent_at,
+            },
+            message_attributes=message_attributes(record),
         )
+        for record in records()
+    ]
     return _write("sqs-subscriber.json", {"Records": entries})
 
 

@@ -11,47 +11,29 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
+
+from devtools.lambda_context import ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
-ACCOUNT_ID = "123456789012"  # moto's default account
-
-_SHORT_TAGS = {"GetAtt": "Fn::GetAtt", "Ref": "Ref", "Condition": "Condition"}
-
-
-class _CfnLoader(yaml.CSafeLoader):  # libyaml's parser: every unit test parses the template
-    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) turned into their long form."""
-
-
-def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = _SHORT_TAGS.get(suffix, f"Fn::{suffix}")
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    elif isinstance(node, yaml.MappingNode):
-        value = loader.construct_mapping(node, deep=True)
-    else:
-        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as stream:
-        document: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)  # nosec B506
+    """The template as cfn-lint reads it: short tags in their long form (!GetAtt A.B -> {"Fn::GetAtt": ["A", "B"]}).
+
+    Mappings and strings are cfn-lint's dict and str subclasses (they remember their line): json and == see
+    plain dicts and strings.
+    """
+    from cfnlint.decode import cfn_yaml  # half a second to import: only when a template is read
+
+    document: dict[str, Any] = cfn_yaml.load(str(path))
     return document
 
 
@@ -120,32 +102,32 @@ class Stack:
         """A resource's Condition (no Condition: always created)."""
         return name is None or bool(self.resolve(self.template["Conditions"][name]))
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic function)
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(item) for item in value]
         if not isinstance(value, dict):
             return value
-        if len(value) != 1:
-            return {key: self.resolve(item) for key, item in value.items()}
-        ((key, argument),) = value.items()
-        if key == "Ref":
-            return self._ref(argument)
-        if key == "Fn::GetAtt":
-            logical_id, attribute = argument
-            return self.create(logical_id)[attribute]
-        if key == "Fn::Sub":
-            return self._sub(argument)
-        if key == "Fn::If":
-            condition, when_true, when_false = argument
-            return self.resolve(when_true if self._condition(condition) else when_false)
-        if key == "Fn::Equals":
-            left, right = self.resolve(argument)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not self.resolve(argument[0])
-        if key == "Condition":
-            return self._condition(argument)
-        return {key: self.resolve(argument)}
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            intrinsic = _INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, argument)
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _get_att(self, argument: list[str]) -> str:
+        logical_id, attribute = argument
+        return self.create(logical_id)[attribute]
+
+    def _if(self, argument: list[Any]) -> Any:
+        condition, when_true, when_false = argument
+        return self.resolve(when_true if self._condition(condition) else when_false)
+
+    def _equals(self, argument: list[Any]) -> bool:
+        left, right = self.resolve(argument)
+        return str(left) == str(right)
+
+    def _not(self, argument: list[Any]) -> bool:
+        return not self.resolve(argument[0])
 
     def _pseudo(self) -> dict[str, str]:
         return {
@@ -230,6 +212,18 @@ class Stack:
     def _event_arn(self, event: dict[str, Any]) -> str:
         properties = event["Properties"]
         return str(self.resolve(properties["Stream"] if event["Type"] == "DynamoDB" else properties["Queue"]))
+
+
+# The intrinsic functions the template uses, by their long name.
+_INTRINSICS: dict[str, Callable[[Stack, Any], Any]] = {
+    "Ref": Stack._ref,
+    "Fn::GetAtt": Stack._get_att,
+    "Fn::Sub": Stack._sub,
+    "Fn::If": Stack._if,
+    "Fn::Equals": Stack._equals,
+    "Fn::Not": Stack._not,
+    "Condition": Stack._condition,
+}
 
 
 # ---------------------------------------------------------------------- one creator per resource type

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_AUTH_TOKEN, encode_form, inbound_form, signature
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, signed_headers
 from twilio_inbound_cli.target import NoStack, resolve
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
@@ -20,11 +20,7 @@ def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: flo
         url,
         data=encode_form(pairs),
         method="POST",
-        headers={
-            "Content-Type": FORM_CONTENT_TYPE,
-            "User-Agent": "TwilioProxy/1.1",
-            "X-Twilio-Signature": signature(url, pairs, token),
-        },
+        headers=signed_headers(url, pairs, token),
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310

@@ -46,7 +46,11 @@ def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
         raise NoStack(
             f"no local stack is running ({outputs_file} is missing): start `make local`, or pass --stack-name"
         )
-    outputs = json.loads(outputs_file.read_text(encoding="utf-8"))
+    return local_target(json.loads(outputs_file.read_text(encoding="utf-8")))
+
+
+def local_target(outputs: dict[str, str]) -> Target:
+    """The local stack from its outputs (the emulator's endpoint and region)."""
     # The emulator accepts any credentials; these keep a developer's real ones out of local calls.
     session = boto3.session.Session(
         aws_access_key_id="local",

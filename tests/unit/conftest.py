@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,14 +14,10 @@ import pytest
 import pytest_socket
 from moto import mock_aws
 
-from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke, load_function
-from devtools.template import ROOT, Stack
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, signature
+from devtools.template import Stack
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
-EVENTS = ROOT / "events"
-WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
-FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
 # Offline: the token from the environment, and no registry cache so each test sees its own registrations.
 OFFLINE_ENV = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": "", "REGISTRY_CACHE_SECONDS": "0"}
 
@@ -70,30 +64,6 @@ def consumer(stack: Stack) -> Invoke:
     return load_function(stack.functions()["ConsumerFunction"])
 
 
-def load_event(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return document
-
-
-def signed_event(
-    pairs: FormPairs,
-    *,
-    url: str = WEBHOOK_URL,
-    token: str = TEST_AUTH_TOKEN,
-    signed_url: str | None = None,
-    version: str = "2.0",
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway event for a form signed over `signed_url` (default: the URL called)."""
-    all_headers = {
-        "Content-Type": FORM_TYPE,
-        "X-Twilio-Signature": signature(signed_url or url, pairs, token),
-        **(headers or {}),
-    }
-    build = http_api_event if version == "2.0" else rest_api_event
-    return build("POST", url, all_headers, encode_form(pairs))
-
-
 @pytest.fixture
 def table_items(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
     from twilio_inbound.dynamo import from_item
@@ -105,10 +75,6 @@ def table_items(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
         return [from_item(item) for item in client.scan(TableName=table)["Items"]]
 
     return scan
-
-
-def event_files(prefix: str) -> list[Path]:
-    return sorted(EVENTS.glob(f"{prefix}*.json"))
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import QueuePoller, StreamPoller
 from devtools.template import Stack
-from tests.unit.conftest import signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from tests.unit.helpers import drain, signed_event, subscribe_queue
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import Outgoing, TopicPublisher

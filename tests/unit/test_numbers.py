@@ -12,8 +12,7 @@ import pytest
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from fanout.outbox import fan_out
-from tests.unit.conftest import signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from tests.unit.helpers import drain, signed_event, subscribe_queue
 from twilio_inbound.numbers import (
     MAX_REPLY_CHARS,
     InvalidNumberConfig,
@@ -165,12 +164,12 @@ def test_unknown_numbers_can_be_rejected(
 ) -> None:
     from ingest import handler as ingest_handler
     from ingest.intake import NumberNotRegistered
-    from tests.unit.test_ingest import _settings, make_intake
+    from tests.unit.helpers import ingest_settings, make_intake
     from twilio_inbound.secrets import WebhookSecrets
     from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
     intake = make_intake(
-        stack, _settings(stack, unknown_number_policy="reject"), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
+        stack, ingest_settings(stack, unknown_number_policy="reject"), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
     )
     event = signed_event(inbound_form(to="+15005550009"))
     with pytest.raises(NumberNotRegistered):

@@ -17,7 +17,7 @@ import pytest
 
 from devtools.lambda_runtime import Invoke
 from devtools.template import ROOT, Stack, load_template
-from tests.unit.conftest import load_event
+from tests.unit.helpers import load_event
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 

@@ -29,7 +29,7 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from devtools.lambda_runtime import load_function
 from devtools.make_events import SAM_LOCAL_EMULATOR
 from devtools.template import ROOT, TEMPLATE_PATH, Stack, load_template, refers_to_resource
-from tests.unit.conftest import EVENTS, load_event
+from tests.unit.helpers import EVENTS, load_event
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
 TEMPLATE = load_template()

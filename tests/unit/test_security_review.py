@@ -17,12 +17,19 @@ from botocore.exceptions import ClientError
 from devtools.lambda_runtime import Invoke
 from devtools.pollers import StreamPoller
 from devtools.template import Stack
-from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from tests.unit.helpers import drain, ingest_settings, make_intake, signed_event, subscribe_queue
 from twilio_inbound.cloudevent import NOT_SQS_TEXT
 from twilio_inbound.numbers import InvalidNumberConfig, NumberConfig, classify
 from twilio_inbound.publishing import TopicPublisher
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
+from twilio_inbound_cli.signing import (
+    FORM_CONTENT_TYPE,
+    TEST_AUTH_TOKEN,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+    signature,
+)
+from twilio_inbound_cli.signing import TEST_WEBHOOK_URL as WEBHOOK_URL
 
 Items = Any
 
@@ -241,7 +248,7 @@ def _shared_key_event(pairs: list[tuple[str, str]], secret: str, settings: str |
 
     algorithm = "HMAC_SHA1" if settings and "SHA1" in settings else "HMAC_SHA256"
     sig = RequestValidator(secret).compute_signature(WEBHOOK_URL, MultiParams(group_pairs(pairs)), algorithm)
-    headers = {"Content-Type": FORM_TYPE, "X-Twilio-Signature": sig}
+    headers = {"Content-Type": FORM_CONTENT_TYPE, "X-Twilio-Signature": sig}
     if settings is not None:
         headers["X-Twilio-Webhooks-Signature-Settings"] = settings
     return http_api_event("POST", WEBHOOK_URL, headers, encode_form(pairs))
@@ -422,13 +429,14 @@ def test_14_the_example_subscription_redrives_to_the_subscriber_dlq() -> None:
 
 # ---------------------------------------------------------------- 15. PublicBaseUrl with a path prefix
 def test_15_a_custom_domain_with_a_mapping_path_verifies(stack: Stack, table_items: Items) -> None:
-    from tests.unit.test_ingest import _receive, _settings
+    from twilio_inbound.secrets import WebhookSecrets
 
     # API mapping "twilio" on hooks.example.com: Twilio calls .../twilio/sms, API Gateway's rawPath is /sms
     public = "https://hooks.example.com/twilio"
-    settings = _settings(stack, public_base_url=public)
-    event = signed_event(inbound_form(), signed_url=f"{public}/sms")
-    assert _receive(stack, event, settings, (TEST_AUTH_TOKEN,))
+    intake = make_intake(
+        stack, ingest_settings(stack, public_base_url=public), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
+    )
+    assert intake.receive(signed_event(inbound_form(), signed_url=f"{public}/sms")).stored
     assert len(table_items()) == 1
 
 

@@ -1,0 +1,123 @@
+"""What the unit tests share: shipped and signed events, a subscriber's queue, an intake wired to moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from devtools.apigw import http_api_event, rest_api_event
+from devtools.subscriber import subscribe_queue as subscribe_queue_to
+from devtools.template import ROOT, Stack
+from ingest.intake import Intake
+from ingest.settings import IngestSettings
+from ingest.signature import SignatureVerifier
+from twilio_inbound.clock import utc_now
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.secrets import WebhookSecrets
+from twilio_inbound_cli.signing import (
+    TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
+    FormPairs,
+    encode_form,
+    signed_headers,
+)
+
+EVENTS = ROOT / "events"
+# What an error answer must never contain: the token, a stack trace, resource names, AWS error names.
+INTERNALS = (
+    TEST_AUTH_TOKEN,
+    "Traceback",
+    'File "',
+    "arn:",
+    "Exception",
+    "botocore",
+    "boto3",
+    "ResourceNotFound",
+    "ValidationException",
+    "ConditionalCheckFailed",
+    "ProvisionedThroughput",
+    "AccessDenied",
+)
+
+
+# ---------------------------------------------------------------- events
+def load_event(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return document
+
+
+def event_files(prefix: str) -> list[Path]:
+    return sorted(EVENTS.glob(f"{prefix}*.json"))
+
+
+def signed_event(
+    pairs: FormPairs,
+    *,
+    url: str = TEST_WEBHOOK_URL,
+    token: str = TEST_AUTH_TOKEN,
+    signed_url: str | None = None,
+    version: str = "2.0",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway event for a form signed over `signed_url` (default: the URL called)."""
+    all_headers = {**signed_headers(signed_url or url, pairs, token), **(headers or {})}
+    build = http_api_event if version == "2.0" else rest_api_event
+    return build("POST", url, all_headers, encode_form(pairs))
+
+
+def form_of(body: bytes) -> FormPairs | None:
+    """The form's parameters; None when the body or a percent-escape in it is not UTF-8."""
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+# ---------------------------------------------------------------- subscribers
+def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
+    """A downstream team's queue, subscribed the way the README tells them to."""
+    sqs, sns = stack.session.client("sqs"), stack.session.client("sns")
+    return subscribe_queue_to(sqs, sns, stack.physical["MessagesTopic"]["Ref"], name, filter_policy)[0]
+
+
+def drain(stack: Stack, url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue (deleted as read): its event and its message attributes."""
+    sqs = stack.session.client("sqs")
+    received: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+            "Messages", []
+        )
+        if not messages:
+            return received
+        for message in messages:
+            received.append({"event": json.loads(message["Body"]), "attributes": message.get("MessageAttributes", {})})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+# ---------------------------------------------------------------- the ingest use case, wired by hand
+def ingest_settings(stack: Stack, **changes: Any) -> IngestSettings:
+    values: dict[str, Any] = {
+        "table_name": stack.physical["MessagesTable"]["Ref"],
+        "numbers_table_name": stack.physical["NumbersTable"]["Ref"],
+        "opt_outs_table_name": stack.physical["OptOutsTable"]["Ref"],
+        "local_tokens": (TEST_AUTH_TOKEN,),
+    }
+    return IngestSettings(**{**values, **changes})
+
+
+def make_intake(stack: Stack, settings: IngestSettings, load_secrets: Callable[[], WebhookSecrets]) -> Intake:
+    client = stack.session.client("dynamodb")
+    return Intake(
+        settings=settings,
+        verifier=SignatureVerifier(load_secrets, settings.signing_mode),
+        store=MessageStore(client, settings.table_name, settings.opt_outs_table_name),
+        registry=NumberRegistry(client, settings.numbers_table_name),
+        optouts=OptOutStore(client, settings.opt_outs_table_name),
+        now=utc_now,
+    )
