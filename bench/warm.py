@@ -24,7 +24,8 @@ from bench.subjects import Subject
 if TYPE_CHECKING:  # the measuring process must not import the dev tooling behind it
     from bench.stackenv import Deployed
 
-MAX_RATIO = 1.5
+# Warm CPU per message against the bare SDK call(s) the function exists to make.
+MAX_RATIO = {"ingest": 1.25, "fanout": 1.5}
 MAX_SNS_CALLS_PER_100 = 10
 Call = tuple[str, str, dict[str, Any]]  # service, Operation, parameters
 
@@ -152,7 +153,7 @@ def run(subject: Subject, deployed: Deployed, events: Path, pairs: int) -> tuple
             result["figure_us"],
             "µs",
             floor=result["floor_us"],
-            max_ratio=MAX_RATIO,
+            max_ratio=MAX_RATIO[subject.name],
             note=f"floor: {floor_per_event} bare {', '.join(floor_names)} per {_units(subject)}",
             paired_ratio=result["paired_ratio"],
         )
