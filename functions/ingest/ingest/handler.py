@@ -22,7 +22,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.redact import message_fields
-from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets, secrets_from_text
+from twilio_inbound.secrets import CachedSecrets, TokensUnavailable, WebhookSecrets
 
 logger = Logger()
 metrics = Metrics()
@@ -34,14 +34,15 @@ dynamodb = boto3.client(
 )
 
 
-def _load_secrets() -> WebhookSecrets:
-    if settings.token_secret_arn:
-        # Cached for token_cache_seconds: a rotated token or key is picked up within that time.
-        try:
-            secret = parameters.get_secret(settings.token_secret_arn, max_age=settings.token_cache_seconds)
-        except parameters.GetParameterError as error:
-            raise TokensUnavailable("auth token secret is unreadable") from error
-        return secrets_from_text(str(secret))
+def _read_secret() -> str:
+    try:
+        return str(parameters.get_secret(settings.token_secret_arn, max_age=settings.token_cache_seconds))
+    except parameters.GetParameterError as error:
+        raise TokensUnavailable("auth token secret is unreadable") from error
+
+
+def _local_secrets() -> WebhookSecrets:
+    """Offline (tests, sam local): the tokens in the environment."""
     if not settings.local_tokens:
         raise TokensUnavailable("no auth token configured")
     return WebhookSecrets.of_tokens(*settings.local_tokens)
@@ -49,7 +50,10 @@ def _load_secrets() -> WebhookSecrets:
 
 intake = Intake(
     settings=settings,
-    verifier=SignatureVerifier(_load_secrets, settings.signing_mode),
+    verifier=SignatureVerifier(
+        CachedSecrets(_read_secret, settings.token_cache_seconds) if settings.token_secret_arn else _local_secrets,
+        settings.signing_mode,
+    ),
     store=MessageStore(dynamodb, settings.table_name, settings.opt_outs_table_name),
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
     optouts=OptOutStore(dynamodb, settings.opt_outs_table_name),

@@ -8,7 +8,8 @@ several accounts (subaccounts sign with their own tokens).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +94,20 @@ def secrets_from_text(secret: str) -> WebhookSecrets:
             for sid, entry in accounts.items()
         }
     )
+
+
+class CachedSecrets:
+    """The secret read and parsed at most once per `ttl` seconds (a rotated token or key is picked up within
+    that time), not on every request: reading and parsing it costs more than checking a signature."""
+
+    def __init__(self, read: Callable[[], str], ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._read = read
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: tuple[float, WebhookSecrets] | None = None
+
+    def __call__(self) -> WebhookSecrets:
+        now = self._clock()
+        if self._cached is None or now >= self._cached[0]:
+            self._cached = (now + self._ttl, secrets_from_text(self._read()))
+        return self._cached[1]
