@@ -12,10 +12,9 @@ secrets of the account it names, and an account the secret does not list is refu
 from __future__ import annotations
 
 import hmac
-import json
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -23,6 +22,20 @@ from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, a
 
 from ingest.webhook import HttpRequest, RequestRejected, request_url
 from twilio_inbound.message import FormParams, MultiParams, first
+from twilio_inbound.secrets import AccountSecrets, TokensUnavailable, WebhookSecrets, secrets_from_text
+
+# The secret's format lives in the layer (the media function reads the same secret); its names stay importable here.
+__all__ = [
+    "SETTINGS_HEADER",
+    "SIGNATURE_HEADER",
+    "SIGNING_MODES",
+    "AccountSecrets",
+    "SignatureVerifier",
+    "SigningMode",
+    "TokensUnavailable",
+    "WebhookSecrets",
+    "secrets_from_text",
+]
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
@@ -31,69 +44,6 @@ SIGNING_MODES: tuple[SigningMode, ...] = ("auth-token", "shared-key")
 # A failed check is diagnosed (which URL or key would have verified) at most this often per container, so a
 # flood of forged requests costs what it did before diagnostics existed.
 DIAGNOSE_EVERY_SECONDS = 10.0
-
-
-class TokensUnavailable(Exception):
-    """No secret is configured, or the secret holding it is unusable: a fault of ours (500)."""
-
-
-@dataclass(frozen=True)
-class AccountSecrets:
-    auth_tokens: tuple[str, ...] = ()  # primary first, then the secondary while rotating
-    shared_keys: Mapping[str, str] = field(default_factory=dict)  # key id -> secret
-
-
-@dataclass(frozen=True)
-class WebhookSecrets:
-    """What the secret holds: one account's secrets (any AccountSid), or several accounts' by AccountSid."""
-
-    single: AccountSecrets | None = None
-    accounts: Mapping[str, AccountSecrets] = field(default_factory=dict)
-
-    @classmethod
-    def of_tokens(cls, *tokens: str) -> WebhookSecrets:
-        return cls(single=AccountSecrets(tuple(token for token in tokens if token)))
-
-    def for_account(self, account_sid: str) -> AccountSecrets | None:
-        return self.accounts.get(account_sid) if self.accounts else self.single
-
-
-def _account_secrets(document: Mapping[str, Any], where: str) -> AccountSecrets:
-    values = [document.get(key) for key in ("primary", "secondary")]
-    tokens = tuple(value.strip() for value in values if isinstance(value, str) and value.strip())
-    keys = document.get("sharedKeys") or {}
-    if not isinstance(keys, dict) or not all(isinstance(v, str) and v.strip() for v in keys.values()):
-        raise TokensUnavailable(f"{where}sharedKeys must map key ids to non-empty secrets")
-    if not tokens and not keys:
-        raise TokensUnavailable(f"{where}holds no token and no shared key")
-    return AccountSecrets(tokens, {str(key): value.strip() for key, value in keys.items()})
-
-
-def secrets_from_text(secret: str) -> WebhookSecrets:
-    """The secret's text: one token, or JSON {"primary", "secondary", "sharedKeys": {id: secret}}, or
-    {"accounts": {"AC...": {the same fields}}}."""
-    text = secret.strip()
-    if not text.startswith("{"):
-        if not text:
-            raise TokensUnavailable("auth token secret holds no token")
-        return WebhookSecrets.of_tokens(text)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TokensUnavailable("auth token secret is not valid JSON") from error
-    if not isinstance(document, dict):
-        raise TokensUnavailable("auth token secret holds no token")
-    accounts = document.get("accounts")
-    if accounts is None:
-        return WebhookSecrets(single=_account_secrets(document, "the secret "))
-    if not isinstance(accounts, dict) or not accounts or set(document) != {"accounts"}:
-        raise TokensUnavailable('"accounts" must be the secret\'s only field, mapping AccountSids to their secrets')
-    return WebhookSecrets(
-        accounts={
-            sid: _account_secrets(entry if isinstance(entry, dict) else {}, f"{sid} ")
-            for sid, entry in accounts.items()
-        }
-    )
 
 
 @dataclass(frozen=True)
