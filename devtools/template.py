@@ -1,9 +1,10 @@
 """Creates template.yaml's own resources in an AWS emulator (moto), so local runs and tests cannot drift
 from what `sam deploy` creates.
 
-Reads the template's tables, topics, queues, queue policies and subscriptions and creates them with the
-same properties; resolves Ref, GetAtt, Sub, If, Equals and Not; and describes each function (handler,
-code folder, environment, event sources) for the local stack to run.
+Reads the template's tables, topics, queues, queue policies, subscriptions, buckets, bucket policies and
+managed policies and creates them with the same properties; resolves Ref (AWS::NoValue too), GetAtt, Sub, If,
+Equals and Not; and describes each function (handler, code folder, environment, event sources) for the local
+stack to run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 _SHORT_TAGS = {"GetAtt": "Fn::GetAtt", "Ref": "Ref", "Condition": "Condition"}
+# What `Ref: AWS::NoValue` resolves to: the property or list item is left out, as CloudFormation does.
+_NO_VALUE = object()
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -95,11 +98,12 @@ class Stack:
 
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic function)
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) != 1:
-            return {key: self.resolve(item) for key, item in value.items()}
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
         ((key, argument),) = value.items()
         if key == "Ref":
             return self._ref(argument)
@@ -129,7 +133,9 @@ class Stack:
             "AWS::Partition": "aws",
         }
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         if name in self.parameters:
             return self.parameters[name]
         if name in self._pseudo():
@@ -151,7 +157,7 @@ class Stack:
             elif logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::Serverless::HttpApi":
                 replacement = "local"  # the local stack serves the API itself
             else:
-                replacement = self._ref(logical_id)
+                replacement = str(self._ref(logical_id))
             result = result[:start] + replacement + result[end + 1 :]
         return result
 
@@ -279,7 +285,69 @@ def _create_subscription(stack: Stack, logical_id: str, properties: dict[str, An
     return {"Ref": arn}
 
 
+def _create_bucket(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The bucket with the template's encryption, public access block, ownership, versioning and lifecycle."""
+    client = stack.session.client("s3")
+    name = properties.get("BucketName") or stack.physical_name(logical_id).lower()
+    client.create_bucket(Bucket=name)
+    if "BucketEncryption" in properties:
+        rules: list[Any] = [
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+            for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in properties:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+        )
+    if "OwnershipControls" in properties:
+        client.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
+    if "VersioningConfiguration" in properties:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
+    if "LifecycleConfiguration" in properties:
+        lifecycle: list[Any] = [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+        client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle})
+    arn = f"arn:aws:s3:::{name}"
+    return {"Ref": name, "Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape."""
+    api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    elif rule.get("ExpiredObjectDeleteMarker"):
+        api["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return api
+
+
+def _create_bucket_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    stack.session.client("s3").put_bucket_policy(
+        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
+    )
+    return {"Ref": stack.physical_name(logical_id)}
+
+
+def _create_managed_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    arn = stack.session.client("iam").create_policy(
+        PolicyName=stack.physical_name(logical_id),
+        PolicyDocument=json.dumps(properties["PolicyDocument"]),
+        Description=properties.get("Description", ""),
+    )["Policy"]["Arn"]
+    return {"Ref": arn, "PolicyArn": arn}
+
+
 _CREATORS = {
+    "AWS::S3::Bucket": _create_bucket,
+    "AWS::S3::BucketPolicy": _create_bucket_policy,
+    "AWS::IAM::ManagedPolicy": _create_managed_policy,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SQS::Queue": _create_queue,
