@@ -37,6 +37,10 @@ from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.secrets import ApiCredentials, TokensUnavailable
 
 MAX_RETRY_DELAY_SECONDS = 8.0
+# A failed message's next attempt: 30, 60, 120, 240 s after its 1st..4th receive (the queue's maxReceiveCount
+# of 5 then moves it to the dead-letter queue); never sooner than the in-invocation retries above could help.
+NEXT_ATTEMPT_BASE_SECONDS = 30
+NEXT_ATTEMPT_MAX_SECONDS = 900
 
 
 class RetryLater(Exception):
@@ -193,6 +197,10 @@ class MediaArchiver:
             except FetchFailed as error:
                 failure = error
         raise failure
+
+
+def next_attempt_seconds(receive_count: int) -> int:
+    return int(min(NEXT_ATTEMPT_BASE_SECONDS * 2 ** max(receive_count - 1, 0), NEXT_ATTEMPT_MAX_SECONDS))
 
 
 def _archived(url: str, stored: StoredObject) -> ArchivedMedia:

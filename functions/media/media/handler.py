@@ -3,7 +3,9 @@ twilio-inbound.media.archived event. Reads its own queue, which receives message
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -16,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from media.archive import ArchivePolicy, MediaArchiver, RetryLater, process
+from media.archive import ArchivePolicy, MediaArchiver, RetryLater, next_attempt_seconds, process
 from media.bucket import MediaBucket
 from media.settings import MediaSettings
 from media.twilio_media import TwilioMedia
@@ -24,45 +26,47 @@ from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.secrets import ApiCredentials, TokensUnavailable, secrets_from_text
 
-# A failed message's next attempt: 30, 60, 120, 240 s after its 1st..4th receive; the 5th failure moves it to
-# the dead-letter queue (maxReceiveCount). Early 404s are first retried within the invocation (archive.py).
-BACKOFF_BASE_SECONDS = 30
-MAX_BACKOFF_SECONDS = 900
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 logger = Logger()
 metrics = Metrics()
-settings = MediaSettings.from_env()
 processor = BatchProcessor(event_type=EventType.SQS)
 sqs = boto3.client("sqs")
 
 
-def _credentials(account_sid: str) -> ApiCredentials:
-    # Cached for token_cache_seconds: a rotated token or key is picked up within that time.
-    try:
-        secret = parameters.get_secret(settings.secret_id, max_age=settings.token_cache_seconds)
-    except parameters.GetParameterError as error:
-        raise TokensUnavailable("the Twilio secret is unreadable") from error
-    account = secrets_from_text(str(secret)).for_account(account_sid)
-    if account is None:
-        raise TokensUnavailable(f"the Twilio secret has no entry for {account_sid}")
-    return account.api_credentials(account_sid)
+def build_archiver(
+    settings: MediaSettings, s3: S3Client | None = None, sleep: Callable[[float], None] = time.sleep
+) -> MediaArchiver:
+    """The archiver for these settings (tests build their own, with their stand-in's URL)."""
+
+    def credentials(account_sid: str) -> ApiCredentials:
+        # Cached for token_cache_seconds: a rotated token or key is picked up within that time.
+        try:
+            secret = parameters.get_secret(settings.secret_id, max_age=settings.token_cache_seconds)
+        except parameters.GetParameterError as error:
+            raise TokensUnavailable("the Twilio secret is unreadable") from error
+        account = secrets_from_text(str(secret)).for_account(account_sid)
+        if account is None:
+            raise TokensUnavailable(f"the Twilio secret has no entry for {account_sid}")
+        return account.api_credentials(account_sid)
+
+    return MediaArchiver(
+        TwilioMedia(settings.twilio_api_url, settings.http_timeout_seconds),
+        MediaBucket(s3 or boto3.client("s3", config=Config(retries={"mode": "standard"})), settings.bucket_name),
+        credentials,
+        ArchivePolicy(
+            max_bytes=settings.max_media_bytes,
+            delete_after_archive=settings.delete_after_archive,
+            retry_base_seconds=settings.retry_base_seconds,
+        ),
+        sleep=sleep,
+    )
 
 
-archiver = MediaArchiver(
-    TwilioMedia(settings.twilio_api_url, settings.http_timeout_seconds),
-    MediaBucket(boto3.client("s3", config=Config(retries={"mode": "standard"})), settings.bucket_name),
-    _credentials,
-    ArchivePolicy(
-        max_bytes=settings.max_media_bytes,
-        delete_after_archive=settings.delete_after_archive,
-        retry_base_seconds=settings.retry_base_seconds,
-    ),
-)
+settings = MediaSettings.from_env()
+archiver = build_archiver(settings)
 topic = TopicPublisher(boto3.client("sns"), settings.topic_arn)
-
-
-def backoff_seconds(receive_count: int) -> int:
-    return int(min(BACKOFF_BASE_SECONDS * 2 ** max(receive_count - 1, 0), MAX_BACKOFF_SECONDS))
 
 
 def _retry_later(record: SQSRecord) -> None:
@@ -71,7 +75,7 @@ def _retry_later(record: SQSRecord) -> None:
         sqs.change_message_visibility(
             QueueUrl=settings.queue_url,
             ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=backoff_seconds(receives),
+            VisibilityTimeout=next_attempt_seconds(receives),
         )
     except (BotoCoreError, ClientError) as error:  # the queue's own visibility timeout then applies
         logger.warning("next attempt not scheduled: %s", type(error).__name__)

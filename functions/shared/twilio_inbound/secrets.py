@@ -30,8 +30,10 @@ class ApiCredentials:
 
 @dataclass(frozen=True)
 class AccountSecrets:
-    auth_tokens: tuple[str, ...] = ()  # primary first, then the secondary while rotating
-    shared_keys: Mapping[str, str] = field(default_factory=dict)  # key id -> secret
+    """One account's secrets; repr shows none of them (a logged object leaks nothing)."""
+
+    auth_tokens: tuple[str, ...] = field(default=(), repr=False)  # primary first, then the secondary
+    shared_keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # key id -> secret
     api_key_sid: str = ""  # SK...: Twilio's recommendation for REST calls; else the primary token is used
     api_key_secret: str = field(default="", repr=False)
 
