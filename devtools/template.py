@@ -329,9 +329,15 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create_bucket_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
-    stack.session.client("s3").put_bucket_policy(
-        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
-    )
+    """The policy without its conditioned statements: moto enforces bucket policies but ignores conditions
+    (moto's put_bucket_policy: "Conditions are not taken into account"), so the TLS-only Deny would refuse every
+    request, and the emulator speaks plain HTTP anyway. tests/unit/test_template.py checks those statements."""
+    document = properties["PolicyDocument"]
+    statements = [statement for statement in document["Statement"] if "Condition" not in statement]
+    if statements:
+        stack.session.client("s3").put_bucket_policy(
+            Bucket=properties["Bucket"], Policy=json.dumps({**document, "Statement": statements})
+        )
     return {"Ref": stack.physical_name(logical_id)}
 
 
