@@ -39,10 +39,10 @@ class LocalStack:
     def client(self, service: Any) -> Any:
         return self.session.client(service, endpoint_url=self.outputs["EmulatorEndpoint"])
 
-    def subscribe(self, queue_name: str) -> str:
+    def subscribe(self, queue_name: str, filter_policy: dict[str, Any] | None = None) -> str:
         """A test subscriber's own queue on the local topic, as a downstream service would set it up."""
         topic = self.outputs["MessagesTopicArn"]
-        return subscribe_queue(self.client("sqs"), self.client("sns"), topic, queue_name)[0]
+        return subscribe_queue(self.client("sqs"), self.client("sns"), topic, queue_name, filter_policy)[0]
 
 
 def start_stack(tmp: Path, port: int, emulator_port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

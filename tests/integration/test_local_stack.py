@@ -13,6 +13,7 @@ import pytest
 
 from devtools.template import load_template
 from tests.integration.conftest import LocalStack, free_port, start_stack
+from twilio_inbound.cloudevent import EVENT_TYPE
 from twilio_inbound_cli.send_command import post_signed
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def subscriber(local_stack: LocalStack) -> str:
     """A downstream service's own queue, subscribed to the local topic from the outputs file."""
-    return local_stack.subscribe("integration-subscriber")
+    return local_stack.subscribe("integration-subscriber", {"eventType": [EVENT_TYPE]})
 
 
 def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:
