@@ -14,7 +14,7 @@ IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/c
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv twilio-openapi contract local test unit integration lint format events send numbers replay build validate deploy bench load clean
+.PHONY: venv twilio-openapi contract local test unit integration lint format events send numbers replay build validate deploy bench bench-media load clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -105,6 +105,9 @@ deploy: build
 
 bench: venv ## Cold init, warm CPU, memory, package size against the SDK floor (ARGS=--quick for the CI run)
 	$(BIN)/python -m bench $(ARGS)
+
+bench-media: venv ## Peak memory of the media function archiving 10 x 100 MB (bench/media_rss.py --help)
+	$(BIN)/python -m bench.media_rss $(ARGS)
 
 load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (bench/load.py --help)
 	$(BIN)/python -m bench.load --start $(ARGS)
