@@ -10,11 +10,11 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # repo root for devtools/bench/tests: written into the venv as a .pth file, so every tool and subprocess sees
 # them. Each CodeUri holds one package named after its function, so no module name is ambiguous. The operator
 # CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH.
-IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer
+IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv twilio-openapi contract local test unit integration lint format events send numbers replay build validate deploy bench load clean
+.PHONY: venv twilio-openapi contract local test unit integration lint format events send numbers replay build validate deploy bench bench-media load clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -103,6 +103,9 @@ deploy: build
 
 bench: venv ## Cold init, warm CPU, memory, package size against the SDK floor; exits 1 on a missed target (ARGS=--quick)
 	$(BIN)/python -m bench $(ARGS)
+
+bench-media: venv ## Peak memory of the media function archiving 10 x 100 MB (bench/media_rss.py --help)
+	$(BIN)/python -m bench.media_rss $(ARGS)
 
 load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (devtools/load.py --help)
 	$(BIN)/python -m devtools.load --start $(ARGS)

@@ -18,8 +18,9 @@ from typing import Any
 
 from devtools.ports import port_is_free
 from devtools.template import ROOT
+from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
@@ -40,6 +41,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("PUBLIC_BASE_URL", ""),
         help="the URL Twilio calls, when it reaches you through a tunnel (https://xyz.example)",
     )
+    parser.add_argument(
+        "--twilio-api-url",
+        default=os.environ.get("TWILIO_API_URL", ""),
+        help="the Twilio API base the functions call (default: a Twilio API stand-in started here, seeded with "
+        "the local account and token; `make send ARGS='--seed-media image/jpeg,300000'` puts media in it)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
 
@@ -54,6 +61,9 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
         except (ValueError, KeyError, TypeError):
             print(f"  not a message event: {record['messageId']}", flush=True)
             continue
+        if cloud_event.get("type") == MEDIA_ARCHIVED_TYPE:
+            _print_media(data, "FAILED   " if record["messageId"] in failed else "archived ")
+            continue
         status = "FAILED   " if record["messageId"] in failed else "delivered"
         body = data["body"] if len(data["body"]) <= 60 else data["body"][:59] + "…"
         media = f" +{data['numMedia']} media" if data["numMedia"] else ""
@@ -64,6 +74,35 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
             f"{json.dumps(body, ensure_ascii=False)}{media}",
             flush=True,
         )
+
+
+def _print_media(data: dict[str, Any], status: str) -> None:
+    """One line per attachment of a media.archived event: the object, or why there is none."""
+    for index, item in enumerate(data["media"]):
+        if item["archived"]:
+            where = f"s3://{item['bucket']}/{item['key']} {item['contentType']} {item['size']:,} B"
+            print(f"{status} {data['messageSid']} media {index}: {where} sha256 {item['sha256'][:16]}…", flush=True)
+        else:
+            print(f"{status} {data['messageSid']} media {index}: not archived: {item['reason']}", flush=True)
+
+
+def _start_twilio(args: argparse.Namespace, token: str, webhook_url: str) -> Any:
+    """The Twilio API stand-in (devtools/twilio_api) on free ports, with the local account, token and number,
+    checking what it serves against Twilio's description when `make twilio-openapi` fetched it. None when
+    --twilio-api-url names another server."""
+    if args.twilio_api_url:
+        return None
+    from devtools.twilio_api import TwilioStandIn
+    from devtools.twilio_api.spec import SpecMissing, load_spec
+
+    try:
+        spec = load_spec()
+    except SpecMissing:
+        spec = None
+    standin = TwilioStandIn.start(host=args.host, spec=spec, verbose=args.verbose)
+    standin.add_account(friendly_name="Local account", sid=TEST_ACCOUNT_SID, auth_token=token)
+    standin.add_number(TEST_ACCOUNT_SID, "+15005550001", sms_url=webhook_url)
+    return standin
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     emulator.start()
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    webhook_url = f"http://{args.host}:{args.port}/sms"
+    twilio = _start_twilio(args, token, webhook_url)
+    args.twilio_api_url = args.twilio_api_url or twilio.base_url
     try:
         session = boto3.session.Session(region_name=REGION)
         # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
@@ -112,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
             parameters={"TwilioAuthTokenSecretArn": secret_arn, "PublicBaseUrl": args.public_base_url},
         ).provision()
         threads += _start_functions(session, stack, args, endpoint, stop)
-        webhook_url = f"http://{args.host}:{args.port}/sms"
         outputs = {
             **stack.outputs(),
             "WebhookUrl": webhook_url,
@@ -120,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             "Region": REGION,
             "StackName": args.stack_name,
             "TwilioAuthTokenSecretArn": secret_arn,
+            "TwilioApiUrl": args.twilio_api_url,
+            **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
         }
         args.outputs.parent.mkdir(parents=True, exist_ok=True)
         temporary = args.outputs.with_suffix(".tmp")
@@ -130,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"webhook   {webhook_url}", flush=True)
         print(f"token     {token_note}", flush=True)
         print(f"emulator  {endpoint} (region {REGION})", flush=True)
+        print(
+            f"twilio    {args.twilio_api_url} ({'Twilio API stand-in' if twilio else '--twilio-api-url'})", flush=True
+        )
         print(f"outputs   {args.outputs}", flush=True)
         print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 
@@ -141,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
+        if twilio:
+            twilio.stop()
         emulator.stop()
         args.outputs.unlink(missing_ok=True)
     return 0
@@ -160,6 +208,7 @@ def _start_functions(
         "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
         # CloudWatch metric lines (EMF) only mean something in AWS; shown with --verbose.
         "POWERTOOLS_METRICS_DISABLED": "false" if args.verbose else "true",
+        "TWILIO_API_URL": args.twilio_api_url,
     }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}

@@ -156,11 +156,12 @@ def sam_local_env() -> Path:
             for name, value in declared.items()
             if refers_to_resource(value, stack.resources)
         }
-    # The events are signed with the test token, given directly instead of through the secret.
-    overrides["IngestFunction"] |= {
-        "TWILIO_AUTH_TOKEN_SECRET_ARN": "",  # empty: not a secret  # nosec B105
-        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-    }
+    # No secret exists for sam local: every function that reads it gets none, and the ingest function the test
+    # token the events are signed with, directly.
+    for logical_id, spec in functions.items():
+        if "TWILIO_AUTH_TOKEN_SECRET_ARN" in spec.environment:
+            overrides[logical_id]["TWILIO_AUTH_TOKEN_SECRET_ARN"] = ""  # empty: not a secret  # nosec B105
+    overrides["IngestFunction"]["TWILIO_AUTH_TOKEN"] = TEST_AUTH_TOKEN
     return _write("env.json", overrides)
 
 

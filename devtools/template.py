@@ -1,10 +1,11 @@
 """Creates template.yaml's own resources in an AWS emulator (moto), so local runs and tests cannot drift
 from what `sam deploy` creates.
 
-Reads the template's tables, topics, queues, queue policies, subscriptions, alarms, dashboard and key and
-creates them with the same properties (skipping resources whose Condition is false); resolves Ref, GetAtt,
-Sub, If, Equals and Not; and describes each function (handler, code folder, environment, event sources) for
-the local stack to run. Functions and the HTTP API are served in process: here they only have names.
+Reads the template's tables, topics, queues, queue policies, subscriptions, buckets, bucket policies, managed
+policies, alarms, dashboard and key and creates them with the same properties (skipping resources whose
+Condition is false); resolves Ref (AWS::NoValue too), GetAtt, Sub, If, Equals and Not; and describes each
+function (handler, code folder, environment, event sources) for the local stack to run. Functions and the HTTP
+API are served in process: here they only have names.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from devtools.lambda_context import ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
+# What `Ref: AWS::NoValue` resolves to: the property or list item is left out, as CloudFormation does.
+_NO_VALUE = object()
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -104,7 +107,7 @@ class Stack:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -112,7 +115,8 @@ class Stack:
             intrinsic = _INTRINSICS.get(key)
             if intrinsic is not None:
                 return intrinsic(self, argument)
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
 
     def _get_att(self, argument: list[str]) -> str:
         logical_id, attribute = argument
@@ -138,7 +142,9 @@ class Stack:
             "AWS::Partition": "aws",
         }
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         if name in self.parameters:
             return self.parameters[name]
         if name in self._pseudo():
@@ -155,7 +161,7 @@ class Stack:
             end = result.index("}", start)
             name = result[start + 2 : end]
             logical_id, _, attribute = name.partition(".")
-            replacement = self.create(logical_id)[attribute] if attribute else self._ref(logical_id)
+            replacement = self.create(logical_id)[attribute] if attribute else str(self._ref(logical_id))
             result = result[:start] + replacement + result[end + 1 :]
         return result
 
@@ -332,7 +338,75 @@ def _served_in_process(stack: Stack, logical_id: str, kind: str) -> dict[str, st
     return {"Ref": logical_id, "Arn": f"arn:aws:lambda:{stack.region}:{ACCOUNT_ID}:function:{logical_id}"}
 
 
+def _create_bucket(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The bucket with the template's encryption, public access block, ownership, versioning and lifecycle."""
+    client = stack.session.client("s3")
+    name = properties.get("BucketName") or stack.physical_name(logical_id).lower()
+    client.create_bucket(Bucket=name)
+    if "BucketEncryption" in properties:
+        rules: list[Any] = [
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+            for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in properties:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+        )
+    if "OwnershipControls" in properties:
+        client.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
+    if "VersioningConfiguration" in properties:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
+    if "LifecycleConfiguration" in properties:
+        lifecycle: list[Any] = [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+        client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle})
+    arn = f"arn:aws:s3:::{name}"
+    return {"Ref": name, "Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape."""
+    api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    elif rule.get("ExpiredObjectDeleteMarker"):
+        api["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return api
+
+
+def _create_bucket_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The policy without its conditioned statements: moto enforces bucket policies but ignores conditions
+    (moto's put_bucket_policy: "Conditions are not taken into account"), so the TLS-only Deny would refuse every
+    request, and the emulator speaks plain HTTP anyway. tests/unit/test_template.py checks those statements."""
+    document = properties["PolicyDocument"]
+    statements = [statement for statement in document["Statement"] if "Condition" not in statement]
+    if statements:
+        stack.session.client("s3").put_bucket_policy(
+            Bucket=properties["Bucket"], Policy=json.dumps({**document, "Statement": statements})
+        )
+    return {"Ref": stack.physical_name(logical_id)}
+
+
+def _create_managed_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    arn = stack.session.client("iam").create_policy(
+        PolicyName=stack.physical_name(logical_id),
+        PolicyDocument=json.dumps(properties["PolicyDocument"]),
+        Description=properties.get("Description", ""),
+    )["Policy"]["Arn"]
+    return {"Ref": arn, "PolicyArn": arn}
+
+
 _CREATORS = {
+    "AWS::S3::Bucket": _create_bucket,
+    "AWS::S3::BucketPolicy": _create_bucket_policy,
+    "AWS::IAM::ManagedPolicy": _create_managed_policy,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SQS::Queue": _create_queue,

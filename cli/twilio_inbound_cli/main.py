@@ -4,6 +4,7 @@
   twilio-inbound send --stack-name twilio-inbound --body hi   # a deployed stack, found by its Outputs
   twilio-inbound numbers add +15005550001 --name support-line --route-key support
   twilio-inbound replay --from-dlq --stack-name twilio-inbound
+  twilio-inbound media url MM0123… 0                        # a presigned URL for an archived attachment
 
 Every command has --help.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from twilio_inbound_cli import numbers_command, replay_command, send_command
+from twilio_inbound_cli import media_command, numbers_command, replay_command, send_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     send_command.add_command(commands)
     numbers_command.add_command(commands)
     replay_command.add_command(commands)
+    media_command.add_command(commands)
     return parser
 
 

@@ -23,10 +23,10 @@ class LocalStack:
     def client(self, service: Any) -> Any:
         return self._target.client(service)
 
-    def subscribe(self, queue_name: str) -> str:
+    def subscribe(self, queue_name: str, filter_policy: dict[str, Any] | None = None) -> str:
         """A test subscriber's own queue on the local topic, as a downstream service would set it up."""
         topic = self.outputs["MessagesTopicArn"]
-        return subscribe_queue(self.client("sqs"), self.client("sns"), topic, queue_name)[0]
+        return subscribe_queue(self.client("sqs"), self.client("sns"), topic, queue_name, filter_policy)[0]
 
 
 def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import pytest
 from devtools.local_process import LocalStackProcess
 from devtools.template import load_template
 from tests.integration.helpers import LocalStack, receive_events, stored
+from twilio_inbound.cloudevent import EVENT_TYPE
 from twilio_inbound_cli.send_command import post_signed
 from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def subscriber(local_stack: LocalStack) -> str:
     """A downstream service's own queue, subscribed to the local topic from the outputs file."""
-    return local_stack.subscribe("integration-subscriber")
+    return local_stack.subscribe("integration-subscriber", {"eventType": [EVENT_TYPE]})
 
 
 def test_outputs_file_has_the_templates_outputs(local_stack: LocalStack) -> None:

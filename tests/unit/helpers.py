@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.exceptions import ReadTimeoutError
+
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.subscriber import subscribe_queue as subscribe_queue_to
 from devtools.template import ROOT, Stack
@@ -121,3 +124,38 @@ def make_intake(stack: Stack, settings: IngestSettings, load_secrets: Callable[[
         optouts=OptOutStore(client, settings.opt_outs_table_name),
         now=utc_now,
     )
+
+
+# ---------------------------------------------------------------- faults injected at the SDK level
+def error_response(status: int, code: str) -> tuple[AWSResponse, dict[str, Any]]:
+    """What botocore hands back for an AWS error answer (after its own retries, at the before-call level)."""
+    http = AWSResponse("https://injected", status, HTTPHeaders(), None)
+    return http, {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+class Injector:
+    """Makes an operation fail while `failing`, counting the attempts.
+
+    `before-call` answers the call with an AWS error; `before-send` raises a read timeout on every attempt
+    (moto's own handler is then never reached, and the SDK's retries are visible).
+    """
+
+    def __init__(self, client: Any, event: str, error: tuple[int, str] | None = None) -> None:
+        self.client, self.event, self.error = client, event, error
+        self.failing = True
+        self.attempts = 0
+        client.meta.events.register_first(event, self)
+
+    def __call__(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if not self.failing:
+            return None
+        self.attempts += 1
+        if self.error is None:
+            raise ReadTimeoutError(endpoint_url="https://injected")
+        return error_response(*self.error)
+
+    def __enter__(self) -> Injector:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.client.meta.events.unregister(self.event, self)

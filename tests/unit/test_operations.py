@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from devtools.lambda_runtime import Invoke
+from devtools.lambda_runtime import Invoke, load_function
 from devtools.template import ROOT, Stack, load_template
 from tests.unit.helpers import load_event
 from twilio_inbound.numbers import NumberConfig
@@ -74,8 +74,13 @@ def metric_names_in_code() -> set[str]:
 
 
 @pytest.fixture
-def emitted(
-    stack: Stack, ingest: Invoke, fanout: Invoke, consumer: Invoke, capsys: pytest.CaptureFixture[str]
+def emitted(  # noqa: PLR0917 (pytest fixtures)
+    stack: Stack,
+    ingest: Invoke,
+    fanout: Invoke,
+    consumer: Invoke,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> set[Metric]:
     """GIVEN each function driven through every path that counts something, THEN what it printed."""
     capsys.readouterr()
@@ -88,6 +93,7 @@ def emitted(
     stream["Records"][0]["dynamodb"]["NewImage"]["delivered"] = {"BOOL": False}  # a disabled number's message
     fanout(stream)  # published, skipped
     consumer(load_event("sqs-subscriber.json"))
+    drive_media(stack, monkeypatch)
     sns, dynamodb = stack.session.client("sns"), stack.session.client("dynamodb")
     sns.delete_topic(TopicArn=stack.physical["MessagesTopic"]["Ref"])
     fanout(load_event("dynamodb-stream.json"))  # SNS refuses: records retried
@@ -98,6 +104,28 @@ def emitted(
     dynamodb.delete_table(TableName=stack.physical["MessagesTable"]["Ref"])
     assert ingest(load_event("http-api-mms.json"))["statusCode"] == 503  # DynamoDB refuses: an ingest error
     return emf_metrics(capsys.readouterr().out)
+
+
+def drive_media(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The media function's paths that count something: media off Twilio's API (not archived), an unusable
+    queue message (retried later), and a result that deleted media at Twilio (its archiving is test_media's)."""
+    media = load_function(stack.functions()["MediaFunction"])  # imports the handler with its environment
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from media import handler as media_handler
+    from media.archive import Archived
+
+    event = load_event("sqs-subscriber.json")
+    (record, *_) = [r for r in event["Records"] if json.loads(r["body"])["data"]["media"]]
+    cloud_event = json.loads(record["body"])
+    for item in cloud_event["data"]["media"]:
+        item["url"] = "https://media.example/not-twilio.jpg"
+    media({"Records": [{**record, "body": json.dumps(cloud_event)}]})  # not archived, and why
+    with pytest.raises(BatchProcessingError):  # the whole batch failed: SQS delivers it again later
+        media({"Records": [{**record, "body": "not json"}]})  # retried later
+    done = Archived(event={"data": {"messageSid": cloud_event["id"]}}, stored_bytes=10, deleted_at_twilio=1)
+    monkeypatch.setattr(media_handler, "process", lambda *_: done)
+    media({"Records": [record]})
 
 
 @pytest.fixture

@@ -465,16 +465,16 @@ def test_15_a_public_base_url_that_cannot_be_twilios_fails_at_start(url: str) ->
 
 # ---------------------------------------------------------------- the secret's REST credentials (media, CLI)
 def test_rest_credentials_prefer_an_api_key_and_need_an_account_sid_otherwise() -> None:
-    from twilio_inbound.secrets import TokensUnavailable, secrets_from_text
+    from twilio_inbound.secrets import ApiCredentials, TokensUnavailable, secrets_from_text
 
-    account = "AC" + "0" * 32
-    with_key = secrets_from_text(
-        json.dumps({"primary": "tok", "accountSid": account, "apiKeySid": "SK" + "1" * 32, "apiKeySecret": "ks"})
-    )
-    assert with_key.for_account(account).rest_credentials() == ("SK" + "1" * 32, "ks")  # type: ignore[union-attr]
+    account, key = "AC" + "0" * 32, "SK" + "1" * 32
+    with_key = secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": key, "apiKeySecret": "ks"}))
+    assert with_key.for_account(account).api_credentials() == ApiCredentials(key, "ks")  # type: ignore[union-attr]
     token_only = secrets_from_text(json.dumps({"accounts": {account: {"primary": "tok"}}}))
-    assert token_only.for_account(account).rest_credentials() == (account, "tok")  # type: ignore[union-attr]
+    assert token_only.for_account(account).api_credentials() == ApiCredentials(account, "tok")  # type: ignore[union-attr]
+    named = secrets_from_text(json.dumps({"primary": "tok", "accountSid": account}))
+    assert named.for_account(account).api_credentials() == ApiCredentials(account, "tok")  # type: ignore[union-attr]
     with pytest.raises(TokensUnavailable):
-        secrets_from_text("plain-token").for_account(account).rest_credentials()  # type: ignore[union-attr]
+        secrets_from_text("plain-token").for_account(account).api_credentials()  # type: ignore[union-attr]
     with pytest.raises(TokensUnavailable, match="apiKeySecret"):
-        secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": "SK1"}))
+        secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": key}))
