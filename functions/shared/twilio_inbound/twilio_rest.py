@@ -16,7 +16,9 @@ Needs the `twilio` package: the CLI and the functions that call Twilio ship it (
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -36,6 +38,7 @@ PRODUCTS = ("api", "messaging")
 TWILIO_API_BASE = "https://api.twilio.com"  # where webhooks' MediaUrl<n> point
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+SDK_PREFIX = re.compile(r"^Unable to \w+ (record|page): ")
 
 
 class NotATwilioUrl(ValueError):
@@ -172,19 +175,48 @@ def account_client(
     return twilio_client(username, password, sid or None, api_base_url=api_base_url, timeout=timeout, deadline=deadline)
 
 
-def describe_failure(error: Exception) -> str:
-    """One line for an operator: what Twilio (or the network) said, without a stack trace or a secret."""
+@dataclass(frozen=True)
+class TwilioFailure:
+    """An error answer from Twilio, however the SDK raised it: TwilioRestException for a record, a bare
+    TwilioException("Unable to fetch page", response) for a page of a list."""
+
+    status: int
+    code: int | None
+    message: str
+    request: str = ""  # "GET /2010-04-01/..." when known
+
+
+def twilio_failure(error: BaseException) -> TwilioFailure | None:
     if isinstance(error, TwilioRestException):
-        hint = {
-            20003: "the credentials were refused: check the secret's accountSid and token, or its API key",
-            20005: "the account is not active (suspended or closed)",
-            20404: "not found",
-            20429: "rate limited, and still after backing off",
-        }.get(error.code or 0, "")
-        if not hint and error.status == 401:
-            hint = "the credentials were refused"
-        where = urlsplit(error.uri or "").path
-        return f"Twilio answered {error.status} (error {error.code}) to {error.method} {where}: {error.msg}" + (
+        message = SDK_PREFIX.sub("", str(error.msg))  # "Unable to fetch record: Authenticate" -> Twilio's own words
+        return TwilioFailure(error.status, error.code, message, f"{error.method} {urlsplit(error.uri or '').path}")
+    response = error.args[1] if isinstance(error, TwilioException) and len(error.args) == 2 else None
+    if isinstance(response, Response):
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        code = body.get("code") if isinstance(body.get("code"), int) else None
+        return TwilioFailure(response.status_code, code, str(body.get("message", "")))
+    return None
+
+
+HINTS = {
+    20003: "the credentials were refused: check the secret's accountSid and token, or its API key",
+    20005: "the account is not active (suspended or closed)",
+    20404: "not found",
+    20429: "rate limited, and still after backing off",
+}
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for an operator: what Twilio (or the network) said, without a stack trace or a secret."""
+    failure = twilio_failure(error)
+    if failure is not None:
+        hint = HINTS.get(failure.code or 0) or ("the credentials were refused" if failure.status == 401 else "")
+        to = f" to {failure.request}" if failure.request else ""
+        return f"Twilio answered {failure.status} (error {failure.code}){to}: {failure.message}" + (
             f": {hint}" if hint else ""
         )
     if isinstance(error, requests.Timeout):
@@ -199,4 +231,4 @@ def describe_failure(error: Exception) -> str:
 
 
 # What a Twilio call can fail with, for callers that report instead of crashing.
-TWILIO_FAILURES: tuple[type[Exception], ...] = (TwilioRestException, requests.RequestException, OutOfTime)
+TWILIO_FAILURES: tuple[type[Exception], ...] = (TwilioException, requests.RequestException, OutOfTime)
