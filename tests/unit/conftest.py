@@ -22,9 +22,11 @@ from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 OFFLINE_ENV = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": "", "REGISTRY_CACHE_SECONDS": "0"}
 
 
-def pytest_runtest_setup() -> None:
-    # Unit tests never touch the network: moto runs in-process.
-    pytest_socket.disable_socket(allow_unix_socket=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Unit tests never touch the network: moto runs in-process. Tests that talk to the Twilio API stand-in
+    # say so with pytest-socket's allow_hosts marker, which then allows connections to those hosts only.
+    if item.get_closest_marker("allow_hosts") is None:
+        pytest_socket.disable_socket(allow_unix_socket=True)
 
 
 def pytest_runtest_teardown() -> None:
