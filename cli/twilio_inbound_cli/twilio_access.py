@@ -23,6 +23,7 @@ from twilio_inbound.twilio_rest import TWILIO_FAILURES, account_client, describe
 from twilio_inbound_cli.target import NoStack, Target, resolve
 
 TWILIO_API_URL_ENV = "TWILIO_API_URL"
+ACCOUNT_SID_ENV = "TWILIO_ACCOUNT_SID"
 CREDENTIALS_ARN_OUTPUT = "TwilioAuthTokenSecretArn"  # an output (the local stack, newer stacks) or a parameter
 WEBHOOK_PATH = "/sms"
 P = ParamSpec("P")
@@ -39,7 +40,7 @@ def add_twilio_options(parser: argparse.ArgumentParser, *, stack_name: bool = Tr
         "--account",
         metavar="AC...",
         help="only this account (default: every account the stack's secret knows); with a secret holding one "
-        "token and no accountSid, the account that token belongs to",
+        f"token and no accountSid, the account that token belongs to (default: ${ACCOUNT_SID_ENV})",
     )
     parser.add_argument(
         "--twilio-api-url",
@@ -90,10 +91,12 @@ def _accounts(secrets: WebhookSecrets, wanted: str | None) -> dict[str, AccountS
             raise CommandError(f"the stack's secret has no entry for {wanted} (it has {known})")
         return {sid: entry for sid, entry in secrets.accounts.items() if not wanted or sid == wanted}
     single = secrets.single or AccountSecrets()
-    sid = wanted or single.account_sid
+    # A secret holding one plain token (the local stack's) names no account: Twilio's own variable may.
+    sid = wanted or single.account_sid or os.environ.get(ACCOUNT_SID_ENV, "")
     if not sid:
         raise CommandError(
-            "the stack's secret names no account: pass --account AC..., or add accountSid to the secret (README)"
+            f"the stack's secret names no account: pass --account AC... (or set ${ACCOUNT_SID_ENV}), or add "
+            "accountSid to the secret (README)"
         )
     return {sid: single}
 

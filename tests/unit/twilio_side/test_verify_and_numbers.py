@@ -74,14 +74,18 @@ def test_bad_credentials_fail_with_the_reason_and_no_stack_trace(cli: Cli, accou
     assert "not-the-token" not in result.out + result.err
 
 
-def test_a_secret_without_an_account_asks_for_one(cli: Cli, account: Account) -> None:
+def test_a_secret_without_an_account_asks_for_one(cli: Cli, account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     cli.set_secret(TEST_AUTH_TOKEN)  # one plain token, as the local stack keeps it
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     result = cli("verify")
     assert (result.code, result.err.strip()) == (
         2,
-        "error: the stack's secret names no account: pass --account AC..., or add accountSid to the secret (README)",
+        "error: the stack's secret names no account: pass --account AC... (or set $TWILIO_ACCOUNT_SID), or add "
+        "accountSid to the secret (README)",
     )
     assert cli("verify", "--account", account.sid).code == 0
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", account.sid)
+    assert cli("verify").code == 0
 
 
 def test_an_unreachable_api_is_one_line(cli: Cli, twilio: TwilioStandIn, account: Account) -> None:
