@@ -175,7 +175,7 @@ class Connector:
             print(f"{plan.label}: refused: {plan.refusal}")
             return 1
         if not plan.changes:
-            print(f"{plan.label}: already delivers to {self.stack.webhook_url}, nothing to change")
+            print(f"{plan.label}: already points at {self.stack.webhook_url} with POST, nothing to change")
             return 0
         _show(plan)
         if self.args.dry_run:

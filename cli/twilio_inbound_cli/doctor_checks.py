@@ -81,9 +81,13 @@ def _number_check(setup: AccountSetup, number: NumberSetup, urls: StackUrls) -> 
         via = f" (through Messaging Service {delivery.via_service})" if delivery.via_service else ""
         return Check(True, subject, f"delivers here{via}")
     if delivery.via_service and delivers_to(number.webhook, urls.webhook_url):
-        return Check(False, subject, f"points here, but its Messaging Service {delivery.via_service} ignores "
-                     f"number webhooks and sends to {delivery.webhook.url or '(none)'}: `twilio-inbound connect "
-                     f"{delivery.via_service}`, or set the service to defer to the sender's webhook")  # fmt: skip
+        service, elsewhere = delivery.via_service, delivery.webhook.url
+        force = "" if same_url(elsewhere, urls.webhook_url) else " --force"
+        detail = (
+            f"points here, but its Messaging Service {service} ignores number webhooks and sends to {elsewhere}: "
+            f"`twilio-inbound connect {service}{force}`, or set the service to defer to the sender's webhook"
+        )
+        return Check(False, subject, detail)
     if delivery.via_service:
         return _why_not_here(f"{subject} (via {delivery.via_service})", delivery.via_service, delivery.webhook, urls)
     return _why_not_here(subject, number.phone_number, number.webhook, urls)

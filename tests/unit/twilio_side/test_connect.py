@@ -45,7 +45,10 @@ def test_connect_shows_the_change_makes_it_and_a_second_run_changes_nothing(
     again = cli("connect", SUPPORT)
     assert (again.code, again.lines) == (
         0,
-        [f"{SUPPORT} ({number.sid}, account {account.sid}): already delivers to {TEST_WEBHOOK_URL}, nothing to change"],
+        [
+            f"{SUPPORT} ({number.sid}, account {account.sid}): already points at {TEST_WEBHOOK_URL} with POST, "
+            "nothing to change"
+        ],
     )
     assert len(updates(twilio)) == 1
 

@@ -78,8 +78,8 @@ def test_every_silent_failure_is_found_with_its_fix(cli: Cli, twilio: TwilioStan
         f"FIX  {SALES}: uses GET, the webhook accepts only POST (a GET is refused 405): "
         f"`twilio-inbound connect {SALES}`",
         f"FIX  +15005550003: points here, but its Messaging Service {service.sid} ignores number webhooks and sends "
-        f"to https://crm.example.com/in: `twilio-inbound connect {service.sid}`, or set the service to defer to the "
-        "sender's webhook",
+        f"to https://crm.example.com/in: `twilio-inbound connect {service.sid} --force`, or set the service to "
+        "defer to the sender's webhook",
         f"FIX  +15005550004: points at the API Gateway URL {TEST_WEBHOOK_URL}, but the stack verifies signatures "
         f"against PublicBaseUrl ({HERE}): every message is refused (403): `twilio-inbound connect +15005550004 "
         "--force`, or clear PublicBaseUrl",
