@@ -74,11 +74,17 @@ def metric_names_in_code() -> set[str]:
 
 
 @pytest.fixture
-def emitted(
-    stack: Stack, ingest: Invoke, fanout: Invoke, consumer: Invoke, capsys: pytest.CaptureFixture[str]
+def emitted(  # noqa: PLR0917 (one fixture per function)
+    stack: Stack,
+    ingest: Invoke,
+    fanout: Invoke,
+    consumer: Invoke,
+    reconcile: Invoke,
+    capsys: pytest.CaptureFixture[str],
 ) -> set[Metric]:
     """GIVEN each function driven through every path that counts something, THEN what it printed."""
     capsys.readouterr()
+    reconcile({})  # nothing registered: nothing to recover, and the count says so
     ingest(load_event("http-api-sms.json"))  # stored
     ingest(load_event("http-api-sms.json"))  # a repeat delivery
     forged = load_event("http-api-whatsapp.json")
