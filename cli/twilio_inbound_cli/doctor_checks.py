@@ -81,11 +81,11 @@ def _number_check(setup: AccountSetup, number: NumberSetup, urls: StackUrls) -> 
         via = f" (through Messaging Service {delivery.via_service})" if delivery.via_service else ""
         return Check(True, subject, f"delivers here{via}")
     if delivery.via_service and delivers_to(number.webhook, urls.webhook_url):
-        service, elsewhere = delivery.via_service, delivery.webhook.url
+        via, elsewhere = delivery.via_service, delivery.webhook.url
         force = "" if same_url(elsewhere, urls.webhook_url) else " --force"
         detail = (
-            f"points here, but its Messaging Service {service} ignores number webhooks and sends to {elsewhere}: "
-            f"`twilio-inbound connect {service}{force}`, or set the service to defer to the sender's webhook"
+            f"points here, but its Messaging Service {via} ignores number webhooks and sends to {elsewhere}: "
+            f"`twilio-inbound connect {via}{force}`, or set the service to defer to the sender's webhook"
         )
         return Check(False, subject, detail)
     if delivery.via_service:

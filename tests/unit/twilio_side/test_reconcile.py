@@ -3,9 +3,7 @@ stored once as the webhook would have, marked recovered and published; the CLI a
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +15,7 @@ from devtools.lambda_runtime import Invoke, load_function
 from devtools.template import Stack
 from devtools.twilio_api import MediaSpec, TwilioStandIn
 from devtools.twilio_api.models import Account
-from tests.unit.test_fanout import SCHEMA, drain, subscribe_queue
-from tests.unit.test_numbers import publish_stream
+from tests.unit.helpers import SCHEMA, drain, publish_stream, subscribe_queue
 from tests.unit.twilio_side.conftest import CUSTOMER, SALES, SUPPORT, Cli
 from twilio_inbound.clock import iso_millis
 from twilio_inbound.message import build_record, check_parameters, group_pairs, opt_out_change
@@ -205,12 +202,8 @@ def reconcile_function(stack: Stack, cli: Cli, twilio: TwilioStandIn) -> Callabl
     """The template's ReconcileFunction, loaded with the stack's secret and the stand-in's URL."""
 
     def load(**environment: str) -> Invoke:
-        spec = stack.functions()["ReconcileFunction"]
         overrides = {"TWILIO_AUTH_TOKEN_SECRET_ARN": cli.secret_arn, "TWILIO_API_URL": twilio.base_url, **environment}
-        load_function(spec, overrides)
-        # Module-level wiring reads the environment once per container: a new container for each test.
-        importlib.reload(sys.modules["reconcile.handler"])
-        return load_function(spec, overrides)
+        return load_function(stack.functions()["ReconcileFunction"], overrides, fresh=True)
 
     return load
 

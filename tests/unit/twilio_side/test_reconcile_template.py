@@ -8,25 +8,19 @@ from devtools.template import load_template
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
-PARTS = (
-    "ReconcileFunction",
-    "ReconcileLogGroup",
-    "ReconcileDeadLetterQueue",
-    "ReconcileSchedule",
-    "ReconcileScheduleRole",
-    "ReconcileRole",
-    "MessagesRecoveredAlarm",
-)
+SCHEDULED = {"ReconcileSchedule", "ReconcileScheduleRole"}
 
 
-def test_it_is_off_unless_a_period_is_chosen() -> None:
-    parameter = TEMPLATE["Parameters"]["ReconcileEveryMinutes"]
-    assert parameter["Default"] == 0
+def test_it_runs_on_a_schedule_only_when_a_period_is_chosen() -> None:
+    # The function itself is always deployed (it costs nothing until invoked), the schedule only on request.
+    assert TEMPLATE["Parameters"]["ReconcileEveryMinutes"]["Default"] == 0
     assert TEMPLATE["Conditions"]["ReconcileScheduled"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "ReconcileEveryMinutes"}, 0]}]
     }
-    assert all(RESOURCES[name]["Condition"] == "ReconcileScheduled" for name in PARTS)
-    assert TEMPLATE["Outputs"]["ReconcileDeadLetterQueueUrl"]["Condition"] == "ReconcileScheduled"
+    conditional = {name for name, resource in RESOURCES.items() if resource.get("Condition") == "ReconcileScheduled"}
+    assert conditional == SCHEDULED
+    expression = RESOURCES["ReconcileSchedule"]["Properties"]["ScheduleExpression"]
+    assert expression == {"Fn::Sub": "rate(${ReconcileEveryMinutes} minutes)"}
 
 
 def test_the_run_stops_itself_before_the_timeout_and_failures_are_kept() -> None:
