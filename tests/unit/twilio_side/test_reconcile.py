@@ -258,6 +258,7 @@ def test_the_scheduled_function_bounds_its_own_run_time(
     assert not [record for record in twilio.requests("api") if "/Messages" in record.path]
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # a failed run counts nothing
 def test_the_scheduled_function_fails_visibly_when_twilio_refuses_it(
     cli: Cli, account: Account, reconcile_function: Callable[..., Invoke]
 ) -> None:

@@ -149,3 +149,13 @@ def test_twilio_numbers_says_what_points_here_is_registered_and_delivers(
         "NOTE",
     ]
     assert any(line.split()[:2] == [SALES, "GET"] and line.split()[4:7] == ["yes", "yes", "no"] for line in table)
+
+
+@pytest.mark.parametrize("command", ["verify", "twilio-numbers", "connect", "doctor", "reconcile"])
+def test_every_twilio_side_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from twilio_inbound_cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert "--account" in capsys.readouterr().out
