@@ -10,7 +10,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # repo root for devtools/bench/tests: written into the venv as a .pth file, so every tool and subprocess sees
 # them. Each CodeUri holds one package named after its function, so no module name is ambiguous. The operator
 # CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH.
-IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media
+IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,20 @@ from devtools.template import FunctionSpec
 Invoke = Callable[[dict[str, Any]], Any]
 
 
-def load_function(spec: FunctionSpec, overrides: dict[str, str] | None = None) -> Invoke:
+def load_function(spec: FunctionSpec, overrides: dict[str, str] | None = None, *, fresh: bool = False) -> Invoke:
     """Imports the handler with the function's environment applied; returns invoke(event) -> result.
 
     The function's folder must be importable (make and pytest put every CodeUri on the path, as Lambda
-    puts the function's folder and the layer on it).
+    puts the function's folder and the layer on it). `fresh`: a new container, the handler module executed
+    again, so its module-level wiring reads this environment (not the one of the first import).
     """
     os.environ.update(spec.environment)
     os.environ.update(overrides or {})
     module_name, function_name = spec.handler.rsplit(".", 1)
+    imported_before = module_name in sys.modules
     module = importlib.import_module(module_name)
+    if fresh and imported_before:
+        module = importlib.reload(module)
     module_file = Path(module.__file__ or "").resolve()
     if not module_file.is_relative_to(spec.code_dir.resolve()):
         raise ImportError(f"{module_name} was imported from {module_file}, not from {spec.code_dir}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from moto import mock_aws
 
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.template import Stack
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 # Offline: the token from the environment, and no registry cache so each test sees its own registrations.
 OFFLINE_ENV = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": "", "REGISTRY_CACHE_SECONDS": "0"}
@@ -64,6 +65,15 @@ def fanout(stack: Stack) -> Invoke:
 @pytest.fixture
 def consumer(stack: Stack) -> Invoke:
     return load_function(stack.functions()["ConsumerFunction"])
+
+
+@pytest.fixture
+def reconcile(stack: Stack) -> Invoke:
+    """The reconcile function in a new container, the stack's Twilio secret (one account) in moto. It calls
+    Twilio only for registered numbers."""
+    secret = {"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID}
+    arn = stack.session.client("secretsmanager").create_secret(Name="twilio", SecretString=json.dumps(secret))["ARN"]
+    return load_function(stack.functions()["ReconcileFunction"], {"TWILIO_AUTH_TOKEN_SECRET_ARN": arn}, fresh=True)
 
 
 @pytest.fixture

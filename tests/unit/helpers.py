@@ -1,4 +1,5 @@
-"""What the unit tests share: shipped and signed events, a subscriber's queue, an intake wired to moto."""
+"""What the unit tests share: shipped and signed events, the event's schema, a subscriber's queue, the stream
+published as the fanout's event source would, an intake wired to moto."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
 from devtools.apigw import http_api_event, rest_api_event
+from devtools.pollers import StreamPoller
 from devtools.subscriber import subscribe_queue as subscribe_queue_to
 from devtools.template import ROOT, Stack
+from fanout.outbox import fan_out
 from ingest.intake import Intake
 from ingest.settings import IngestSettings
 from ingest.signature import SignatureVerifier
@@ -21,6 +24,7 @@ from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.secrets import WebhookSecrets
 from twilio_inbound_cli.signing import (
     TEST_AUTH_TOKEN,
@@ -31,6 +35,7 @@ from twilio_inbound_cli.signing import (
 )
 
 EVENTS = ROOT / "events"
+SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())  # the published event's
 # What an error answer must never contain: the token, a stack trace, resource names, AWS error names.
 INTERNALS = (
     TEST_AUTH_TOKEN,
@@ -104,6 +109,20 @@ def drain(stack: Stack, url: str) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- the ingest use case, wired by hand
+def publish_stream(stack: Stack, optouts: OptOutStore) -> None:
+    """Runs the fanout over everything in the table's stream so far, as the event source mapping would."""
+    (source,) = stack.functions()["FanoutFunction"].events
+    topic = TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"])
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        retry = fan_out(event["Records"], topic, optouts).retry
+        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in retry]}
+
+    poller = StreamPoller(stack.session, source.arn, invoke, source.properties)
+    while poller.poll_once():
+        pass
+
+
 def ingest_settings(stack: Stack, **changes: Any) -> IngestSettings:
     values: dict[str, Any] = {
         "table_name": stack.physical["MessagesTable"]["Ref"],

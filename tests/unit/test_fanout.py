@@ -14,13 +14,12 @@ from devtools.lambda_runtime import Invoke
 from devtools.make_events import RECEIVED_AT
 from devtools.template import ROOT, Stack
 from fanout.outbox import fan_out
-from tests.unit.helpers import drain, load_event, subscribe_queue
+from tests.unit.helpers import SCHEMA, drain, load_event, subscribe_queue
 from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, outgoing_for
 from twilio_inbound_cli.signing import inbound_form
 
-SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())
 STREAM_ARN = load_event("dynamodb-stream.json")["Records"][0]["eventSourceARN"]
 FILTERABLE = {"eventType", "to", "from", "channel", "fromCountry", "hasMedia", "optOutType"}
 

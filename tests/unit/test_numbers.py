@@ -11,8 +11,7 @@ import pytest
 
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from fanout.outbox import fan_out
-from tests.unit.helpers import drain, signed_event, subscribe_queue
+from tests.unit.helpers import drain, publish_stream, signed_event, subscribe_queue
 from twilio_inbound.numbers import (
     MAX_REPLY_CHARS,
     InvalidNumberConfig,
@@ -22,7 +21,6 @@ from twilio_inbound.numbers import (
 )
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound_cli.signing import inbound_form, new_message_sid
 
 SUPPORT = "+15005550001"
@@ -52,22 +50,6 @@ def send(ingest: Invoke, body: str, sender: str = SENDER, to: str = SUPPORT, **e
     form = inbound_form(body=body, sender=sender, to=to, extra=list(extra.items()))
     response: dict[str, Any] = ingest(signed_event(form))
     return response
-
-
-def publish_stream(stack: Stack, optouts: OptOutStore) -> None:
-    """Runs the fanout over everything in the table's stream so far, as the event source mapping would."""
-    from devtools.pollers import StreamPoller
-
-    (source,) = stack.functions()["FanoutFunction"].events
-    topic = TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"])
-
-    def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        retry = fan_out(event["Records"], topic, optouts).retry
-        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in retry]}
-
-    poller = StreamPoller(stack.session, source.arn, invoke, source.properties)
-    while poller.poll_once():
-        pass
 
 
 # ---------------------------------------------------------------- keywords

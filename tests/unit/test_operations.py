@@ -79,11 +79,13 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     ingest: Invoke,
     fanout: Invoke,
     consumer: Invoke,
+    reconcile: Invoke,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> set[Metric]:
     """GIVEN each function driven through every path that counts something, THEN what it printed."""
     capsys.readouterr()
+    reconcile({})  # nothing registered: nothing to recover, and the count says so
     ingest(load_event("http-api-sms.json"))  # stored
     ingest(load_event("http-api-sms.json"))  # a repeat delivery
     forged = load_event("http-api-whatsapp.json")

@@ -64,6 +64,8 @@ def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
     data["timestamp"] = record["receivedAt"]
     data["entryPoint"] = record.get("entryPoint")
     data["optedOut"] = opted_out
+    if record.get("recovered"):
+        data["recovered"] = True  # stored by reconcile: Twilio's API has no city/state/zip fields
     return {
         "specversion": "1.0",
         "id": record["messageSid"],
