@@ -1,5 +1,5 @@
-"""Running a handler as Lambda does, inside a measuring process. Stdlib only: a measuring process imports
-its function and little else."""
+"""Running a handler as Lambda does, inside a measuring process. Stdlib only (devtools.lambda_context is too): a
+measuring process imports its function and little else."""
 
 from __future__ import annotations
 
@@ -7,35 +7,19 @@ import importlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from devtools.lambda_context import LocalContext
+
 Handler = Callable[[dict[str, Any], Any], Any]
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
 
 
-@dataclass
-class Context:
-    """The parts of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int = 128
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_stream_name: str = "bench"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def lambda_context(function_name: str) -> LocalContext:
+    """One context for all of a measuring process's invocations: its deadline must lie beyond the run."""
+    return LocalContext(function_name, timeout_seconds=LAMBDA_MAX_TIMEOUT_SECONDS, log_stream_name="bench")
 
 
 def quiet_stdout() -> TextIO:

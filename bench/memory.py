@@ -23,7 +23,7 @@ MAX_PEAK_MB = 100
 FLOOR_NOTE = "floor: import boto3, the same clients, the same bare calls"
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """This process's peak resident set, in MiB (Lambda's MB).
 
     Linux's VmHWM, not getrusage's ru_maxrss: the latter keeps the parent's peak across fork and exec, so a
@@ -43,14 +43,14 @@ def _peak_rss_mb() -> float:
 # ---------------------------------------------------------------- inside the measuring process
 def peak(subject: Subject, handler: str, events_path: Path, count: int) -> dict[str, Any]:
     function = invoke.load_handler(handler)
-    context = invoke.Context(subject.logical_id)
+    context = invoke.lambda_context(subject.logical_id)
     ran = 0
     for event in itertools.islice(invoke.read_jsonl(events_path), count):  # one event in memory at a time
         result = function(event, context)
         if not subject.accepted(result):
             raise BenchError(f"{subject.name} failed a message: {str(result)[:300]}")
         ran += 1
-    return {"peak_rss_mb": _peak_rss_mb(), "events": ran}
+    return {"peak_rss_mb": peak_rss_mb(), "events": ran}
 
 
 def floor_peak(calls_path: Path, count: int) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def floor_peak(calls_path: Path, count: int) -> dict[str, Any]:
     for _ in range(count):
         for method, params in floor:
             method(**params)
-    return {"peak_rss_mb": _peak_rss_mb(), "events": count}
+    return {"peak_rss_mb": peak_rss_mb(), "events": count}
 
 
 # ---------------------------------------------------------------- in the parent

@@ -86,8 +86,10 @@ def table(rows: list[Row]) -> str:
 
 
 def document(rows: list[Row], settings: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    from twilio_inbound.clock import iso_millis, utc_now  # in the parent only: measuring processes import this module
+
     return {
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "time": iso_millis(utc_now()),
         "python": sys.version.split()[0],
         "machine": f"{platform.system()} {platform.machine()}",
         "settings": settings,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import boto3
 
 from bench.fakeaws import SECRET_ENV
-from devtools.template import ACCOUNT_ID, Stack
+from devtools.lambda_context import ACCOUNT_ID
+from devtools.template import Stack
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
 REGION = "us-east-1"

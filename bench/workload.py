@@ -7,23 +7,21 @@ signs; every stream record carries the item the ingest function stores for such 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.stackenv import REGION
 from devtools.apigw import http_api_event
-from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import build_record, check_parameters, group_pairs
-from twilio_inbound_cli.signing import encode_form, inbound_form, signature
+from devtools.lambda_context import ACCOUNT_ID
+from devtools.lambda_events import sqs_record, stored_record, stream_record
+from twilio_inbound.clock import utc_now
+from twilio_inbound_cli.signing import TEST_WEBHOOK_URL, encode_form, inbound_form, signed_headers
 
-WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
-FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
 BODY = "Hi! Is my order 4521 on its way? 📦"
-STREAM_ARN = f"arn:aws:dynamodb:{REGION}:123456789012:table/bench-MessagesTable/stream/2026-01-01T00:00:00.000"
+STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/bench-MessagesTable/stream/2026-01-01T00:00:00.000"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:bench-SubscriberQueue"
 
 
 def _message(index: int, serial: str) -> list[tuple[str, str]]:
@@ -34,37 +32,26 @@ def webhook_events(count: int, serial: str = "00") -> Iterator[dict[str, Any]]:
     """API Gateway (payload 2.0) events, as Twilio's POST reaches the ingest function."""
     for index in range(count):
         pairs = _message(index, serial)
-        headers = {"Content-Type": FORM_TYPE, "X-Twilio-Signature": signature(WEBHOOK_URL, pairs)}
-        yield http_api_event("POST", WEBHOOK_URL, headers, encode_form(pairs))
-
-
-def _stream_record(index: int, serial: str, received_at: datetime) -> dict[str, Any]:
-    item = to_item(build_record(check_parameters(group_pairs(_message(index, serial))), received_at))
-    return {
-        "eventID": f"{index:032x}",
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": REGION,
-        "dynamodb": {
-            "ApproximateCreationDateTime": received_at.timestamp(),
-            "Keys": {"messageSid": item["messageSid"]},
-            "NewImage": item,
-            "SequenceNumber": str(10**20 + index),
-            "SizeBytes": len(json.dumps(item)),
-            "StreamViewType": "NEW_IMAGE",
-        },
-        "eventSourceARN": STREAM_ARN,
-    }
+        yield http_api_event("POST", TEST_WEBHOOK_URL, signed_headers(TEST_WEBHOOK_URL, pairs), encode_form(pairs))
 
 
 def stream_events(count: int, records_per_event: int, serial: str = "01") -> Iterator[dict[str, Any]]:
     """DynamoDB stream events as the fanout's event source mapping delivers them (BatchSize records each)."""
-    received_at = datetime.now(UTC)
+    received_at = utc_now()
     for event_index in range(count):
         first = event_index * records_per_event
-        records = [_stream_record(first + offset, serial, received_at) for offset in range(records_per_event)]
-        yield {"Records": records}
+        yield {
+            "Records": [
+                stream_record(
+                    stored_record(_message(index, serial), received_at),
+                    event_id=f"{index:032x}",
+                    sequence_number=10**20 + index,
+                    stream_arn=STREAM_ARN,
+                    created_at=received_at,
+                )
+                for index in range(first, first + records_per_event)
+            ]
+        }
 
 
 def queue_events(publish_batches: list[dict[str, Any]], messages: int, per_event: int) -> Iterator[dict[str, Any]]:
@@ -74,22 +61,15 @@ def queue_events(publish_batches: list[dict[str, Any]], messages: int, per_event
     records = []
     for index in range(messages):
         entry = entries[index % len(entries)]
-        attributes = {
-            name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-            for name, value in entry.get("MessageAttributes", {}).items()
-        }
         records.append(
-            {
-                "messageId": f"{index:08x}-0000-4000-8000-000000000000",
-                "receiptHandle": f"bench-{index}",
-                "body": entry["Message"],
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767225600000"},
-                "messageAttributes": attributes,
-                "md5OfBody": hashlib.md5(entry["Message"].encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:bench-SubscriberQueue",
-                "awsRegion": REGION,
-            }
+            sqs_record(
+                message_id=f"{index:08x}-0000-4000-8000-000000000000",
+                receipt_handle=f"bench-{index}",
+                body=entry["Message"],
+                queue_arn=QUEUE_ARN,
+                attributes={"ApproximateReceiveCount": "1", "SentTimestamp": "1767225600000"},
+                message_attributes=entry.get("MessageAttributes", {}),
+            )
         )
         if len(records) == per_event:
             yield {"Records": records}

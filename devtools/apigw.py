@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devtools.template import ACCOUNT_ID
+from devtools.lambda_context import ACCOUNT_ID
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
 
@@ -64,6 +64,12 @@ def http_api_event(
         "body": base64.b64encode(body).decode("ascii"),
         "isBase64Encoded": True,
     }
+
+
+def rest_api_url(url: str, stage: str = "Prod") -> str:
+    """The URL a REST API serves the same route at: its stage leads the path (HTTP APIs' $default has none)."""
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{stage}{parts.path}").geturl()
 
 
 def rest_api_event(method: str, url: str, headers: dict[str, str], body: bytes, stage: str = "Prod") -> dict[str, Any]:

@@ -12,15 +12,15 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from devtools.ports import port_is_free
 from devtools.template import ROOT
+from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
@@ -35,12 +35,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_PORT", "3000")), help="webhook port")
     parser.add_argument(
         "--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")), help="AWS emulator port"
-    )
-    parser.add_argument(
-        "--twilio-port",
-        type=int,
-        default=int(os.environ.get("TWILIO_API_PORT", "5010")),
-        help="the Twilio API stand-in's port (the sender's Messages.create goes there; it posts status callbacks)",
     )
     parser.add_argument("--stack-name", default="twilio-inbound-local")
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the stack outputs")
@@ -57,6 +51,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a template parameter, e.g. AutoReplyText='Thanks, we got it.' (repeatable)",
     )
+    parser.add_argument(
+        "--twilio-api-url",
+        default=os.environ.get("TWILIO_API_URL", ""),
+        help="the Twilio API base the functions call (default: a Twilio API stand-in started here, seeded with "
+        "the local account and token; `make send ARGS='--seed-media image/jpeg,300000'` puts media in it)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
 
@@ -68,16 +68,6 @@ def _parameter(value: str) -> tuple[str, str]:
     return name, text
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def _print_deliveries(event: dict[str, Any], result: Any) -> None:
     """One readable line per message the example consumer processed."""
     failed = {failure["itemIdentifier"] for failure in (result or {}).get("batchItemFailures", [])}
@@ -87,6 +77,9 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
             data = cloud_event["data"]
         except (ValueError, KeyError, TypeError):
             print(f"  not a message event: {record['messageId']}", flush=True)
+            continue
+        if cloud_event.get("type") == MEDIA_ARCHIVED_TYPE:
+            _print_media(data, "FAILED   " if record["messageId"] in failed else "archived ")
             continue
         status = "FAILED   " if record["messageId"] in failed else "delivered"
         body = data["body"] if len(data["body"]) <= 60 else data["body"][:59] + "…"
@@ -100,10 +93,39 @@ def _print_deliveries(event: dict[str, Any], result: Any) -> None:
         )
 
 
+def _print_media(data: dict[str, Any], status: str) -> None:
+    """One line per attachment of a media.archived event: the object, or why there is none."""
+    for index, item in enumerate(data["media"]):
+        if item["archived"]:
+            where = f"s3://{item['bucket']}/{item['key']} {item['contentType']} {item['size']:,} B"
+            print(f"{status} {data['messageSid']} media {index}: {where} sha256 {item['sha256'][:16]}…", flush=True)
+        else:
+            print(f"{status} {data['messageSid']} media {index}: not archived: {item['reason']}", flush=True)
+
+
+def _start_twilio(args: argparse.Namespace, token: str, webhook_url: str) -> Any:
+    """The Twilio API stand-in (devtools/twilio_api) on free ports, with the local account, token and number,
+    checking what it serves against Twilio's description when `make twilio-openapi` fetched it. None when
+    --twilio-api-url names another server."""
+    if args.twilio_api_url:
+        return None
+    from devtools.twilio_api import TwilioStandIn
+    from devtools.twilio_api.spec import SpecMissing, load_spec
+
+    try:
+        spec = load_spec()
+    except SpecMissing:
+        spec = None
+    standin = TwilioStandIn.start(host=args.host, spec=spec, verbose=args.verbose)
+    standin.add_account(friendly_name="Local account", sid=TEST_ACCOUNT_SID, auth_token=token)
+    standin.add_number(TEST_ACCOUNT_SID, "+15005550001", sms_url=webhook_url)
+    return standin
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    for name, port in (("webhook", args.port), ("emulator", args.emulator_port), ("Twilio API", args.twilio_port)):
-        if not _port_free(args.host, port):
+    for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
+        if not port_is_free(args.host, port):
             print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")
             return 2
 
@@ -134,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     emulator.start()
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    stoppers: list[Callable[[], None]] = []
+    webhook_url = f"http://{args.host}:{args.port}/sms"
+    twilio = _start_twilio(args, token, webhook_url)
+    args.twilio_api_url = args.twilio_api_url or twilio.base_url
     try:
         session = boto3.session.Session(region_name=REGION)
         # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
@@ -152,10 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 "PublicBaseUrl": args.public_base_url,
             },
         ).provision()
-        webhook_url = f"http://{args.host}:{args.port}/sms"
-        twilio = _start_twilio_standin(args, token, webhook_url)
-        stoppers.append(twilio.stop)
-        threads += _start_functions(session, stack, args, endpoint, stop, twilio_api_url=twilio.base_url)
+        threads += _start_functions(session, stack, args, endpoint, stop)
         outputs = {
             **stack.outputs(),
             "WebhookUrl": webhook_url,
@@ -163,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             "Region": REGION,
             "StackName": args.stack_name,
             "TwilioAuthTokenSecretArn": secret_arn,
-            "TwilioApiUrl": twilio.base_url,
+            "TwilioApiUrl": args.twilio_api_url,
+            **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
             "StatusCallbackUrl": _status_callback_url(args),
         }
         args.outputs.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"webhook   {webhook_url}", flush=True)
         print(f"token     {token_note}", flush=True)
         print(f"emulator  {endpoint} (region {REGION})", flush=True)
-        print(f"twilio    {twilio.base_url} (Twilio API stand-in: sends, signed status callbacks)", flush=True)
+        print(
+            f"twilio    {args.twilio_api_url} ({'Twilio API stand-in' if twilio else '--twilio-api-url'})", flush=True
+        )
         print(f"outputs   {args.outputs}", flush=True)
         print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 
@@ -187,15 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
-        for stopper in stoppers:
-            stopper()
+        if twilio:
+            twilio.stop()
         emulator.stop()
         args.outputs.unlink(missing_ok=True)
     return 0
 
 
 def _start_functions(
-    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event, *, twilio_api_url: str
+    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event
 ) -> list[threading.Thread]:
     """Loads every function of the template and starts its event sources; the gateway serves the webhook."""
     from devtools.apigw import GatewayServer
@@ -208,8 +232,8 @@ def _start_functions(
         "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
         # CloudWatch metric lines (EMF) only mean something in AWS; shown with --verbose.
         "POWERTOOLS_METRICS_DISABLED": "false" if args.verbose else "true",
-        # The sender calls the Twilio API stand-in, and gives it this gateway's /status as StatusCallback.
-        "TWILIO_API_URL": twilio_api_url,
+        # The sender calls the Twilio API (the stand-in), and gives it this gateway's /status as StatusCallback.
+        "TWILIO_API_URL": args.twilio_api_url,
         "API_URL": f"http://{args.host}:{args.port}",
     }
     functions = stack.functions()
@@ -255,17 +279,6 @@ def _printing(invoke: Any) -> Any:
         return result
 
     return wrapped
-
-
-def _start_twilio_standin(args: argparse.Namespace, token: str, webhook_url: str) -> Any:
-    """The Twilio API stand-in, in this process: the documented test account (the stack's token) and its number,
-    whose inbound webhook is this stack's."""
-    from devtools.twilio_api import TwilioStandIn
-
-    twilio = TwilioStandIn.start(host=args.host, port=args.twilio_port, verbose=args.verbose)
-    account = twilio.add_account(friendly_name="Local account", sid=TEST_ACCOUNT_SID, auth_token=token)
-    twilio.add_number(account.sid, "+15005550001", sms_url=webhook_url)
-    return twilio
 
 
 def _status_callback_url(args: argparse.Namespace) -> str:

@@ -13,29 +13,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devtools.apigw import http_api_event, rest_api_event
-from devtools.template import ACCOUNT_ID, ROOT
+import boto3
+from moto import mock_aws
+
+from devtools.apigw import http_api_event, rest_api_event, rest_api_url
+from devtools.lambda_context import ACCOUNT_ID
+from devtools.lambda_events import sqs_record, stored_record, stream_record
+from devtools.template import ROOT, Stack, refers_to_resource
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
-from twilio_inbound.dynamo import to_item
-from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
+from twilio_inbound.message import MessageRecord
 from twilio_inbound_cli.signing import (
     TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
     FormPairs,
     encode_form,
     inbound_form,
-    signature,
+    signed_headers,
     status_callback_form,
 )
 
 EVENTS_DIR = ROOT / "events"
-HTTP_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
-REST_API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
+SAM_LOCAL_EMULATOR = "http://127.0.0.1:5000"  # `make local`'s default emulator address
+REST_API_URL = rest_api_url(TEST_WEBHOOK_URL)
 RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-FORM_HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
-    "User-Agent": "TwilioProxy/1.1",
-    "I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000",
-}
+IDEMPOTENCY_TOKEN = {"I-Twilio-Idempotency-Token": "00000000-0000-4000-8000-000000000000"}
 
 
 def _sid(prefix: str, name: str) -> str:
@@ -69,7 +70,7 @@ def _write(name: str, document: dict[str, Any]) -> Path:
 
 
 def _signed(pairs: FormPairs, url: str) -> tuple[dict[str, str], bytes]:
-    return {**FORM_HEADERS, "X-Twilio-Signature": signature(url, pairs)}, encode_form(pairs)
+    return {**signed_headers(url, pairs), **IDEMPOTENCY_TOKEN}, encode_form(pairs)
 
 
 def _stable(event: dict[str, Any]) -> dict[str, Any]:
@@ -84,77 +85,61 @@ def _stable(event: dict[str, Any]) -> dict[str, Any]:
 def api_events() -> list[Path]:
     written = []
     for name, pairs in {**MESSAGES, "repeat": MESSAGES["sms"]}.items():
-        headers, body = _signed(pairs, HTTP_API_URL)
-        written.append(_write(f"http-api-{name}.json", _stable(http_api_event("POST", HTTP_API_URL, headers, body))))
+        headers, body = _signed(pairs, TEST_WEBHOOK_URL)
+        written.append(
+            _write(f"http-api-{name}.json", _stable(http_api_event("POST", TEST_WEBHOOK_URL, headers, body)))
+        )
         headers, body = _signed(pairs, REST_API_URL)
         written.append(_write(f"rest-api-{name}.json", _stable(rest_api_event("POST", REST_API_URL, headers, body))))
     return written
 
 
 def records() -> list[MessageRecord]:
-    return [build_record(check_parameters(group_pairs(pairs)), RECEIVED_AT) for pairs in MESSAGES.values()]
+    return [stored_record(pairs, RECEIVED_AT) for pairs in MESSAGES.values()]
 
 
 def stream_event() -> Path:
     stream_arn = (
         f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/twilio-inbound-MessagesTable/stream/2026-01-15T09:00:00.000"
     )
-    entries = []
-    for index, record in enumerate(records()):
-        item = to_item(record)
-        entries.append(
-            {
-                "eventID": f"{index + 1:032x}",
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": RECEIVED_AT.timestamp(),
-                    "Keys": {"messageSid": item["messageSid"]},
-                    "NewImage": item,
-                    "SequenceNumber": str(100000000000000000000 + index),
-                    "SizeBytes": len(json.dumps(item)),
-                    "StreamViewType": "NEW_IMAGE",
-                },
-                "eventSourceARN": stream_arn,
-            }
+    entries = [
+        stream_record(
+            record,
+            event_id=f"{index + 1:032x}",
+            sequence_number=10**20 + index,
+            stream_arn=stream_arn,
+            created_at=RECEIVED_AT,
         )
+        for index, record in enumerate(records())
+    ]
     return _write("dynamodb-stream.json", {"Records": entries})
 
 
 def sqs_event() -> Path:
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-SubscriberQueue"
-    entries = []
-    for record in records():
-        body = encode(build_event(record, opted_out=record["optOutType"] == "STOP"))
-        entries.append(
-            {
-                "messageId": record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
-                "receiptHandle": "AQEB-local-" + record["messageSid"],
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": str(int(RECEIVED_AT.timestamp() * 1000)),
-                },
-                "messageAttributes": {
-                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                    for name, value in message_attributes(record).items()
-                },
-                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
+    sent_at = str(int(RECEIVED_AT.timestamp() * 1000))
+    entries = [
+        sqs_record(
+            message_id=record["messageSid"].lower()[2:10] + "-0000-4000-8000-000000000000",
+            receipt_handle="AQEB-local-" + record["messageSid"],
+            body=encode(build_event(record, opted_out=record["optOutType"] == "STOP")),
+            queue_arn=queue_arn,
+            attributes={
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": sent_at,
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                "ApproximateFirstReceiveTimestamp": sent_at,
+            },
+            message_attributes=message_attributes(record),
         )
+        for record in records()
+    ]
     return _write("sqs-subscriber.json", {"Records": entries})
 
 
 def status_event() -> Path:
     """A signed status callback for the status function (a reply, delivered)."""
-    url = HTTP_API_URL.replace("/sms", "/status") + "?idempotencyKey=auto-reply:" + _sid("SM", "sms")
+    url = TEST_WEBHOOK_URL.replace("/sms", "/status") + "?idempotencyKey=auto-reply:" + _sid("SM", "sms")
     headers, body = _signed(status_callback_form(_sid("SM", "reply"), "delivered"), url)
     return _write("http-api-status.json", _stable(http_api_event("POST", url, headers, body, route_key="ANY /status")))
 
@@ -168,42 +153,46 @@ def send_command_event() -> Path:
             "idempotencyKey": "auto-reply:" + _sid("SM", "sms"),
         }
     )
-    record = {
-        "messageId": "5e4d3c2b-0000-4000-8000-000000000000",
-        "receiptHandle": "AQEB-local-send-command",
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000))},
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-OutboundQueue",
-        "awsRegion": "us-east-1",
-    }
+    record = sqs_record(
+        message_id="5e4d3c2b-0000-4000-8000-000000000000",
+        receipt_handle="AQEB-local-send-command",
+        body=body,
+        queue_arn=f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:twilio-inbound-OutboundQueue",
+        attributes={"ApproximateReceiveCount": "1", "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000))},
+        message_attributes={},
+    )
     return _write("sqs-send-command.json", {"Records": [record]})
 
 
 def sam_local_env() -> Path:
     """`sam local invoke/start-api --env-vars events/env.json`: the local stack's resources and test token.
 
-    127.0.0.1 works with `--docker-network host` (Linux); elsewhere use http://host.docker.internal:5000.
+    sam local resolves a Ref or GetAtt to a resource as its logical id ("NumbersTable"), so every variable
+    that names a resource gets the name `make local` gives it (its default stack name), taken from the same
+    template-driven creation the local stack runs (in moto, in this process). 127.0.0.1 works with
+    `--docker-network host` (Linux); elsewhere use http://host.docker.internal:5000.
     """
-    emulator = "http://127.0.0.1:5000"
-    return _write(
-        "env.json",
-        {
-            "IngestFunction": {
-                "AWS_ENDPOINT_URL": emulator,
-                "TABLE_NAME": "twilio-inbound-local-MessagesTable",
-                "TWILIO_AUTH_TOKEN_SECRET_ARN": "",  # empty: not a secret  # nosec B105
-                "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-            },
-            "FanoutFunction": {
-                "AWS_ENDPOINT_URL": emulator,
-                "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:twilio-inbound-local-MessagesTopic",
-            },
-            "ConsumerFunction": {"AWS_ENDPOINT_URL": emulator},
-        },
-    )
+    with mock_aws():
+        stack = Stack(boto3.session.Session(region_name="us-east-1"))
+        functions = stack.functions()
+    global_variables = stack.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    overrides: dict[str, dict[str, str]] = {}
+    for logical_id, spec in functions.items():
+        own_variables = stack.resources[logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        declared = {**global_variables, **own_variables}
+        overrides[logical_id] = {"AWS_ENDPOINT_URL": SAM_LOCAL_EMULATOR} | {
+            name: spec.environment[name]
+            for name, value in declared.items()
+            if refers_to_resource(value, stack.resources)
+        }
+    # No secret exists for sam local: every function that reads it gets none, and the ingest function the test
+    # token the events are signed with, directly.
+    for logical_id, spec in functions.items():
+        if "TWILIO_AUTH_TOKEN_SECRET_ARN" in spec.environment:
+            overrides[logical_id]["TWILIO_AUTH_TOKEN_SECRET_ARN"] = ""  # empty: not a secret  # nosec B105
+    for verifying in ("IngestFunction", "StatusFunction"):  # the functions that check the events' signatures
+        overrides[verifying]["TWILIO_AUTH_TOKEN"] = TEST_AUTH_TOKEN
+    return _write("env.json", overrides)
 
 
 def main() -> None:

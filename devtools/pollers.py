@@ -12,18 +12,15 @@ import logging
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 
+from devtools.lambda_events import sqs_record
 from devtools.lambda_runtime import Invoke
+from twilio_inbound.clock import iso_millis, utc_now
 
 log = logging.getLogger("twilio_inbound.local")
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _failed_identifiers(result: Any) -> list[str] | None:
@@ -58,7 +55,6 @@ class StreamPoller:
         self._dlq_url = self._queue_url(destination) if destination else ""
         self._retry_delay = retry_delay
         self._iterators: dict[str, str | None] = {}
-        self.region = session.region_name or "us-east-1"
 
     def _queue_url(self, arn: str) -> str:
         name = arn.rsplit(":", 1)[-1]
@@ -134,7 +130,7 @@ class StreamPoller:
                 "approximateInvokeCount": attempts,
             },
             "version": "1.0",
-            "timestamp": _now_iso(),
+            "timestamp": iso_millis(utc_now()),
             "DDBStreamBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": first["SequenceNumber"],
@@ -144,13 +140,6 @@ class StreamPoller:
             },
         }
         self._sqs.send_message(QueueUrl=self._dlq_url, MessageBody=json.dumps(document))
-
-
-def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
-        for name, value in attributes.items()
-    }
 
 
 class QueuePoller:
@@ -173,7 +162,6 @@ class QueuePoller:
         # Locally, a failed message comes back after this many seconds instead of the queue's
         # VisibilityTimeout, so retries and the redrive to the DLQ happen while you watch.
         self._retry_visibility = retry_visibility
-        self.region = session.region_name or "us-east-1"
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         response = self._sqs.receive_message(
@@ -186,18 +174,15 @@ class QueuePoller:
         messages = response.get("Messages", [])
         if not messages:
             return 0
-        records: list[dict[str, Any]] = [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self._queue_arn,
-                "awsRegion": self.region,
-            }
+        records = [
+            sqs_record(
+                message_id=message["MessageId"],
+                receipt_handle=message["ReceiptHandle"],
+                body=message["Body"],
+                queue_arn=self._queue_arn,
+                attributes=message.get("Attributes", {}),
+                message_attributes=message.get("MessageAttributes", {}),
+            )
             for message in messages
         ]
         try:

@@ -1,55 +1,61 @@
 """Creates template.yaml's own resources in an AWS emulator (moto), so local runs and tests cannot drift
 from what `sam deploy` creates.
 
-Reads the template's tables, topics, queues, queue policies and subscriptions and creates them with the
-same properties; resolves Ref, GetAtt, Sub, If, Equals and Not; and describes each function (handler,
-code folder, environment, event sources) for the local stack to run.
+Reads the template's tables, topics, queues, queue policies, subscriptions, buckets, bucket policies, managed
+policies, alarms, dashboard and key and creates them with the same properties (skipping resources whose
+Condition is false); resolves Ref (AWS::NoValue too), GetAtt, Sub, If, Equals and Not; and describes each
+function (handler, code folder, environment, event sources) for the local stack to run. Functions and the HTTP
+API are served in process: here they only have names.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
+
+from devtools.lambda_context import ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
-ACCOUNT_ID = "123456789012"  # moto's default account
-
-_SHORT_TAGS = {"GetAtt": "Fn::GetAtt", "Ref": "Ref", "Condition": "Condition"}
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) turned into their long form."""
-
-
-def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = _SHORT_TAGS.get(suffix, f"Fn::{suffix}")
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    elif isinstance(node, yaml.MappingNode):
-        value = loader.construct_mapping(node, deep=True)
-    else:
-        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
+# What `Ref: AWS::NoValue` resolves to: the property or list item is left out, as CloudFormation does.
+_NO_VALUE = object()
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as stream:
-        document: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)  # nosec B506
+    """The template as cfn-lint reads it: short tags in their long form (!GetAtt A.B -> {"Fn::GetAtt": ["A", "B"]}).
+
+    Mappings and strings are cfn-lint's dict and str subclasses (they remember their line): json and == see
+    plain dicts and strings.
+    """
+    from cfnlint.decode import cfn_yaml  # half a second to import: only when a template is read
+
+    document: dict[str, Any] = cfn_yaml.load(str(path))
     return document
+
+
+def refers_to_resource(value: Any, resources: dict[str, Any]) -> bool:
+    """Whether a template value names one of the resources (Ref, GetAtt, or ${X} / ${X.Attr} in a Sub):
+    outside CloudFormation (sam local) such a value is only the logical id, or nothing."""
+    if isinstance(value, list):
+        return any(refers_to_resource(item, resources) for item in value)
+    if not isinstance(value, dict):
+        return False
+    if "Ref" in value:
+        return value["Ref"] in resources
+    if "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0] in resources
+    if "Fn::Sub" in value:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        named = {match.split(".")[0] for match in re.findall(r"\$\{([^!}][^}]*)\}", text)} - set(variables)
+        return bool(named & set(resources)) or refers_to_resource(list(variables.values()), resources)
+    return any(refers_to_resource(item, resources) for item in value.values())
 
 
 @dataclass
@@ -91,36 +97,43 @@ class Stack:
         self.parameters.update(parameters or {})
         self.physical: dict[str, dict[str, str]] = {}  # logical id -> {"Ref": ..., "Arn": ..., ...}
 
-    # ------------------------------------------------------------------ intrinsic functions
-    def _condition(self, name: str) -> bool:
-        return bool(self.resolve(self.template["Conditions"][name]))
+    @cached_property
+    def cloudwatch(self) -> Any:
+        """One client for every alarm: creating a client costs more than creating an alarm in moto."""
+        return self.session.client("cloudwatch")
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic function)
+    # ------------------------------------------------------------------ intrinsic functions
+    def _condition(self, name: str | None) -> bool:
+        """A resource's Condition (no Condition: always created)."""
+        return name is None or bool(self.resolve(self.template["Conditions"][name]))
+
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
-        if len(value) != 1:
-            return {key: self.resolve(item) for key, item in value.items()}
-        ((key, argument),) = value.items()
-        if key == "Ref":
-            return self._ref(argument)
-        if key == "Fn::GetAtt":
-            logical_id, attribute = argument
-            return self.create(logical_id)[attribute]
-        if key == "Fn::Sub":
-            return self._sub(argument)
-        if key == "Fn::If":
-            condition, when_true, when_false = argument
-            return self.resolve(when_true if self._condition(condition) else when_false)
-        if key == "Fn::Equals":
-            left, right = self.resolve(argument)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not self.resolve(argument[0])
-        if key == "Condition":
-            return self._condition(argument)
-        return {key: self.resolve(argument)}
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            intrinsic = _INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, argument)
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    def _get_att(self, argument: list[str]) -> str:
+        logical_id, attribute = argument
+        return self.create(logical_id)[attribute]
+
+    def _if(self, argument: list[Any]) -> Any:
+        condition, when_true, when_false = argument
+        return self.resolve(when_true if self._condition(condition) else when_false)
+
+    def _equals(self, argument: list[Any]) -> bool:
+        left, right = self.resolve(argument)
+        return str(left) == str(right)
+
+    def _not(self, argument: list[Any]) -> bool:
+        return not self.resolve(argument[0])
 
     def _pseudo(self) -> dict[str, str]:
         return {
@@ -131,7 +144,9 @@ class Stack:
             "AWS::Partition": "aws",
         }
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         if name in self.parameters:
             return self.parameters[name]
         if name in self._pseudo():
@@ -148,12 +163,7 @@ class Stack:
             end = result.index("}", start)
             name = result[start + 2 : end]
             logical_id, _, attribute = name.partition(".")
-            if attribute:
-                replacement = self.create(logical_id)[attribute]
-            elif logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::Serverless::HttpApi":
-                replacement = "local"  # the local stack serves the API itself
-            else:
-                replacement = self._ref(logical_id)
+            replacement = self.create(logical_id)[attribute] if attribute else str(self._ref(logical_id))
             result = result[:start] + replacement + result[end + 1 :]
         return result
 
@@ -166,16 +176,18 @@ class Stack:
         if logical_id in self.physical:
             return self.physical[logical_id]
         resource = self.resources[logical_id]
-        properties = self.resolve(resource.get("Properties", {}))
+        if resource["Type"] in _SERVED_IN_PROCESS:
+            self.physical[logical_id] = _served_in_process(self, logical_id, resource["Type"])
+            return self.physical[logical_id]
         creator = _CREATORS.get(resource["Type"])
         if creator is None:
             raise KeyError(f"{logical_id}: {resource['Type']} is not created locally")
-        self.physical[logical_id] = creator(self, logical_id, properties)
+        self.physical[logical_id] = creator(self, logical_id, self.resolve(resource.get("Properties", {})))
         return self.physical[logical_id]
 
     def provision(self) -> Stack:
         for logical_id, resource in self.resources.items():
-            if resource["Type"] in _CREATORS:
+            if resource["Type"] in _CREATORS and self._condition(resource.get("Condition")):
                 self.create(logical_id)
         return self
 
@@ -214,6 +226,18 @@ class Stack:
     def _event_arn(self, event: dict[str, Any]) -> str:
         properties = event["Properties"]
         return str(self.resolve(properties["Stream"] if event["Type"] == "DynamoDB" else properties["Queue"]))
+
+
+# The intrinsic functions the template uses, by their long name.
+_INTRINSICS: dict[str, Callable[[Stack, Any], Any]] = {
+    "Ref": Stack._ref,
+    "Fn::GetAtt": Stack._get_att,
+    "Fn::Sub": Stack._sub,
+    "Fn::If": Stack._if,
+    "Fn::Equals": Stack._equals,
+    "Fn::Not": Stack._not,
+    "Condition": Stack._condition,
+}
 
 
 # ---------------------------------------------------------------------- one creator per resource type
@@ -287,10 +311,116 @@ def _create_subscription(stack: Stack, logical_id: str, properties: dict[str, An
     return {"Ref": arn}
 
 
+def _create_key(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    client = stack.session.client("kms")
+    metadata = client.create_key(
+        Description=properties.get("Description", logical_id),
+        Policy=json.dumps(properties["KeyPolicy"]),
+        Tags=[{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties.get("Tags", [])],
+    )["KeyMetadata"]
+    if properties.get("EnableKeyRotation"):
+        client.enable_key_rotation(KeyId=metadata["KeyId"])
+    return {"Ref": metadata["KeyId"], "Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}
+
+
+def _create_alarm(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.pop("AlarmName", None) or stack.physical_name(logical_id)
+    stack.cloudwatch.put_metric_alarm(AlarmName=name, **properties)  # CloudFormation's names are the API's
+    return {"Ref": name, "Arn": f"arn:aws:cloudwatch:{stack.region}:{ACCOUNT_ID}:alarm:{name}"}
+
+
+def _create_dashboard(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.get("DashboardName") or stack.physical_name(logical_id)
+    stack.cloudwatch.put_dashboard(DashboardName=name, DashboardBody=properties["DashboardBody"])
+    return {"Ref": name}
+
+
+_SERVED_IN_PROCESS = ("AWS::Serverless::Function", "AWS::Serverless::HttpApi")
+
+
+def _served_in_process(stack: Stack, logical_id: str, kind: str) -> dict[str, str]:
+    """Names only: functions run in process under their logical id (the local context's function name), and
+    the local stack serves the HTTP API itself."""
+    if kind == "AWS::Serverless::HttpApi":
+        return {"Ref": "local"}
+    return {"Ref": logical_id, "Arn": f"arn:aws:lambda:{stack.region}:{ACCOUNT_ID}:function:{logical_id}"}
+
+
+def _create_bucket(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The bucket with the template's encryption, public access block, ownership, versioning and lifecycle."""
+    client = stack.session.client("s3")
+    name = properties.get("BucketName") or stack.physical_name(logical_id).lower()
+    client.create_bucket(Bucket=name)
+    if "BucketEncryption" in properties:
+        rules: list[Any] = [
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+            for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in properties:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+        )
+    if "OwnershipControls" in properties:
+        client.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
+    if "VersioningConfiguration" in properties:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
+    if "LifecycleConfiguration" in properties:
+        lifecycle: list[Any] = [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+        client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle})
+    arn = f"arn:aws:s3:::{name}"
+    return {"Ref": name, "Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape."""
+    api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    elif rule.get("ExpiredObjectDeleteMarker"):
+        api["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return api
+
+
+def _create_bucket_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The policy without its conditioned statements: moto enforces bucket policies but ignores conditions
+    (moto's put_bucket_policy: "Conditions are not taken into account"), so the TLS-only Deny would refuse every
+    request, and the emulator speaks plain HTTP anyway. tests/unit/test_template.py checks those statements."""
+    document = properties["PolicyDocument"]
+    statements = [statement for statement in document["Statement"] if "Condition" not in statement]
+    if statements:
+        stack.session.client("s3").put_bucket_policy(
+            Bucket=properties["Bucket"], Policy=json.dumps({**document, "Statement": statements})
+        )
+    return {"Ref": stack.physical_name(logical_id)}
+
+
+def _create_managed_policy(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    arn = stack.session.client("iam").create_policy(
+        PolicyName=stack.physical_name(logical_id),
+        PolicyDocument=json.dumps(properties["PolicyDocument"]),
+        Description=properties.get("Description", ""),
+    )["Policy"]["Arn"]
+    return {"Ref": arn, "PolicyArn": arn}
+
+
 _CREATORS = {
+    "AWS::S3::Bucket": _create_bucket,
+    "AWS::S3::BucketPolicy": _create_bucket_policy,
+    "AWS::IAM::ManagedPolicy": _create_managed_policy,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SQS::Queue": _create_queue,
     "AWS::SQS::QueuePolicy": _create_queue_policy,
     "AWS::SNS::Subscription": _create_subscription,
+    "AWS::KMS::Key": _create_key,
+    "AWS::CloudWatch::Alarm": _create_alarm,
+    "AWS::CloudWatch::Dashboard": _create_dashboard,
 }

@@ -5,6 +5,11 @@
   twilio-inbound numbers add +15005550001 --name support-line --route-key support
   twilio-inbound replay --from-dlq --stack-name twilio-inbound
   twilio-inbound send-sms --from support-line --to +14155550100 --body "Your order shipped" --wait 30
+  twilio-inbound media url MM0123… 0                        # a presigned URL for an archived attachment
+  twilio-inbound verify                                       # the stack's Twilio credentials work
+  twilio-inbound connect +15005550001 --retries 2 --retry-on 5xx   # point the number's webhook here
+  twilio-inbound doctor                                       # what makes inbound fail silently, and the fix
+  twilio-inbound reconcile --since 2026-11-23T08:00:00Z --backfill  # messages the webhook never got
 
 Every command has --help.
 """
@@ -14,7 +19,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from twilio_inbound_cli import numbers_command, replay_command, send_command, send_sms_command
+from twilio_inbound_cli import (
+    connect_command,
+    doctor_command,
+    media_command,
+    numbers_command,
+    reconcile_command,
+    replay_command,
+    send_command,
+    send_sms_command,
+    twilio_numbers_command,
+    verify_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     numbers_command.add_command(commands)
     replay_command.add_command(commands)
     send_sms_command.add_command(commands)
+    media_command.add_command(commands)
+    verify_command.add_command(commands)
+    twilio_numbers_command.add_command(commands)
+    connect_command.add_command(commands)
+    doctor_command.add_command(commands)
+    reconcile_command.add_command(commands)
     return parser
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from twilio_inbound.numbers import InvalidNumberConfig, NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound_cli import connect_command
 from twilio_inbound_cli.target import resolve
+from twilio_inbound_cli.twilio_access import add_twilio_options
 
 
 def _registry(args: argparse.Namespace) -> NumberRegistry:
@@ -71,6 +73,16 @@ def _add(args: argparse.Namespace) -> int:
         print(f"error: {args.number} is already registered (use `numbers update`)")
         return 2
     config = _changes(args, NumberConfig(number=args.number, enabled=not args.disabled))
+    if args.connect:
+        # Connected first, registered once that worked: a refused connect leaves nothing half done.
+        try:
+            config.validate()
+        except InvalidNumberConfig as error:
+            print(f"error: {error}")
+            return 2
+        code = connect_command.connect_one(args, args.number)
+        if code:
+            return code
     return _save(registry, config)
 
 
@@ -148,6 +160,9 @@ def add_command(commands: Any) -> None:
     add = with_number("add", "register a number")
     with_fields(add)
     add.add_argument("--disabled", action="store_true", help="register it switched off")
+    add.add_argument("--connect", action="store_true", help="also point its Twilio webhook here (`connect`)")
+    add_twilio_options(add, stack_name=False)
+    connect_command.add_connect_options(add)
     add.set_defaults(run=_add)
     update = with_number("update", "change a registered number's settings")
     with_fields(update)

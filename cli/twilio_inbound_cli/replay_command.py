@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
-from twilio_inbound.clock import iso_millis, utc_now
+from twilio_inbound.clock import iso_millis, parse_iso, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
@@ -19,7 +18,7 @@ from twilio_inbound_cli.target import resolve
 def _iso(value: str) -> str:
     """Accepts any ISO 8601 time; returns the stored form (UTC, milliseconds, Z)."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_iso(value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
     return iso_millis(moment)

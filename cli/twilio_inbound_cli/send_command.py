@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import urllib.error
 import urllib.request
 from typing import Any
 
-from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_AUTH_TOKEN, encode_form, inbound_form, signature
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, encode_form, inbound_form, signed_headers
 from twilio_inbound_cli.target import NoStack, resolve
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
+DEFAULT_SEEDED_BYTES = 100_000
 
 
 def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: float = 15.0) -> tuple[int, str, str]:
@@ -20,11 +22,7 @@ def post_signed(url: str, pairs: list[tuple[str, str]], token: str, timeout: flo
         url,
         data=encode_form(pairs),
         method="POST",
-        headers={
-            "Content-Type": FORM_CONTENT_TYPE,
-            "User-Agent": "TwilioProxy/1.1",
-            "X-Twilio-Signature": signature(url, pairs, token),
-        },
+        headers=signed_headers(url, pairs, token),
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
@@ -45,6 +43,46 @@ def _media(value: str) -> tuple[str, str]:
     return url, content_type or "image/jpeg"
 
 
+def _seed_media(value: str) -> tuple[str, int]:
+    content_type, _, size = value.partition(",")
+    if "/" not in content_type or (size and not size.isdigit()):
+        raise argparse.ArgumentTypeError(f"--seed-media takes TYPE[,BYTES] (e.g. image/jpeg,300000), not {value!r}")
+    return content_type.strip(), int(size or DEFAULT_SEEDED_BYTES)
+
+
+def seed_standin_message(
+    admin_url: str, *, sender: str, to: str, body: str, media: list[tuple[str, int]], message_sid: str | None
+) -> tuple[str, list[tuple[str, str]]]:
+    """A received message with media in the local stack's Twilio stand-in (its admin API), as Twilio would
+    hold it: returns its MessageSid and its MediaUrls (on api.twilio.com, which the local stack's functions
+    send to the stand-in)."""
+    payload: dict[str, Any] = {
+        "account_sid": TEST_ACCOUNT_SID,
+        "sender": sender,
+        "to": to,
+        "body": body,
+        "media": [{"content_type": content_type, "size": size} for content_type, size in media],
+    }
+    if message_sid:
+        payload["sid"] = message_sid
+    request = urllib.request.Request(  # noqa: S310 (the local stand-in's admin URL, from the outputs file)
+        admin_url + "messages",
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310  # nosec B310
+        document = json.loads(response.read())
+    return str(document["sid"]), [(item["url"], item["content_type"]) for item in document["media"]]
+
+
+def _standin_admin_url(stack_name: str | None) -> str:
+    try:
+        return resolve(stack_name).output("TwilioStandInAdminUrl")
+    except NoStack as error:
+        raise NoStack(f"--seed-media needs `make local` with its Twilio API stand-in ({error})") from error
+
+
 def _run(args: argparse.Namespace) -> int:
     url = args.url
     if not url:
@@ -57,12 +95,23 @@ def _run(args: argparse.Namespace) -> int:
     sender, to = args.sender, args.to
     if args.whatsapp:
         sender, to = f"whatsapp:{sender}", f"whatsapp:{to}"
+    media, message_sid = list(args.media), args.message_sid
+    if args.seed_media:
+        message_sid, seeded = seed_standin_message(
+            _standin_admin_url(args.stack_name),
+            sender=sender,
+            to=to,
+            body=args.body,
+            media=args.seed_media,
+            message_sid=message_sid,
+        )
+        media += seeded
     pairs = inbound_form(
         body=args.body,
         sender=sender,
         to=to,
-        media=args.media,
-        message_sid=args.message_sid,
+        media=media,
+        message_sid=message_sid,
         extra=args.param,
     )
     sid = dict(pairs)["MessageSid"]
@@ -90,6 +139,15 @@ def add_command(commands: Any) -> None:
     send.add_argument("--whatsapp", action="store_true", help="send as WhatsApp (whatsapp: addresses)")
     send.add_argument(
         "--media", action="append", type=_media, default=[], metavar="URL[,TYPE]", help="attach media (repeatable)"
+    )
+    send.add_argument(
+        "--seed-media",
+        action="append",
+        type=_seed_media,
+        default=[],
+        metavar="TYPE[,BYTES]",
+        help="attach media held by the local stack's Twilio stand-in, e.g. image/jpeg,300000 (repeatable): "
+        "the media function archives it",
     )
     send.add_argument("--message-sid", help="reuse a MessageSid (to try a repeat delivery)")
     send.add_argument(

@@ -91,8 +91,23 @@ def status_callback_form(
     return [*pairs, ("ErrorCode", str(error_code))] if error_code is not None else pairs
 
 
-def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN) -> str:
-    return str(RequestValidator(token).compute_signature(url, MultiParams(group_pairs(pairs))))
+def signature(url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN, algorithm: str = "HMAC_SHA1") -> str:
+    """X-Twilio-Signature as Twilio computes it (HMAC_SHA256: a webhook signed with a shared key)."""
+    return str(RequestValidator(token).compute_signature(url, MultiParams(group_pairs(pairs)), algorithm))
+
+
+def signed_headers(
+    url: str, pairs: FormPairs, token: str = TEST_AUTH_TOKEN, algorithm: str = "HMAC_SHA1"
+) -> dict[str, str]:
+    """The headers Twilio sends with an inbound message's form posted to `url`."""
+    headers = {
+        "Content-Type": FORM_CONTENT_TYPE,
+        "User-Agent": "TwilioProxy/1.1",
+        "X-Twilio-Signature": signature(url, pairs, token, algorithm),
+    }
+    if algorithm != "HMAC_SHA1":  # a webhook signed with a shared key says which
+        headers["X-Twilio-Webhooks-Signature-Settings"] = f"key=webhooks_sharedkey_1,algorithm={algorithm}"
+    return headers
 
 
 def encode_form(pairs: FormPairs) -> bytes:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 # Where `make local` writes its outputs, relative to the checkout it runs in. Commands read it from the
 # current directory unless TWILIO_INBOUND_OUTPUTS names the file.
@@ -24,6 +25,11 @@ class Target:
     outputs: dict[str, str]
     session: boto3.session.Session
     endpoint_url: str | None  # the emulator, for the local stack
+    parameters: dict[str, str] = field(default_factory=dict)  # a deployed stack's template parameters
+
+    def parameter(self, key: str) -> str:
+        """A template parameter's value (a deployed stack's, or one the local stack writes to its outputs)."""
+        return self.parameters.get(key) or self.outputs.get(key, "")
 
     def client(self, service: Any) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
@@ -39,14 +45,22 @@ def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
     outputs_file = outputs_file or Path(os.environ.get("TWILIO_INBOUND_OUTPUTS") or LOCAL_OUTPUTS)
     if stack_name:
         session = boto3.session.Session()
-        stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        try:
+            stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        except (BotoCoreError, ClientError) as error:
+            raise NoStack(f"cannot read stack {stack_name}: {error}") from error
         outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
-        return Target(outputs, session, None)
+        parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stacks[0].get("Parameters", [])}
+        return Target(outputs, session, None, parameters)
     if not outputs_file.exists():
         raise NoStack(
             f"no local stack is running ({outputs_file} is missing): start `make local`, or pass --stack-name"
         )
-    outputs = json.loads(outputs_file.read_text(encoding="utf-8"))
+    return local_target(json.loads(outputs_file.read_text(encoding="utf-8")))
+
+
+def local_target(outputs: dict[str, str]) -> Target:
+    """The local stack from its outputs (the emulator's endpoint and region)."""
     # The emulator accepts any credentials; these keep a developer's real ones out of local calls.
     session = boto3.session.Session(
         aws_access_key_id="local",

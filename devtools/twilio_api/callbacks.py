@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC
+from urllib.parse import urldefrag
 
 import requests
 
@@ -52,6 +53,9 @@ def send(
     store: Store, *, kind: str, message_sid: str, url: str, method: str, pairs: FormPairs, token: str
 ) -> CallbackRecord:
     """One signed request (POST form, or GET with the parameters in the query), recorded whatever happens."""
+    # A #fragment holds Twilio's connection overrides (#rc=3&rp=5xx...): instructions to Twilio, never sent,
+    # so the receiver cannot see them and Twilio signs and calls the URL without them.
+    url = urldefrag(url).url
     target = url
     if method == "GET":
         target = requests.Request("GET", url, params=pairs).prepare().url or url

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import LocalStack
-from tests.integration.test_local_stack import receive_events, stored
+from tests.integration.helpers import LocalStack, receive_events, stored
 from twilio_inbound_cli.send_command import post_signed
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, inbound_form, new_message_sid
 

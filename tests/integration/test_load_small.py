@@ -1,11 +1,11 @@
-"""A small run of bench/load.py through the local stack: no loss, no duplicate, figures reported."""
+"""A small run of devtools/load.py through the local stack: no loss, no duplicate, figures reported."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.load import LoadConfig, Target, run
-from tests.integration.conftest import LocalStack
+from devtools.load import LoadConfig, Target, run
+from tests.integration.helpers import LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from devtools.local_process import LocalStackProcess
 from devtools.template import load_template
-from tests.integration.conftest import LocalStack, free_port, start_stack
+from tests.integration.helpers import LocalStack, receive_events, stored
+from twilio_inbound.cloudevent import EVENT_TYPE
 from twilio_inbound_cli.send_command import post_signed
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
+from twilio_inbound_cli.signing import FORM_CONTENT_TYPE, TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid
 
 pytestmark = pytest.mark.integration
 
@@ -22,32 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def subscriber(local_stack: LocalStack) -> str:
     """A downstream service's own queue, subscribed to the local topic from the outputs file."""
-    return local_stack.subscribe("integration-subscriber")
-
-
-def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Everything delivered to the queue until `expected` arrived, plus a short wait for extras."""
-    sqs = stack.client("sqs")
-    events: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    quiet_until = None
-    while time.monotonic() < deadline:
-        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        for message in messages:
-            events.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        if len(events) >= expected and quiet_until is None:
-            quiet_until = time.monotonic() + 1.5  # anything published twice would show up by now
-        if quiet_until is not None and time.monotonic() > quiet_until:
-            break
-    return events
-
-
-def stored(stack: LocalStack, message_sid: str) -> dict[str, Any] | None:
-    item: dict[str, Any] = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["MessagesTableName"], Key={"messageSid": {"S": message_sid}}, ConsistentRead=True
-    )
-    return item.get("Item")
+    return local_stack.subscribe("integration-subscriber", {"eventType": [EVENT_TYPE]})
 
 
 def test_outputs_file_has_the_templates_outputs(local_stack: LocalStack) -> None:
@@ -106,7 +80,7 @@ def test_forged_and_unsigned_requests_get_403_and_are_not_stored(local_stack: Lo
         local_stack.url,
         data=encode_form(unsigned),
         method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        headers={"Content-Type": FORM_CONTENT_TYPE},
     )
     with pytest.raises(urllib.error.HTTPError) as rejected:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310
@@ -127,7 +101,7 @@ def test_http_answers_like_api_gateway(local_stack: LocalStack, method: str, pat
 
 def test_a_taken_port_gives_a_clear_error(local_stack: LocalStack, tmp_path: Path) -> None:
     taken = int(local_stack.url.rsplit(":", 1)[1].split("/")[0])
-    process = start_stack(tmp_path, taken, free_port())
-    assert process.wait(timeout=60) == 2
-    output = (tmp_path / f"local-{taken}.log").read_text().strip().splitlines()
+    process = LocalStackProcess(tmp_path, port=taken)
+    assert process.process.wait(timeout=60) == 2
+    output = process.log().strip().splitlines()
     assert output == [f"error: webhook port 127.0.0.1:{taken} is already in use (choose another with --help)"]

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from devtools.local_process import LocalStackProcess
 from devtools.twilio_api.sdk import twilio_client
-from tests.integration.conftest import LocalStack, running_stack
+from tests.integration.helpers import LocalStack
 from twilio_inbound.delivery_status import FINAL_RANK, rank
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.numbers import NumberConfig
@@ -42,11 +43,15 @@ OPTED_OUT = "+14155550109"  # texts STOP, then a question: the reply is refused
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack of its own, with the example consumer answering every message (AutoReplyText)."""
-    with running_stack(tmp_path_factory.mktemp("two-way"), ("--parameter", f"AutoReplyText={REPLY}")) as stack:
-        registry = NumberRegistry(stack.client("dynamodb"), stack.outputs["NumbersTableName"])
-        registry.put(NumberConfig(NUMBER, name="support-line"))
-        registry.put(NumberConfig(WHATSAPP, name="support-whatsapp"))
-        yield stack
+    process = LocalStackProcess(
+        tmp_path_factory.mktemp("two-way"), extra_args=("--parameter", f"AutoReplyText={REPLY}")
+    )
+    stack = LocalStack(process, process.wait_for_outputs())
+    registry = NumberRegistry(stack.client("dynamodb"), stack.outputs["NumbersTableName"])
+    registry.put(NumberConfig(NUMBER, name="support-line"))
+    registry.put(NumberConfig(WHATSAPP, name="support-whatsapp"))
+    yield stack
+    assert process.stop() == 0, process.log()
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +159,7 @@ def test_send_sms_from_the_command_line_sends_once_per_key(stack: LocalStack) ->
     def send_sms(*args: str) -> tuple[int, list[dict[str, Any]]]:
         done = subprocess.run(
             [sys.executable, "-m", "twilio_inbound_cli", "send-sms", *args],
-            env={**os.environ, "TWILIO_INBOUND_OUTPUTS": str(stack.outputs_file)},
+            env={**os.environ, "TWILIO_INBOUND_OUTPUTS": str(stack.process.outputs_file)},
             capture_output=True,
             text=True,
             timeout=60,

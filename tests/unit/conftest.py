@@ -6,29 +6,24 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import pytest_socket
 from moto import mock_aws
 
-from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke, load_function
-from devtools.template import ROOT, Stack
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, signature
-
-EVENTS = ROOT / "events"
-WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
-FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
-# Offline: the token from the environment, and no registry cache so each test sees its own registrations.
-OFFLINE_ENV = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": "", "REGISTRY_CACHE_SECONDS": "0"}
+from devtools.template import Stack
+from tests.unit.helpers import OFFLINE_ENV
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    # Unit tests never touch the network: moto runs in-process. Tests marked allow_hosts(["127.0.0.1"]) (the
-    # Twilio API stand-in in this process) reach only loopback: pytest-socket applies the marker itself.
+    # Unit tests never touch the network: moto runs in-process. Tests marked allow_hosts (the Twilio API
+    # stand-in on 127.0.0.1) are left to pytest-socket, which lets them reach those hosts only.
     if item.get_closest_marker("allow_hosts") is None:
         pytest_socket.disable_socket(allow_unix_socket=True)
 
@@ -37,10 +32,16 @@ def pytest_runtest_teardown() -> None:
     pytest_socket.enable_socket()
 
 
+# One loader for every test's session: it caches the service models, which each new session would read again.
+SERVICE_MODELS = botocore.loaders.create_loader()
+
+
 @pytest.fixture
 def aws() -> Iterator[boto3.session.Session]:
     with mock_aws():
-        yield boto3.session.Session(region_name="us-east-1")
+        core = botocore.session.Session()
+        core.register_component("data_loader", SERVICE_MODELS)
+        yield boto3.session.Session(botocore_session=core, region_name="us-east-1")
 
 
 @pytest.fixture
@@ -64,28 +65,13 @@ def consumer(stack: Stack) -> Invoke:
     return load_function(stack.functions()["ConsumerFunction"])
 
 
-def load_event(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return document
-
-
-def signed_event(
-    pairs: FormPairs,
-    *,
-    url: str = WEBHOOK_URL,
-    token: str = TEST_AUTH_TOKEN,
-    signed_url: str | None = None,
-    version: str = "2.0",
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway event for a form signed over `signed_url` (default: the URL called)."""
-    all_headers = {
-        "Content-Type": FORM_TYPE,
-        "X-Twilio-Signature": signature(signed_url or url, pairs, token),
-        **(headers or {}),
-    }
-    build = http_api_event if version == "2.0" else rest_api_event
-    return build("POST", url, all_headers, encode_form(pairs))
+@pytest.fixture
+def reconcile(stack: Stack) -> Invoke:
+    """The reconcile function in a new container, the stack's Twilio secret (one account) in moto. It calls
+    Twilio only for registered numbers."""
+    secret = {"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID}
+    arn = stack.session.client("secretsmanager").create_secret(Name="twilio", SecretString=json.dumps(secret))["ARN"]
+    return load_function(stack.functions()["ReconcileFunction"], {"TWILIO_AUTH_TOKEN_SECRET_ARN": arn}, fresh=True)
 
 
 @pytest.fixture
@@ -99,10 +85,6 @@ def table_items(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
         return [from_item(item) for item in client.scan(TableName=table)["Items"]]
 
     return scan
-
-
-def event_files(prefix: str) -> list[Path]:
-    return sorted(EVENTS.glob(f"{prefix}*.json"))
 
 
 @pytest.fixture

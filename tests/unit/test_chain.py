@@ -5,8 +5,7 @@ from __future__ import annotations
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import QueuePoller, StreamPoller
 from devtools.template import Stack
-from tests.unit.conftest import signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from tests.unit.helpers import drain, signed_event, subscribe_queue
 from twilio_inbound_cli.signing import inbound_form
 
 

@@ -9,53 +9,33 @@ from typing import Any
 import jsonschema
 import pytest
 
+from devtools.lambda_events import stored_record, stream_record
 from devtools.lambda_runtime import Invoke
-from devtools.subscriber import subscribe_queue as subscribe_queue_to
+from devtools.make_events import RECEIVED_AT
 from devtools.template import ROOT, Stack
 from fanout.outbox import fan_out
-from tests.unit.conftest import load_event
+from tests.unit.helpers import SCHEMA, drain, load_event, subscribe_queue
 from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import MAX_BATCH_BYTES, Outgoing, TopicPublisher, batches, outgoing_for
+from twilio_inbound_cli.signing import inbound_form
 
-SCHEMA = json.loads((ROOT / "schemas" / "message-received.v1.json").read_text())
+STREAM_ARN = load_event("dynamodb-stream.json")["Records"][0]["eventSourceARN"]
 FILTERABLE = {"eventType", "to", "from", "channel", "fromCountry", "hasMedia", "optOutType"}
 
 
-def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
-    """A downstream team's queue, subscribed the way the README tells them to."""
-    sqs, sns = stack.session.client("sqs"), stack.session.client("sns")
-    return subscribe_queue_to(sqs, sns, stack.physical["MessagesTopic"]["Ref"], name, filter_policy)[0]
-
-
-def drain(stack: Stack, url: str) -> list[dict[str, Any]]:
-    sqs = stack.session.client("sqs")
-    received: list[dict[str, Any]] = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-            "Messages", []
-        )
-        if not messages:
-            return received
-        for message in messages:
-            received.append({"event": json.loads(message["Body"]), "attributes": message.get("MessageAttributes", {})})
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def stream_records(count: int, body: str = "hello") -> list[dict[str, Any]]:
-    template = load_event("dynamodb-stream.json")["Records"][0]
-    records = []
-    for index in range(count):
-        record = json.loads(json.dumps(template))
-        image = record["dynamodb"]["NewImage"]
-        sid = f"SM{index:032x}"
-        image["messageSid"] = {"S": sid}
-        image["body"] = {"S": f"{body} {index}"}
-        image["parameters"]["M"]["MessageSid"] = {"S": sid}
-        record["dynamodb"]["Keys"] = {"messageSid": {"S": sid}}
-        record["dynamodb"]["SequenceNumber"] = str(1000 + index)
-        records.append(record)
-    return records
+    """Stream records of `count` new messages (SM000...0, SM000...1, ...), as the table's stream carries them."""
+    return [
+        stream_record(
+            stored_record(inbound_form(body=f"{body} {index}", message_sid=f"SM{index:032x}"), RECEIVED_AT),
+            event_id=f"{index:032x}",
+            sequence_number=1000 + index,
+            stream_arn=STREAM_ARN,
+            created_at=RECEIVED_AT,
+        )
+        for index in range(count)
+    ]
 
 
 def test_stream_event_becomes_valid_cloudevents_for_subscribers(stack: Stack, fanout: Invoke) -> None:

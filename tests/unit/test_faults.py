@@ -6,53 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError
 
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import QueuePoller, StreamPoller
 from devtools.template import Stack
-from tests.unit.conftest import signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
-from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.opt_outs_table import OptOutStore
+from tests.unit.helpers import Injector, drain, replayer, signed_event, subscribe_queue
 from twilio_inbound.publishing import Outgoing, TopicPublisher
-from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.signing import inbound_form, new_message_sid
-
-
-def error_response(status: int, code: str) -> tuple[AWSResponse, dict[str, Any]]:
-    """What botocore hands back for an AWS error answer (after its own retries, at the before-call level)."""
-    http = AWSResponse("https://injected", status, HTTPHeaders(), None)
-    return http, {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
-
-
-class Injector:
-    """Makes an operation fail while `failing`, counting the attempts.
-
-    `before-call` answers the call with an AWS error; `before-send` raises a read timeout on every attempt
-    (moto's own handler is then never reached, and the SDK's retries are visible).
-    """
-
-    def __init__(self, client: Any, event: str, error: tuple[int, str] | None = None) -> None:
-        self.client, self.event, self.error = client, event, error
-        self.failing = True
-        self.attempts = 0
-        client.meta.events.register_first(event, self)
-
-    def __call__(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        if not self.failing:
-            return None
-        self.attempts += 1
-        if self.error is None:
-            raise ReadTimeoutError(endpoint_url="https://injected")
-        return error_response(*self.error)
-
-    def __enter__(self) -> Injector:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.client.meta.events.unregister(self.event, self)
 
 
 @pytest.fixture
@@ -201,15 +162,6 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_replay_delivers_it(
     assert result.dead_letters_done == 1
     assert [item["event"]["id"] for item in drain(stack, queue)] == [poison]
     assert "Messages" not in sqs.receive_message(QueueUrl=dlq_url)
-
-
-def replayer(stack: Stack) -> Replayer:
-    client = stack.session.client("dynamodb")
-    return Replayer(
-        MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["OptOutsTable"]["Ref"]),
-        TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
-        OptOutStore(client, stack.physical["OptOutsTable"]["Ref"]),
-    )
 
 
 def test_replay_by_sid_and_time_range_republishes_the_same_events(stack: Stack, ingest: Invoke) -> None:

@@ -23,50 +23,29 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
-from devtools.apigw import http_api_event, rest_api_event
+from devtools.apigw import http_api_event, rest_api_event, rest_api_url
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL
+from tests.unit.helpers import INTERNALS, form_of
 from twilio_inbound.secret_source import SecretSource
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form
+from twilio_inbound_cli import signing
+from twilio_inbound_cli.signing import (
+    TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
+    FormPairs,
+    encode_form,
+    inbound_form,
+)
 
 SIGNATURE_ALPHABET = string.ascii_letters + string.digits + "+/="
 URL_ALPHABET = "".join(char for char in string.printable if char not in string.whitespace)
 URL_INSERTIONS = "/.:?&=#%-_~aA0 "
 BODY_SUBSTITUTIONS = "=&%+ ~0aZ"
 BODY_INSERTIONS = "=&a"
-# What an error answer must never contain: the token, a stack trace, resource names, AWS error names.
-INTERNALS = (
-    TEST_AUTH_TOKEN,
-    "Traceback",
-    'File "',
-    "arn:",
-    "Exception",
-    "botocore",
-    "ResourceNotFound",
-    "ValidationException",
-    "ConditionalCheckFailed",
-    "ProvisionedThroughput",
-    "AccessDenied",
-)
-
-
-def signature_for(url: str, pairs: FormPairs, algorithm: str = "HMAC_SHA1") -> str:
-    from twilio.request_validator import RequestValidator
-
-    params: dict[str, list[str]] = {}
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-
-    class _Multi(dict[str, list[str]]):
-        def getall(self, name: str) -> list[str]:
-            return self[name]
-
-    return str(RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, _Multi(params), algorithm))
 
 
 @dataclass(frozen=True)
@@ -84,12 +63,12 @@ class Signed:
 
     @property
     def signature(self) -> str:
-        return signature_for(self.url, self.pairs, self.algorithm)
+        return signing.signature(self.url, self.pairs, algorithm=self.algorithm)
 
     def headers(self, signature: str | None = None) -> dict[str, str]:
-        headers = {"Content-Type": FORM_TYPE, "X-Twilio-Signature": self.signature if signature is None else signature}
-        if self.algorithm != "HMAC_SHA1":
-            headers["X-Twilio-Webhooks-Signature-Settings"] = f"key={SHARED_KEY_ID},algorithm={self.algorithm}"
+        headers = signing.signed_headers(self.url, self.pairs, algorithm=self.algorithm)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
         return headers
 
     def event(
@@ -121,12 +100,12 @@ def verify_shared_key_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
 MESSAGES = [
     Signed(
         "sms",
-        WEBHOOK_URL,
+        TEST_WEBHOOK_URL,
         inbound_form(body="Pay invoice 4521 to account 12-34", sender="+14155550100", message_sid="SM" + "0a" * 16),
     ),
     Signed(
         "mms-unicode",
-        WEBHOOK_URL,
+        TEST_WEBHOOK_URL,
         inbound_form(
             body="Ünïcödé ✓ 日本語 👋 & = + %",
             media=[("https://media.example/1.jpg", "image/jpeg")],
@@ -135,14 +114,14 @@ MESSAGES = [
     ),
     Signed(
         "whatsapp-query",
-        WEBHOOK_URL + "?tenant=acme%20corp&route=a&route=b",
+        TEST_WEBHOOK_URL + "?tenant=acme%20corp&route=a&route=b",
         inbound_form(
             body="hola", sender="whatsapp:+14155550199", to="whatsapp:+15005550001", message_sid="SM" + "1b" * 16
         ),
     ),
     Signed(
         "sha256",
-        WEBHOOK_URL,
+        TEST_WEBHOOK_URL,
         inbound_form(body="signed with a shared key", message_sid="SM" + "2c" * 16),
         algorithm="HMAC_SHA256",
     ),
@@ -175,10 +154,12 @@ def body_mutations(body: str) -> Iterator[str]:
             yield body[:position] + char + body[position:]
 
 
-def form_of(body: bytes) -> FormPairs | None:
+def sendable_event(message: Signed, url: str) -> dict[str, Any] | None:
+    """The message sent to `url`; None when no client could request it."""
     try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError:
+        # an absolute URL with a host: anything else ("htt[s://...", ":ttps://...") cannot be requested
+        return message.event(url=url) if urlsplit(url).netloc else None
+    except ValueError:  # a port that is not a number, an unclosed "["
         return None
 
 
@@ -258,7 +239,7 @@ def test_every_single_character_change_is_rejected(  # noqa: PLR0917 (pytest fix
     for mutant in body_mutations(original_body):
         raw = mutant.encode("utf-8")
         form = form_of(raw)
-        if form is not None and signature_for(message.url, form, message.algorithm) == message.signature:
+        if form is not None and signing.signature(message.url, form, algorithm=message.algorithm) == message.signature:
             # the request Twilio signs is the same one: no verifier can tell (see the module docstring)
             (tally.equivalent if form == original_form else tally.collisions).append(raw)
             continue
@@ -267,11 +248,7 @@ def test_every_single_character_change_is_rejected(  # noqa: PLR0917 (pytest fix
     # ... and of its URL (scheme, host, path, query, separators)
     original_seen = seen_request(message.event())
     for mutant in mutations(message.url, URL_ALPHABET, URL_INSERTIONS):
-        try:
-            # an absolute URL with a host: anything else ("htt[s://...", ":ttps://...") cannot be requested
-            event = message.event(url=mutant) if urlsplit(mutant).netloc else None
-        except ValueError:  # a port that is not a number, an unclosed "["
-            event = None
+        event = sendable_event(message, mutant)
         if event is None:
             tally.unsendable += 1
             continue
@@ -319,7 +296,7 @@ def test_the_only_signature_collisions_are_deleted_separators() -> None:
         mutant = body[:position] + body[position + 1 :]
         form = form_of(mutant.encode())
         changed = form is not None and form != form_of(message.body)
-        if changed and form is not None and signature_for(message.url, form) == message.signature:
+        if changed and form is not None and signing.signature(message.url, form) == message.signature:
             collisions.append(body[position])
     # THEN only deleting an "=" between a name and its value (merging them) keeps the signature
     assert collisions, "expected Twilio's scheme to admit '=' deletions (if not, tighten the forgery test)"
@@ -331,19 +308,19 @@ def test_the_only_signature_collisions_are_deleted_separators() -> None:
     "other_url",
     [
         "https://other123abc.execute-api.us-east-1.amazonaws.com/sms",  # another API
-        WEBHOOK_URL.replace("us-east-1", "eu-west-1"),  # another region
-        WEBHOOK_URL.replace("/sms", "/sms2"),  # another path
-        WEBHOOK_URL + "/",  # trailing slash
-        WEBHOOK_URL.replace("https://", "http://"),  # http instead of https
-        WEBHOOK_URL + "?replayed=1",  # an added query
-        WEBHOOK_URL + "?",  # an empty query is still the same URL to the function
+        TEST_WEBHOOK_URL.replace("us-east-1", "eu-west-1"),  # another region
+        TEST_WEBHOOK_URL.replace("/sms", "/sms2"),  # another path
+        TEST_WEBHOOK_URL + "/",  # trailing slash
+        TEST_WEBHOOK_URL.replace("https://", "http://"),  # http instead of https
+        TEST_WEBHOOK_URL + "?replayed=1",  # an added query
+        TEST_WEBHOOK_URL + "?",  # an empty query is still the same URL to the function
     ],
 )
 def test_a_valid_request_replayed_to_another_url_is_rejected(
     ingest: Invoke, message_count: Callable[[], int], other_url: str
 ) -> None:
     # GIVEN a valid request signed for the webhook URL
-    message = Signed("sms", WEBHOOK_URL, inbound_form())
+    message = Signed("sms", TEST_WEBHOOK_URL, inbound_form())
     event = message.event(url=other_url)
     if seen_request(event) == seen_request(message.event()):
         # WHEN the "other" URL is the same request to the function THEN it verifies (the control)
@@ -374,7 +351,7 @@ def test_a_replay_to_the_same_url_is_acknowledged_but_stored_once(
     ingest: Invoke, message_count: Callable[[], int]
 ) -> None:
     # GIVEN a delivered message
-    message = Signed("sms", WEBHOOK_URL, inbound_form())
+    message = Signed("sms", TEST_WEBHOOK_URL, inbound_form())
     assert ingest(message.event())["statusCode"] == 200
     # WHEN the identical request is replayed (by Twilio or anyone who captured it)
     for _ in range(3):
@@ -385,8 +362,8 @@ def test_a_replay_to_the_same_url_is_acknowledged_but_stored_once(
 
 def test_a_rest_api_replay_of_an_http_api_request_is_rejected(ingest: Invoke, message_count: Callable[[], int]) -> None:
     # GIVEN a request signed for the HTTP API URL, replayed through a REST API stage (payload 1.0, /Prod/sms)
-    message = Signed("sms", WEBHOOK_URL, inbound_form())
-    event = rest_api_event("POST", WEBHOOK_URL.replace("/sms", "/Prod/sms"), message.headers(), message.body)
+    message = Signed("sms", TEST_WEBHOOK_URL, inbound_form())
+    event = rest_api_event("POST", rest_api_url(TEST_WEBHOOK_URL), message.headers(), message.body)
     # THEN it is rejected
     assert ingest(event)["statusCode"] == 403
     assert message_count() == 0
@@ -396,17 +373,17 @@ def test_a_rest_api_replay_of_an_http_api_request_is_rejected(ingest: Invoke, me
 def test_error_answers_reveal_no_internals(ingest: Invoke, stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     from ingest import handler as ingest_handler
 
-    message = Signed("sms", WEBHOOK_URL, inbound_form())
+    message = Signed("sms", TEST_WEBHOOK_URL, inbound_form())
     broken_base64 = {**message.event(), "body": "%%%"}
     not_utf8 = message.event(body=b"Body=%FF")
     responses = [
         ingest(message.event(signature="forged")),  # 403
-        ingest(http_api_event("GET", WEBHOOK_URL, {}, b"")),  # 405
+        ingest(http_api_event("GET", TEST_WEBHOOK_URL, {}, b"")),  # 405
         ingest(message.event() | {"headers": {**message.event()["headers"], "content-type": "text/plain"}}),  # 415
         ingest(message.event(body=b"x" * 40_000)),  # 413
         ingest(broken_base64),  # 400
         ingest(not_utf8),  # 400
-        ingest(Signed("sms", WEBHOOK_URL, [p for p in inbound_form() if p[0] != "From"]).event()),  # 400
+        ingest(Signed("sms", TEST_WEBHOOK_URL, [p for p in inbound_form() if p[0] != "From"]).event()),  # 400
     ]
     # a DynamoDB failure (the table is gone): 503
     client = stack.session.client("dynamodb")
@@ -428,6 +405,6 @@ def test_error_answers_reveal_no_internals(ingest: Invoke, stack: Stack, monkeyp
 def test_another_port_on_the_same_host_is_twilios_own_tolerance(ingest: Invoke) -> None:
     # Twilio's signing is not consistent about ports, so its RequestValidator accepts the URL with or without
     # one, and so do we (documented in SECURITY.md): the replay reaches the same host only, and is stored once.
-    message = Signed("sms", WEBHOOK_URL, inbound_form())
-    assert ingest(message.event(url=WEBHOOK_URL.replace(".com/", ".com:8443/")))["statusCode"] == 200
+    message = Signed("sms", TEST_WEBHOOK_URL, inbound_form())
+    assert ingest(message.event(url=TEST_WEBHOOK_URL.replace(".com/", ".com:8443/")))["statusCode"] == 200
     assert ingest(message.event())["statusCode"] == 200  # the genuine delivery: a repeat, not stored again

@@ -11,17 +11,22 @@ from typing import Any
 
 import pytest
 
-from devtools.apigw import http_api_event
+from devtools.apigw import http_api_event, rest_api_url
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from ingest.intake import Intake
 from ingest.settings import IngestSettings
-from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, event_files, load_event, signed_event
-from twilio_inbound.messages_table import MessageStore
+from tests.unit.helpers import event_files, ingest_settings, load_event, make_intake, signed_event
 from twilio_inbound.secret_source import SecretSource
 from twilio_inbound.secrets import WebhookSecrets
-from twilio_inbound.signature import SignatureVerifier
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
+from twilio_inbound_cli.signing import (
+    FORM_CONTENT_TYPE,
+    TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+    signature,
+)
 
 Items = Callable[[], list[dict[str, Any]]]
 
@@ -133,7 +138,7 @@ def test_forged_signature_is_rejected_and_nothing_stored(ingest: Invoke, table_i
 
 
 def test_missing_signature_is_rejected(ingest: Invoke, table_items: Items) -> None:
-    event = http_api_event("POST", WEBHOOK_URL, {"Content-Type": FORM_TYPE}, encode_form(inbound_form()))
+    event = http_api_event("POST", TEST_WEBHOOK_URL, {"Content-Type": FORM_CONTENT_TYPE}, encode_form(inbound_form()))
     assert_rejected(ingest(event), 403, "missing X-Twilio-Signature")
     assert table_items() == []
 
@@ -154,57 +159,32 @@ def test_signature_for_another_url_is_rejected(ingest: Invoke, table_items: Item
 
 
 def test_query_string_is_covered_as_sent(ingest: Invoke, table_items: Items) -> None:
-    url = WEBHOOK_URL + "?tenant=acme%20corp&route=a&route=b&flag"
+    url = TEST_WEBHOOK_URL + "?tenant=acme%20corp&route=a&route=b&flag"
     assert_twiml_ok(ingest(signed_event(inbound_form(), url=url)))
     assert_rejected(
-        ingest(signed_event(inbound_form(), url=url, signed_url=WEBHOOK_URL + "?tenant=other")), 403, "invalid"
+        ingest(signed_event(inbound_form(), url=url, signed_url=TEST_WEBHOOK_URL + "?tenant=other")), 403, "invalid"
     )
     assert len(table_items()) == 1
 
 
 def test_signature_with_explicit_default_port_is_accepted(ingest: Invoke) -> None:
     # Twilio sometimes signs https://host:443/path; RequestValidator tries both forms
-    signed = WEBHOOK_URL.replace(".com/", ".com:443/")
+    signed = TEST_WEBHOOK_URL.replace(".com/", ".com:443/")
     assert_twiml_ok(ingest(signed_event(inbound_form(), signed_url=signed)))
 
 
 def test_plain_and_base64_bodies_are_both_verified(ingest: Invoke, table_items: Items) -> None:
     # payload 1.0 sends the form as text, payload 2.0 base64-encodes it
-    assert_twiml_ok(ingest(signed_event(inbound_form(), url=WEBHOOK_URL.replace("/sms", "/Prod/sms"), version="1.0")))
+    assert_twiml_ok(ingest(signed_event(inbound_form(), url=rest_api_url(TEST_WEBHOOK_URL), version="1.0")))
     assert_twiml_ok(ingest(signed_event(inbound_form(), version="2.0")))
     assert len(table_items()) == 2
 
 
 def test_forwarded_scheme_is_used(ingest: Invoke) -> None:
-    http_url = WEBHOOK_URL.replace("https://", "http://")
+    http_url = TEST_WEBHOOK_URL.replace("https://", "http://")
     event = signed_event(inbound_form(), url=http_url)
     assert event["headers"]["x-forwarded-proto"] == "http"
     assert_twiml_ok(ingest(event))
-
-
-def _settings(stack: Stack, **changes: Any) -> IngestSettings:
-    values: dict[str, Any] = {
-        "table_name": stack.physical["MessagesTable"]["Ref"],
-        "numbers_table_name": stack.physical["NumbersTable"]["Ref"],
-        "opt_outs_table_name": stack.physical["OptOutsTable"]["Ref"],
-        "secrets": SecretSource(local_tokens=(TEST_AUTH_TOKEN,)),
-    }
-    return IngestSettings(**{**values, **changes})
-
-
-def make_intake(stack: Stack, settings: IngestSettings, load_secrets: Callable[[], WebhookSecrets]) -> Intake:
-    from twilio_inbound.numbers_table import NumberRegistry
-    from twilio_inbound.opt_outs_table import OptOutStore
-
-    client = stack.session.client("dynamodb")
-    return Intake(
-        settings=settings,
-        verifier=SignatureVerifier(load_secrets, settings.signing_mode),
-        store=MessageStore(client, settings.table_name, settings.opt_outs_table_name),
-        registry=NumberRegistry(client, settings.numbers_table_name),
-        optouts=OptOutStore(client, settings.opt_outs_table_name),
-        now=lambda: datetime.now(UTC),
-    )
 
 
 def _receive(stack: Stack, event: dict[str, Any], settings: IngestSettings, tokens: tuple[str, ...]) -> bool:
@@ -212,7 +192,7 @@ def _receive(stack: Stack, event: dict[str, Any], settings: IngestSettings, toke
 
 
 def test_rotation_accepts_primary_and_secondary_only(stack: Stack) -> None:
-    settings = _settings(stack)
+    settings = ingest_settings(stack)
     tokens = ("new-primary-token", "old-secondary-token")
     assert _receive(stack, signed_event(inbound_form(), token="new-primary-token"), settings, tokens)
     assert _receive(stack, signed_event(inbound_form(), token="old-secondary-token"), settings, tokens)
@@ -221,7 +201,7 @@ def test_rotation_accepts_primary_and_secondary_only(stack: Stack) -> None:
 
 
 def test_public_base_url_overrides_reconstruction(stack: Stack) -> None:
-    settings = _settings(stack, public_base_url="https://hooks.example.com/")
+    settings = ingest_settings(stack, public_base_url="https://hooks.example.com/")
     public = "https://hooks.example.com/sms"
     assert _receive(stack, signed_event(inbound_form(), signed_url=public), settings, (TEST_AUTH_TOKEN,))
     with pytest.raises(Exception, match="invalid signature"):
@@ -229,7 +209,7 @@ def test_public_base_url_overrides_reconstruction(stack: Stack) -> None:
 
 
 def test_retention_sets_expiry(stack: Stack, table_items: Items) -> None:
-    assert _receive(stack, signed_event(inbound_form()), _settings(stack, retention_days=30), (TEST_AUTH_TOKEN,))
+    assert _receive(stack, signed_event(inbound_form()), ingest_settings(stack, retention_days=30), (TEST_AUTH_TOKEN,))
     (item,) = table_items()
     received = datetime.fromisoformat(item["receivedAt"].replace("Z", "+00:00"))
     assert item["expiresAt"] == int(received.timestamp()) + 30 * 86_400
@@ -252,7 +232,7 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
     provider = parameters.SecretsProvider(boto3_session=stack.session)
     load = lambda: secrets_from_text(str(provider.get(arn, max_age=0)))  # noqa: E731
-    intake = make_intake(stack, _settings(stack, secrets=SecretSource(secret_arn=arn)), load)
+    intake = make_intake(stack, ingest_settings(stack, secrets=SecretSource(secret_arn=arn)), load)
     for token in accepted:
         assert intake.receive(signed_event(inbound_form(), token=token)).stored
     for token in rejected:
@@ -272,7 +252,7 @@ def test_no_token_configured_is_a_500_never_a_skip(stack: Stack, table_items: It
     from twilio_inbound.secrets import TokensUnavailable
 
     with pytest.raises(TokensUnavailable):
-        _receive(stack, signed_event(inbound_form()), _settings(stack, secrets=SecretSource()), ())
+        _receive(stack, signed_event(inbound_form()), ingest_settings(stack, secrets=SecretSource()), ())
     assert table_items() == []
 
 
@@ -287,7 +267,7 @@ def test_handler_answers_500_when_no_token_is_configured(ingest: Invoke, monkeyp
 
 # ---------------------------------------------------------------- malformed requests: clear 4xx, nothing stored
 def test_other_methods_get_405(ingest: Invoke, table_items: Items) -> None:
-    response = ingest(http_api_event("GET", WEBHOOK_URL + "?Body=hi", {}, b""))
+    response = ingest(http_api_event("GET", TEST_WEBHOOK_URL + "?Body=hi", {}, b""))
     assert_rejected(response, 405, "only POST")
     assert response["headers"]["Allow"] == "POST"
     assert table_items() == []
@@ -336,7 +316,7 @@ def test_a_status_callback_pointed_at_sms_is_refused_not_stored_as_a_message(
 
 def test_unsigned_request_without_fields_gets_403_not_400(ingest: Invoke) -> None:
     # an unsigned caller learns nothing about which fields we expect
-    event = http_api_event("POST", WEBHOOK_URL, {"Content-Type": FORM_TYPE}, b"Body=hi")
+    event = http_api_event("POST", TEST_WEBHOOK_URL, {"Content-Type": FORM_CONTENT_TYPE}, b"Body=hi")
     assert ingest(event)["statusCode"] == 403
 
 
@@ -412,7 +392,7 @@ def test_signature_of_the_documented_events_uses_the_test_token() -> None:
     from urllib.parse import parse_qsl
 
     pairs = parse_qsl(body, keep_blank_values=True)
-    assert event["headers"]["x-twilio-signature"] == signature(WEBHOOK_URL, pairs, TEST_AUTH_TOKEN)
+    assert event["headers"]["x-twilio-signature"] == signature(TEST_WEBHOOK_URL, pairs, TEST_AUTH_TOKEN)
 
 
 # ---------------------------------------------------------------- what the logs say

@@ -11,8 +11,9 @@ import pytest
 
 from devtools.lambda_runtime import Invoke
 from devtools.template import ROOT
-from tests.unit.conftest import WEBHOOK_URL, signed_event
+from tests.unit.helpers import signed_event
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, inbound_form, new_message_sid
+from twilio_inbound_cli.signing import TEST_WEBHOOK_URL as WEBHOOK_URL
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

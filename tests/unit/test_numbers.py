@@ -11,9 +11,7 @@ import pytest
 
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from fanout.outbox import fan_out
-from tests.unit.conftest import signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from tests.unit.helpers import drain, publish_stream, signed_event, subscribe_queue
 from twilio_inbound.numbers import (
     MAX_REPLY_CHARS,
     InvalidNumberConfig,
@@ -23,7 +21,6 @@ from twilio_inbound.numbers import (
 )
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound_cli.signing import inbound_form, new_message_sid
 
 SUPPORT = "+15005550001"
@@ -53,22 +50,6 @@ def send(ingest: Invoke, body: str, sender: str = SENDER, to: str = SUPPORT, **e
     form = inbound_form(body=body, sender=sender, to=to, extra=list(extra.items()))
     response: dict[str, Any] = ingest(signed_event(form))
     return response
-
-
-def publish_stream(stack: Stack, optouts: OptOutStore) -> None:
-    """Runs the fanout over everything in the table's stream so far, as the event source mapping would."""
-    from devtools.pollers import StreamPoller
-
-    (source,) = stack.functions()["FanoutFunction"].events
-    topic = TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"])
-
-    def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        retry = fan_out(event["Records"], topic, optouts).retry
-        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in retry]}
-
-    poller = StreamPoller(stack.session, source.arn, invoke, source.properties)
-    while poller.poll_once():
-        pass
 
 
 # ---------------------------------------------------------------- keywords
@@ -165,12 +146,12 @@ def test_unknown_numbers_can_be_rejected(
 ) -> None:
     from ingest import handler as ingest_handler
     from ingest.intake import NumberNotRegistered
-    from tests.unit.test_ingest import _settings, make_intake
+    from tests.unit.helpers import ingest_settings, make_intake
     from twilio_inbound.secrets import WebhookSecrets
     from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
 
     intake = make_intake(
-        stack, _settings(stack, unknown_number_policy="reject"), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
+        stack, ingest_settings(stack, unknown_number_policy="reject"), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
     )
     event = signed_event(inbound_form(to="+15005550009"))
     with pytest.raises(NumberNotRegistered):

@@ -24,44 +24,35 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import get_signature_algorithm
 
-from devtools.apigw import http_api_event, rest_api_event
+from devtools.apigw import http_api_event, rest_api_event, rest_api_url
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL
-from twilio_inbound.message import SINGLE_VALUED
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, inbound_form, new_message_sid
+from tests.unit.helpers import INTERNALS, form_of
+from twilio_inbound.message import FORM_MEDIA_TYPE, SINGLE_VALUED
+from twilio_inbound_cli.signing import (
+    FORM_CONTENT_TYPE,
+    TEST_AUTH_TOKEN,
+    TEST_WEBHOOK_URL,
+    FormPairs,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+)
+from twilio_inbound_cli.signing import signature as twilio_signature
 
 MAX_BODY_BYTES = 32 * 1024  # README: MAX_BODY_BYTES
-FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-REST_URL = WEBHOOK_URL.replace("/sms", "/Prod/sms")
-CANONICAL_HOST = urlsplit(WEBHOOK_URL).netloc
+REST_URL = rest_api_url(TEST_WEBHOOK_URL)
+CANONICAL_HOST = urlsplit(TEST_WEBHOOK_URL).netloc
 SID = "\x00sid\x00"  # placeholder in generated forms, replaced by a fresh MessageSid per example
 REJECTIONS = {400, 403, 405, 413, 415}
-# Words that would give away internals in an error answer.
-INTERNALS = (TEST_AUTH_TOKEN, "Traceback", "arn:", "Exception", "botocore", "boto3", 'File "')
 
 PROPERTY_SETTINGS = settings(
     max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-# ---------------------------------------------------------------- signing, as Twilio does it
-class _MultiDict(dict[str, list[str]]):
-    """Every value of a repeated key, in the shape twilio's RequestValidator reads."""
-
-    def getall(self, name: str) -> list[str]:
-        return self[name]
-
-
-def twilio_signature(url: str, pairs: FormPairs, algorithm: str = "HMAC_SHA1", token: str = TEST_AUTH_TOKEN) -> str:
-    params = _MultiDict()
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-    return str(RequestValidator(token).compute_signature(url, params, algorithm))
 
 
 # ---------------------------------------------------------------- the requests
@@ -71,7 +62,7 @@ class Request:
 
     body: bytes | FormPairs  # raw bytes, or a form (encoded after SID is replaced)
     method: str = "POST"
-    content_type: str | None = FORM_TYPE
+    content_type: str | None = FORM_CONTENT_TYPE
     transport: str = "base64"  # base64 | text | broken-base64 (API Gateway's isBase64Encoded and body)
     breakage: int = 0  # which corruption broken-base64 applies
     signing: str = "valid"  # valid | missing | blank | wrong-token | other-url | garbage | padded
@@ -94,7 +85,7 @@ def recased(name: str) -> set[str]:
 
 
 def url_of(request: Request) -> str:
-    base = WEBHOOK_URL if request.version == "2.0" else REST_URL
+    base = TEST_WEBHOOK_URL if request.version == "2.0" else REST_URL
     return base + (f"?{request.query}" if request.query else "")
 
 
@@ -127,10 +118,12 @@ def _signature_header(request: Request, body: bytes) -> str | None:
         algorithm = "HMAC_SHA1"  # a real signature still, under an algorithm the header does not name
     url = url_of(request)
     signers: dict[str, Callable[[], str | None]] = {
-        "valid": lambda: twilio_signature(url, pairs, algorithm),
-        "padded": lambda: f"  {twilio_signature(url, pairs, algorithm)} ",  # HTTP strips surrounding whitespace
-        "wrong-token": lambda: twilio_signature(url, pairs, algorithm, token="not-" + TEST_AUTH_TOKEN),
-        "other-url": lambda: twilio_signature(url.replace("/sms", "/sms2"), pairs, algorithm),
+        "valid": lambda: twilio_signature(url, pairs, algorithm=algorithm),
+        "padded": lambda: (
+            f"  {twilio_signature(url, pairs, algorithm=algorithm)} "
+        ),  # HTTP strips surrounding whitespace
+        "wrong-token": lambda: twilio_signature(url, pairs, "not-" + TEST_AUTH_TOKEN, algorithm),
+        "other-url": lambda: twilio_signature(url.replace("/sms", "/sms2"), pairs, algorithm=algorithm),
         "blank": lambda: "",
         "garbage": lambda: request.garbage,
         "missing": lambda: None,
@@ -198,14 +191,6 @@ def _body_bytes(event: dict[str, Any]) -> bytes | None:
         return None
 
 
-def _form(body: bytes) -> FormPairs | None:
-    """The form's parameters; None when the body or a percent-escape in it is not UTF-8."""
-    try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError:
-        return None
-
-
 def _validly_signed(request: Request, event: dict[str, Any], form: FormPairs) -> bool:
     signature = (_header(event, "x-twilio-signature") or "").strip()
     # The webhook under test verifies auth token signatures (the default signing mode): a request that says it
@@ -213,7 +198,7 @@ def _validly_signed(request: Request, event: dict[str, Any], form: FormPairs) ->
     settings = _header(event, "x-twilio-webhooks-signature-settings") or ""
     if not signature or any("=" in part for part in settings.split(",")):
         return False
-    return signature == twilio_signature(url_of(request), form, "HMAC_SHA1")
+    return signature == twilio_signature(url_of(request), form)
 
 
 def _first(form: FormPairs, name: str) -> str:
@@ -246,6 +231,18 @@ def _message_verdict(form: FormPairs) -> frozenset[int]:
     return frozenset({200}) if usual else frozenset({200, 400})
 
 
+def _body_answers(event: dict[str, Any]) -> tuple[set[int], FormPairs | None]:
+    """What the body alone calls for, and the form it holds (None when it is not a readable form)."""
+    body = _body_bytes(event)
+    if body is None:
+        return {400}, None
+    statuses = {413} if len(body) > MAX_BODY_BYTES else set()
+    form = form_of(body)
+    if form is None:
+        statuses.add(400)
+    return statuses, form
+
+
 def expected_answers(request: Request, event: dict[str, Any]) -> Expected:
     shape: set[int] = set()
     lenient: set[int] = set()
@@ -257,16 +254,8 @@ def expected_answers(request: Request, event: dict[str, Any]) -> Expected:
     media_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
     if media_type != FORM_MEDIA_TYPE:
         shape.add(415)
-    body = _body_bytes(event)
-    form = None
-    if body is None:
-        shape.add(400)
-    else:
-        if len(body) > MAX_BODY_BYTES:
-            shape.add(413)
-        form = _form(body)
-        if form is None:
-            shape.add(400)
+    body_statuses, form = _body_answers(event)
+    shape |= body_statuses
     if shape:
         return Expected(frozenset(shape), form)
     assert form is not None

@@ -17,12 +17,19 @@ from botocore.exceptions import ClientError
 from devtools.lambda_runtime import Invoke
 from devtools.pollers import StreamPoller
 from devtools.template import Stack
-from tests.unit.conftest import FORM_TYPE, WEBHOOK_URL, signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from tests.unit.helpers import drain, ingest_settings, make_intake, signed_event, subscribe_queue
 from twilio_inbound.cloudevent import NOT_SQS_TEXT
 from twilio_inbound.numbers import InvalidNumberConfig, NumberConfig, classify
 from twilio_inbound.publishing import TopicPublisher
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
+from twilio_inbound_cli.signing import (
+    FORM_CONTENT_TYPE,
+    TEST_AUTH_TOKEN,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+    signature,
+)
+from twilio_inbound_cli.signing import TEST_WEBHOOK_URL as WEBHOOK_URL
 
 Items = Any
 
@@ -241,7 +248,7 @@ def _shared_key_event(pairs: list[tuple[str, str]], secret: str, settings: str |
 
     algorithm = "HMAC_SHA1" if settings and "SHA1" in settings else "HMAC_SHA256"
     sig = RequestValidator(secret).compute_signature(WEBHOOK_URL, MultiParams(group_pairs(pairs)), algorithm)
-    headers = {"Content-Type": FORM_TYPE, "X-Twilio-Signature": sig}
+    headers = {"Content-Type": FORM_CONTENT_TYPE, "X-Twilio-Signature": sig}
     if settings is not None:
         headers["X-Twilio-Webhooks-Signature-Settings"] = settings
     return http_api_event("POST", WEBHOOK_URL, headers, encode_form(pairs))
@@ -422,13 +429,14 @@ def test_14_the_example_subscription_redrives_to_the_subscriber_dlq() -> None:
 
 # ---------------------------------------------------------------- 15. PublicBaseUrl with a path prefix
 def test_15_a_custom_domain_with_a_mapping_path_verifies(stack: Stack, table_items: Items) -> None:
-    from tests.unit.test_ingest import _receive, _settings
+    from twilio_inbound.secrets import WebhookSecrets
 
     # API mapping "twilio" on hooks.example.com: Twilio calls .../twilio/sms, API Gateway's rawPath is /sms
     public = "https://hooks.example.com/twilio"
-    settings = _settings(stack, public_base_url=public)
-    event = signed_event(inbound_form(), signed_url=f"{public}/sms")
-    assert _receive(stack, event, settings, (TEST_AUTH_TOKEN,))
+    intake = make_intake(
+        stack, ingest_settings(stack, public_base_url=public), lambda: WebhookSecrets.of_tokens(TEST_AUTH_TOKEN)
+    )
+    assert intake.receive(signed_event(inbound_form(), signed_url=f"{public}/sms")).stored
     assert len(table_items()) == 1
 
 
@@ -457,16 +465,16 @@ def test_15_a_public_base_url_that_cannot_be_twilios_fails_at_start(url: str) ->
 
 # ---------------------------------------------------------------- the secret's REST credentials (media, CLI)
 def test_rest_credentials_prefer_an_api_key_and_need_an_account_sid_otherwise() -> None:
-    from twilio_inbound.secrets import TokensUnavailable, secrets_from_text
+    from twilio_inbound.secrets import ApiCredentials, TokensUnavailable, secrets_from_text
 
-    account = "AC" + "0" * 32
-    with_key = secrets_from_text(
-        json.dumps({"primary": "tok", "accountSid": account, "apiKeySid": "SK" + "1" * 32, "apiKeySecret": "ks"})
-    )
-    assert with_key.for_account(account).rest_credentials() == ("SK" + "1" * 32, "ks")  # type: ignore[union-attr]
+    account, key = "AC" + "0" * 32, "SK" + "1" * 32
+    with_key = secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": key, "apiKeySecret": "ks"}))
+    assert with_key.for_account(account).api_credentials() == ApiCredentials(key, "ks")  # type: ignore[union-attr]
     token_only = secrets_from_text(json.dumps({"accounts": {account: {"primary": "tok"}}}))
-    assert token_only.for_account(account).rest_credentials() == (account, "tok")  # type: ignore[union-attr]
+    assert token_only.for_account(account).api_credentials() == ApiCredentials(account, "tok")  # type: ignore[union-attr]
+    named = secrets_from_text(json.dumps({"primary": "tok", "accountSid": account}))
+    assert named.for_account(account).api_credentials() == ApiCredentials(account, "tok")  # type: ignore[union-attr]
     with pytest.raises(TokensUnavailable):
-        secrets_from_text("plain-token").for_account(account).rest_credentials()  # type: ignore[union-attr]
+        secrets_from_text("plain-token").for_account(account).api_credentials()  # type: ignore[union-attr]
     with pytest.raises(TokensUnavailable, match="apiKeySecret"):
-        secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": "SK1"}))
+        secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": key}))

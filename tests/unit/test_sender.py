@@ -27,9 +27,7 @@ from devtools.twilio_api.spec import TwilioSpec, load_spec
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
-from sender.twilio_call import Backoff
-from tests.unit.conftest import OFFLINE_ENV, load_event, signed_event
-from tests.unit.test_status import status_subscriber
+from tests.unit.helpers import OFFLINE_ENV, load_event, signed_event, status_subscriber
 from twilio_inbound.clock import utc_now
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.messages_table import MessageStore
@@ -40,6 +38,7 @@ from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.secrets import secrets_from_text
 from twilio_inbound.sends_table import SendIntent, SendIntentStore
+from twilio_inbound.twilio_rest import Backoff
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, inbound_form
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])

@@ -3,48 +3,33 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema
 import pytest
 
 from devtools.lambda_runtime import Invoke, load_function
-from devtools.pollers import StreamPoller
-from devtools.template import ROOT, Stack
-from tests.unit.conftest import OFFLINE_ENV, signed_event
-from tests.unit.test_fanout import drain, subscribe_queue
+from devtools.template import Stack
+from tests.unit.helpers import (
+    OFFLINE_ENV,
+    drain,
+    load_event,
+    replayer,
+    signed_event,
+    status_subscriber,
+    subscribe_queue,
+)
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.status_event import STATUS_EVENT_TYPE
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, FormPairs, inbound_form, new_message_sid, status_callback_form
 
 STATUS_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/status"
-SCHEMA = json.loads((ROOT / "schemas" / "message-status.v1.json").read_text())
 NUMBER, CUSTOMER = "+15005550001", "+15005550006"
 
 
 @pytest.fixture
 def status(stack: Stack) -> Invoke:
     return load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)
-
-
-def status_subscriber(stack: Stack, fanout: Invoke, name: str = "status-subscriber") -> Callable[[], list[Any]]:
-    """A subscriber of status events: each call publishes what the table's stream holds (the fanout, as Lambda's
-    event source would) and returns the status events received since, each checked against the schema."""
-    queue = subscribe_queue(stack, name, {"eventType": [STATUS_EVENT_TYPE]})
-    (source,) = stack.functions()["FanoutFunction"].events
-    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
-
-    def received() -> list[dict[str, Any]]:
-        while stream.poll_once():
-            pass
-        events = [item["event"] for item in drain(stack, queue)]
-        for event in events:
-            jsonschema.validate(event, SCHEMA)
-        return events
-
-    return received
 
 
 @pytest.fixture
@@ -228,8 +213,6 @@ def test_other_methods_get_405(status: Invoke) -> None:
 
 
 def test_the_shipped_status_event_is_recorded(stack: Stack, status: Invoke) -> None:
-    from tests.unit.conftest import load_event
-
     event = load_event("http-api-status.json")
     assert status(event)["statusCode"] == 200
     (item,) = stack.session.client("dynamodb").scan(TableName=stack.physical["MessagesTable"]["Ref"])["Items"]
@@ -239,8 +222,6 @@ def test_the_shipped_status_event_is_recorded(stack: Stack, status: Invoke) -> N
 def test_replay_republishes_an_outbound_message_as_its_current_status_never_as_received(
     stack: Stack, ingest: Invoke, status: Invoke
 ) -> None:
-    from tests.unit.test_faults import replayer
-
     # GIVEN an inbound message and an outbound one that was delivered
     form = inbound_form(body="hello")
     ingest(signed_event(form))

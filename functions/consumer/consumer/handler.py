@@ -1,4 +1,4 @@
-"""Example subscriber: reads message events from its own SQS queue (raw SNS delivery).
+"""Example subscriber: reads message events (and media.archived events) from its own SQS queue (raw SNS delivery).
 
 Replace `handle_message` with your own work. A record that raises is reported as a partial batch failure:
 only it goes back to the queue, to be retried and then moved to the queue's DLQ.
@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from twilio_inbound.cloudevent import EVENT_TYPE
+from twilio_inbound.cloudevent import EVENT_TYPE, MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import message_fields
 
 logger = Logger()
@@ -37,8 +37,8 @@ class NotAMessageEvent(ValueError):
 
 
 def handle_message(event: dict[str, Any]) -> dict[str, Any]:
-    """Checks the envelope and returns the message data; where your integration would do its work."""
-    if event.get("specversion") != "1.0" or event.get("type") != EVENT_TYPE:
+    """Checks the envelope and returns the event's data; where your integration would do its work."""
+    if event.get("specversion") != "1.0" or event.get("type") not in (EVENT_TYPE, MEDIA_ARCHIVED_TYPE):
         raise NotAMessageEvent("not a twilio-inbound message event")
     data: dict[str, Any] = event["data"]
     return data
@@ -55,6 +55,10 @@ def reply_command(data: dict[str, Any], text: str) -> dict[str, str] | None:
 def record_handler(record: SQSRecord) -> None:
     event = json.loads(record.body)
     data = handle_message(event)
+    if event["type"] == MEDIA_ARCHIVED_TYPE:  # the archived objects: read them with the MediaReadPolicy
+        keys = [item["key"] if item["archived"] else None for item in data["media"]]
+        logger.info("media archived", extra={"messageSid": data["messageSid"], "keys": keys})
+        return
     logger.info("message delivered", extra=message_fields(data, log_message_content))
     command = reply_command(data, auto_reply_text) if outbound_queue else None
     if command and outbound_queue:

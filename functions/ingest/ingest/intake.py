@@ -15,9 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.settings import IngestSettings
 from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, published_bytes
-from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters
+from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters, opt_out_change
 from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.numbers import OPT_STATE_CHANGES, Keyword, OptOutChange
+from twilio_inbound.numbers import Keyword
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.signature import SignatureVerifier
@@ -72,11 +72,7 @@ class Intake:
             raise TooLargeToPublish(record["messageSid"])
 
         to, sender = record["to"], record["from"]
-        change = None
-        if record["optOutType"] in OPT_STATE_CHANGES:
-            opted_out = OPT_STATE_CHANGES[record["optOutType"]]
-            change = OptOutChange(to, sender, opted_out, record["messageSid"], record["receivedAt"])
-        stored = self.store.put_new(record, change)
+        stored = self.store.put_new(record, opt_out_change(record))
 
         # A repeat delivery gets the same answer: Twilio retried because it did not get the first one.
         reply = number.reply_for(Keyword(record["optOutType"], record["keyword"])) if number else ""

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from twilio_inbound.outbound import Refused
-from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets
-from twilio_inbound.twilio_rest import account_client
+from twilio_inbound.secrets import ApiCredentials, TokensUnavailable, WebhookSecrets
+from twilio_inbound.twilio_rest import NO_RETRIES, account_client
 
 
 class TwilioAccounts:
@@ -19,7 +19,7 @@ class TwilioAccounts:
         self._load_secrets = load_secrets
         self._api_base_url = api_base_url
         self._timeout = timeout
-        self._clients: dict[tuple[str, tuple[str, str] | None, tuple[str, ...]], Any] = {}
+        self._clients: dict[tuple[str, ApiCredentials], Any] = {}
 
     def account_for(self, wanted: str) -> str:
         """The AccountSid that sends; Refused when the command must name one and did not."""
@@ -39,9 +39,10 @@ class TwilioAccounts:
         account = self._load_secrets().for_account(account_sid)
         if account is None:
             raise TokensUnavailable(f"the stack's secret has no entry for {account_sid}")
-        key = (account_sid, account.api_key, account.auth_tokens[:1])  # what the credentials are made of
+        key = (account_sid, account.api_credentials(account_sid))  # a rotated token or key: a new client
         if key not in self._clients:
+            # No retries in the client: create_message retries, and knows which failures may have sent a message.
             self._clients[key] = account_client(
-                account, account_sid, api_base_url=self._api_base_url, timeout=self._timeout
+                account, account_sid, api_base_url=self._api_base_url, timeout=self._timeout, backoff=NO_RETRIES
             )
         return self._clients[key]

@@ -22,7 +22,6 @@ from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
 from sender.settings import SenderSettings
-from sender.twilio_call import Backoff
 from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
@@ -30,6 +29,7 @@ from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.sends_table import SendIntentStore
+from twilio_inbound.twilio_rest import Backoff
 
 logger = Logger()
 metrics = Metrics()
@@ -47,7 +47,7 @@ sender = Sender(
     accounts=TwilioAccounts(settings.secrets.load, settings.twilio_api_url, settings.twilio_timeout_seconds),
     status_callback_url=settings.status_callback_url,
     in_flight_seconds=settings.in_flight_seconds,
-    backoff=Backoff(attempts=settings.attempts),
+    backoff=Backoff(attempts=settings.attempts, max_seconds=4.0),
     now=utc_now,
     sleep=time.sleep,
 )

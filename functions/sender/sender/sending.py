@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
-from sender.twilio_call import Backoff, OutcomeUnknown, PermanentFailure, RetryLater, create_message
+from sender.twilio_call import OutcomeUnknown, PermanentFailure, RetryLater, create_message
 from twilio_inbound.clock import iso_millis
 from twilio_inbound.delivery_status import StatusReport
 from twilio_inbound.message import conversation_key
@@ -43,6 +43,7 @@ from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.sends_table import IntentState, SendIntent, SendIntentStore
 from twilio_inbound.status_event import status_data_from_intent, status_outgoing
+from twilio_inbound.twilio_rest import Backoff
 
 OutcomeKind = Literal["sent", "duplicate", "refused", "failed", "unknown", "malformed"]
 REUSED_KEY = "idempotencyKey already used for a different command"

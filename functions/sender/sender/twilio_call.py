@@ -11,7 +11,6 @@ connection lost       the message (OutcomeUnknown); the caller does not send it 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from twilio.base.exceptions import TwilioRestException
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from twilio_inbound.outbound import Route
+from twilio_inbound.twilio_rest import Backoff
 
 
 class CallFailed(Exception):
@@ -53,17 +53,6 @@ class Created:
     account_sid: str
 
 
-@dataclass(frozen=True)
-class Backoff:
-    attempts: int = 3
-    base_seconds: float = 0.5
-    max_seconds: float = 4.0
-
-    def delay(self, attempt: int) -> float:
-        # Full jitter: senders throttled together do not come back together.
-        return random.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))  # noqa: S311  # nosec B311
-
-
 def _never_sent(error: requests.RequestException) -> bool:
     """The request did not leave: a connect timeout, a refused connection, an unknown host."""
     if isinstance(error, requests.ConnectTimeout):
@@ -90,7 +79,7 @@ def create_message(
     body: str,
     media_urls: tuple[str, ...],
     status_callback: str,
-    backoff: Backoff,
+    backoff: Backoff,  # its attempts and delays (no Retry-After: the SDK's exception does not carry it)
     sleep: Callable[[float], None],
 ) -> Created:
     """Messages.create, retried for 429/5xx and unreached connections; raises RetryLater, PermanentFailure or

@@ -14,3 +14,9 @@ def iso_millis(moment: datetime) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_iso(value: str) -> datetime:
+    """An ISO 8601 time as typed by an operator ("Z" or an offset; none means UTC). ValueError otherwise."""
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 EVENT_TYPE = "twilio-inbound.message.received"
+# Follows a message with media once each attachment is archived in the stack's bucket (or known not to be).
+MEDIA_ARCHIVED_TYPE = "twilio-inbound.media.archived"
 MAX_SNS_MESSAGE_BYTES = 256 * 1024  # SNS's limit for one message, body and attributes together
 DATA_SCHEMA = "urn:twilio-inbound:schema:message-received:v1"
 
@@ -51,7 +54,7 @@ DATA_FIELDS = (
 )
 
 
-def event_source(record: MessageRecord) -> str:
+def event_source(record: Mapping[str, Any]) -> str:
     return f"/twilio-inbound/{quote(record['accountSid'], safe='')}/{quote(record['to'], safe='')}"
 
 
@@ -61,6 +64,8 @@ def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
     data["timestamp"] = record["receivedAt"]
     data["entryPoint"] = record.get("entryPoint")
     data["optedOut"] = opted_out
+    if record.get("recovered"):
+        data["recovered"] = True  # stored by reconcile: Twilio's API has no city/state/zip fields
     return {
         "specversion": "1.0",
         "id": record["messageSid"],
@@ -74,8 +79,11 @@ def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
     }
 
 
-def message_attributes(record: MessageRecord) -> dict[str, MessageAttributeValueTypeDef]:
-    """SNS message attributes for subscription filter policies.
+def message_attributes(
+    record: Mapping[str, Any], event_type: str = EVENT_TYPE
+) -> dict[str, MessageAttributeValueTypeDef]:
+    """SNS message attributes for subscription filter policies (a stored record or an event's data: the same
+    field names); media.archived events carry the attributes of their message, with their own eventType.
 
     At most 9, under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects, or
     values SQS would refuse (the attribute is left out; the body still carries the field, escaped).
@@ -83,7 +91,7 @@ def message_attributes(record: MessageRecord) -> dict[str, MessageAttributeValue
     """
     entry_point = record.get("entryPoint")
     values = {
-        "eventType": EVENT_TYPE,
+        "eventType": event_type,
         "to": record["to"],
         "from": record["from"],
         "channel": record["channel"],

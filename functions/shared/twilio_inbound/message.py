@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal, NotRequired, TypedDict
 
 from twilio_inbound.clock import iso_millis
-from twilio_inbound.numbers import EntryPoint, NumberConfig, OptOutType, classify
+from twilio_inbound.numbers import OPT_STATE_CHANGES, EntryPoint, NumberConfig, OptOutChange, OptOutType, classify
 
 REQUIRED_PARAMETERS = ("MessageSid", "From", "To")
 # Twilio allows at most 10 media per message; the cap also bounds the work an odd request can cause.
@@ -94,6 +94,7 @@ MessageRecord = TypedDict(
         "conversation": str,
         "parameters": dict[str, str | list[str]],
         "expiresAt": NotRequired[int],  # only with a retention period (DynamoDB TTL)
+        "recovered": NotRequired[bool],  # True: stored by reconcile from Twilio's log, the webhook never got it
     },
 )
 
@@ -244,3 +245,11 @@ def build_record(
     if options.retention_days > 0:
         record["expiresAt"] = int(received_at.astimezone(UTC).timestamp()) + options.retention_days * 86_400
     return record
+
+
+def opt_out_change(record: MessageRecord) -> OptOutChange | None:
+    """What a STOP or START does to the sender's state on this number, written with the message itself."""
+    if record["optOutType"] not in OPT_STATE_CHANGES:
+        return None
+    opted_out = OPT_STATE_CHANGES[record["optOutType"]]
+    return OptOutChange(record["to"], record["from"], opted_out, record["messageSid"], record["receivedAt"])

@@ -53,6 +53,17 @@ class OptOutStore:
         )
         return bool(response.get("Item", {}).get("optedOut", {}).get("BOOL", False))
 
+    def changed_at(self, number: str, sender: str) -> str | None:
+        """When the sender's state on this number last changed (the receivedAt of the STOP/START), if ever."""
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=opt_out_key(number, sender),
+            ProjectionExpression="updatedAt",
+            ConsistentRead=True,
+        )
+        value = response.get("Item", {}).get("updatedAt", {}).get("S")
+        return str(value) if value else None
+
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (number, sender) pairs are opted out, with one BatchGetItem per 100 pairs."""
         keys = [opt_out_key(number, sender) for number, sender in sorted(set(pairs))]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_lambda_powertools.utilities import parameters
 
-from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets, secrets_from_text
+from twilio_inbound.secrets import CachedSecrets, TokensUnavailable, WebhookSecrets
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,11 @@ class SecretSource:
     secret_arn: str = ""  # deployed: the Secrets Manager ARN
     local_tokens: tuple[str, ...] = ()  # offline: tokens in the environment
     cache_seconds: int = 300  # a rotated token or key is picked up within this time
+    _cached: CachedSecrets = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Read and parsed once per cache_seconds, not per request (parsing costs more than checking a signature).
+        object.__setattr__(self, "_cached", CachedSecrets(self._read_secret, self.cache_seconds))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> SecretSource:
@@ -33,11 +38,13 @@ class SecretSource:
     def load(self) -> WebhookSecrets:
         """The secret's tokens, keys and REST credentials; TokensUnavailable (a fault of ours) when there are none."""
         if self.secret_arn:
-            try:
-                secret = parameters.get_secret(self.secret_arn, max_age=self.cache_seconds)
-            except parameters.GetParameterError as error:
-                raise TokensUnavailable("auth token secret is unreadable") from error
-            return secrets_from_text(str(secret))
+            return self._cached()
         if not self.local_tokens:
             raise TokensUnavailable("no auth token configured")
         return WebhookSecrets.of_tokens(*self.local_tokens)
+
+    def _read_secret(self) -> str:
+        try:
+            return str(parameters.get_secret(self.secret_arn, max_age=self.cache_seconds))
+        except parameters.GetParameterError as error:
+            raise TokensUnavailable("auth token secret is unreadable") from error

@@ -1,8 +1,8 @@
 """Bounded load against the local stack: N signed messages at concurrency C, every one checked.
 
-    python -m bench.load                                   # the running `make local`, else a stack of its own
-    python -m bench.load --messages 5000 --concurrency 32 --json bench/results/load.json
-    python -m bench.load --start --rate 30                 # a stack of its own; at most 30 new messages a second
+    python -m devtools.load                                   # the running `make local`, else a stack of its own
+    python -m devtools.load --messages 5000 --concurrency 32 --json bench/results/load.json
+    python -m devtools.load --start --rate 30                 # a stack of its own; at most 30 new messages a second
 
 Each message is POSTed once (a connection error is retried, as Twilio would), signed as Twilio signs it, over
 kept-alive connections. A queue of the load's own, subscribed to the topic with raw delivery, receives the
@@ -19,9 +19,6 @@ import http.client
 import json
 import math
 import os
-import signal
-import socket
-import subprocess  # starts this repo's own local stack  # nosec B404
 import sys
 import tempfile
 import threading
@@ -35,20 +32,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from devtools.local_process import LocalStackProcess, StackDidNotStart
+from devtools.local_stack import DEFAULT_OUTPUTS
 from devtools.subscriber import subscribe_queue
-from devtools.template import ROOT
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, encode_form, inbound_form, new_message_sid, signature
-from twilio_inbound_cli.target import LOCAL_OUTPUTS as CLI_LOCAL_OUTPUTS
+from twilio_inbound.dynamo import batch_get, to_item
+from twilio_inbound_cli.signing import (
+    TEST_AUTH_TOKEN,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+    signed_headers,
+)
+from twilio_inbound_cli.target import Target as StackTarget
+from twilio_inbound_cli.target import local_target
 
-LOCAL_OUTPUTS = ROOT / CLI_LOCAL_OUTPUTS
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-STARTUP_SECONDS = 60
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RECEIVERS = 1  # one reader: the emulator's ReceiveMessage is not atomic, two could both get one message
 QUIET_SECONDS = 2.0  # after the last expected delivery, how long to keep listening for duplicates
-FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
 
 
 @dataclass(frozen=True)
@@ -57,31 +59,26 @@ class Target:
 
     webhook_url: str
     endpoint: str
-    region: str
     table: str
     topic_arn: str
+    stack: StackTarget = field(repr=False)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> Target:
         target = cls(
             webhook_url=outputs["WebhookUrl"],
             endpoint=outputs["EmulatorEndpoint"],
-            region=outputs["Region"],
             table=outputs["MessagesTableName"],
             topic_arn=outputs["MessagesTopicArn"],
+            stack=local_target(outputs),
         )
         for url in (target.webhook_url, target.endpoint):
-            if urlsplit(url).hostname not in LOOPBACK:
+            if urlsplit(url).hostname not in LOOPBACK_HOSTS:
                 raise SystemExit(f"refusing to load {url}: only the local stack on loopback may be loaded")
         return target
 
     def client(self, service: Any) -> Any:
-        session = boto3.session.Session(
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 (the emulator's, not a credential)  # nosec B106
-            region_name=self.region,
-        )
-        return session.client(service, endpoint_url=self.endpoint)
+        return self.stack.client(service)
 
 
 @dataclass(frozen=True)
@@ -162,7 +159,7 @@ class Subscriber:
         self._sqs = target.client("sqs")
         self._sns = target.client("sns")
         self.queue_url, self._subscription = subscribe_queue(
-            self._sqs, self._sns, target.topic_arn, f"bench-load-{uuid.uuid4().hex[:12]}"
+            self._sqs, self._sns, target.topic_arn, f"load-{uuid.uuid4().hex[:12]}"
         )
         self.arrivals: dict[str, list[float]] = {}  # MessageSid -> perf_counter() of each delivery
         self.message_ids: dict[str, set[str]] = {}  # MessageSid -> the SQS messages that carried it
@@ -248,12 +245,7 @@ class Sender:
     def _request(self, index: int) -> tuple[str, bytes, dict[str, str]]:
         sid = new_message_sid()
         pairs = inbound_form(body=f"load message {index}", sender=f"+1415555{index % 10_000:04d}", message_sid=sid)
-        headers = {
-            "Content-Type": FORM_TYPE,
-            "User-Agent": "TwilioProxy/1.1",
-            "X-Twilio-Signature": signature(self._url, pairs, self._config.token),
-        }
-        return sid, encode_form(pairs), headers
+        return sid, encode_form(pairs), signed_headers(self._url, pairs, self._config.token)
 
     def _connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self._host, self._port, timeout=30)
@@ -303,18 +295,10 @@ class Sender:
 
 # ---------------------------------------------------------------- checking
 def stored_sids(target: Target, sids: list[str]) -> set[str]:
-    dynamodb = target.client("dynamodb")
-    found: set[str] = set()
-    for start in range(0, len(sids), 100):
-        keys: list[dict[str, Any]] = [{"messageSid": {"S": sid}} for sid in sids[start : start + 100]]
-        request: dict[str, Any] = {
-            target.table: {"Keys": keys, "ProjectionExpression": "messageSid", "ConsistentRead": True}
-        }
-        while request:
-            response = dynamodb.batch_get_item(RequestItems=request)
-            found.update(item["messageSid"]["S"] for item in response["Responses"].get(target.table, []))
-            request = response.get("UnprocessedKeys") or {}
-    return found
+    """Which of the MessageSids the table holds (consistent reads; raises if DynamoDB keeps leaving keys out)."""
+    keys = [to_item({"messageSid": sid}) for sid in sids]
+    options = {"ProjectionExpression": "messageSid", "ConsistentRead": True}
+    return {str(item["messageSid"]["S"]) for item in batch_get(target.client("dynamodb"), target.table, keys, options)}
 
 
 def run(target: Target, config: LoadConfig) -> Report:
@@ -367,65 +351,31 @@ def run(target: Target, config: LoadConfig) -> Report:
 
 
 # ---------------------------------------------------------------- a stack of its own
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def own_stack(token: str) -> Iterator[dict[str, str]]:
     """`make local` on free loopback ports, in a subprocess, for the duration of the run."""
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
-        outputs = Path(scratch) / "outputs.json"
-        log = (Path(scratch) / "stack.log").open("w")
-        process = subprocess.Popen(  # this interpreter, a fixed module, ports we chose  # nosec B603
-            [
-                sys.executable,
-                "-m",
-                "devtools.local_stack",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(_free_port()),
-                "--emulator-port",
-                str(_free_port()),
-                "--twilio-port",
-                str(_free_port()),
-                "--outputs",
-                str(outputs),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "TWILIO_AUTH_TOKEN": token},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with tempfile.TemporaryDirectory(prefix="local-load-") as scratch:
+        stack = LocalStackProcess(Path(scratch), env={"TWILIO_AUTH_TOKEN": token})
         try:
-            started = time.monotonic()
-            while not outputs.exists():
-                if process.poll() is not None or time.monotonic() - started > STARTUP_SECONDS:
-                    raise SystemExit("the local stack did not start:\n" + (Path(scratch) / "stack.log").read_text())
-                time.sleep(0.1)
-            yield dict(json.loads(outputs.read_text(encoding="utf-8")))
-        finally:
-            process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+                outputs = stack.wait_for_outputs()
+            except StackDidNotStart as error:
+                raise SystemExit(str(error)) from None
+            yield outputs
+        finally:
+            stack.stop()
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m devtools.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=5_000, help="messages to send (default 5000)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
     parser.add_argument(
         "--time-limit", type=float, default=300.0, help="seconds for the whole run, sending and delivery (default 300)"
     )
-    parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help="a running local stack's outputs file")
+    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="a running local stack's outputs file")
     parser.add_argument("--start", action="store_true", help="start a local stack of its own on free ports")
     parser.add_argument(
         "--rate", type=float, default=0.0, help="start at most this many messages per second (default: no pacing)"

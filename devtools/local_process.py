@@ -1,0 +1,82 @@
+"""`make local` started as a process of its own on free loopback ports, for the load run and the integration
+tests: start it, wait for its outputs file, stop it as Ctrl-C would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess  # starts this repo's own local stack  # nosec B404
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from devtools.ports import LOOPBACK, free_port
+from devtools.template import ROOT
+
+STARTUP_SECONDS = 60
+STOP_SECONDS = 30
+
+
+class StackDidNotStart(RuntimeError):
+    """The process exited, or wrote no outputs file in time; the message holds its log."""
+
+
+class LocalStackProcess:
+    """`python -m devtools.local_stack` on loopback, its output in `log_file`, its outputs in `outputs_file`
+    (both in `folder`, named after the webhook port). Ports not given are chosen free."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        port: int | None = None,
+        emulator_port: int | None = None,
+        env: Mapping[str, str] | None = None,
+        extra_args: Sequence[str] = (),  # more local_stack options (--parameter Name=Value)
+    ) -> None:
+        self.port = port or free_port()
+        self.emulator_port = emulator_port or free_port()
+        self.outputs_file = folder / f"outputs-{self.port}.json"
+        self.log_file = folder / f"local-{self.port}.log"
+        arguments = ["--host", LOOPBACK, "--port", str(self.port), "--emulator-port", str(self.emulator_port)]
+        with self.log_file.open("w", encoding="utf-8") as log:  # the child keeps its own handle
+            self.process = subprocess.Popen(  # this interpreter, a fixed module, ports we chose  # nosec B603
+                [
+                    sys.executable,
+                    "-m",
+                    "devtools.local_stack",
+                    *arguments,
+                    "--outputs",
+                    str(self.outputs_file),
+                    *extra_args,
+                ],
+                cwd=ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8")
+
+    def wait_for_outputs(self, timeout: float = STARTUP_SECONDS) -> dict[str, str]:
+        """The stack's outputs once it has written them (it does so when every part is up)."""
+        deadline = time.monotonic() + timeout
+        while not self.outputs_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise StackDidNotStart("the local stack did not start:\n" + self.log())
+            time.sleep(0.1)
+        outputs: dict[str, str] = json.loads(self.outputs_file.read_text(encoding="utf-8"))
+        return outputs
+
+    def stop(self, timeout: float = STOP_SECONDS) -> int:
+        """SIGTERM (the stack shuts down and removes its outputs file), killed if it hangs; the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
