@@ -53,7 +53,9 @@ class LocalStackProcess:
                     *extra_args,
                 ],
                 cwd=ROOT,
-                env={**os.environ, **(env or {})},
+                # Its own Twilio API stand-in: a TWILIO_API_URL a test left in this process's environment (a
+                # function loaded with its overrides) would replace it.
+                env={**{k: v for k, v in os.environ.items() if k != "TWILIO_API_URL"}, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -141,7 +141,7 @@ def status_event() -> Path:
     """A signed status callback for the status function (a reply, delivered)."""
     url = TEST_WEBHOOK_URL.replace("/sms", "/status") + "?idempotencyKey=auto-reply:" + _sid("SM", "sms")
     headers, body = _signed(status_callback_form(_sid("SM", "reply"), "delivered"), url)
-    return _write("http-api-status.json", _stable(http_api_event("POST", url, headers, body, route_key="ANY /status")))
+    return _write("status-callback.json", _stable(http_api_event("POST", url, headers, body, route_key="ANY /status")))
 
 
 def send_command_event() -> Path:
@@ -161,7 +161,7 @@ def send_command_event() -> Path:
         attributes={"ApproximateReceiveCount": "1", "SentTimestamp": str(int(RECEIVED_AT.timestamp() * 1000))},
         message_attributes={},
     )
-    return _write("sqs-send-command.json", {"Records": [record]})
+    return _write("send-command-sqs.json", {"Records": [record]})
 
 
 def sam_local_env() -> Path:
@@ -190,7 +190,7 @@ def sam_local_env() -> Path:
     for logical_id, spec in functions.items():
         if "TWILIO_AUTH_TOKEN_SECRET_ARN" in spec.environment:
             overrides[logical_id]["TWILIO_AUTH_TOKEN_SECRET_ARN"] = ""  # empty: not a secret  # nosec B105
-    for verifying in ("IngestFunction", "StatusFunction"):  # the functions that check the events' signatures
+    for verifying in ("IngestFunction", "StatusFunction", "SenderFunction"):  # as `make local` gives them
         overrides[verifying]["TWILIO_AUTH_TOKEN"] = TEST_AUTH_TOKEN
     return _write("env.json", overrides)
 

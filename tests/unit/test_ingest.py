@@ -44,9 +44,7 @@ def assert_rejected(response: dict[str, Any], status: int, reason: str) -> None:
 
 
 # ---------------------------------------------------------------- the shipped events work as documented
-INBOUND_EVENTS = [
-    path for path in event_files("http-api-") + event_files("rest-api-") if path.stem != "http-api-status"
-]
+INBOUND_EVENTS = event_files("http-api-") + event_files("rest-api-")
 
 
 @pytest.mark.parametrize("path", INBOUND_EVENTS, ids=lambda p: p.stem)

@@ -98,10 +98,10 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     drive_media(stack, monkeypatch)
     drive_sender(stack, monkeypatch)
     status = load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)
-    callback = load_event("http-api-status.json")
+    callback = load_event("status-callback.json")
     status(callback)  # recorded
     status(callback)  # a repeat
-    forged_callback = load_event("http-api-status.json")
+    forged_callback = load_event("status-callback.json")
     forged_callback["headers"]["x-twilio-signature"] = "Zm9yZ2VkIHNpZ25hdHVyZSE="
     status(forged_callback)  # rejected
     sns, dynamodb = stack.session.client("sns"), stack.session.client("dynamodb")
@@ -142,6 +142,8 @@ def drive_media(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
 def drive_sender(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sender's outcomes, one command each (how each one comes about is test_sender's)."""
     send = load_function(stack.functions()["SenderFunction"], OFFLINE_ENV)  # imports the handler
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
     from sender import handler as sender_handler
     from sender.sending import Outcome, SendLater
 
@@ -155,8 +157,10 @@ def drive_sender(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
             return Outcome(kind=kind, key="auto-reply:1")  # type: ignore[arg-type]
 
     monkeypatch.setattr(sender_handler, "sender", Scripted())
-    command = load_event("sqs-send-command.json")
-    for _ in range(1 + len(sender_handler.METRICS)):
+    command = load_event("send-command-sqs.json")
+    with pytest.raises(BatchProcessingError):  # the whole batch deferred: SQS delivers it again later
+        send(command)
+    for _ in sender_handler.METRICS:
         send(command)
 
 

@@ -42,7 +42,7 @@ ENV_VARS_FILE = ROOT / SAM_LOCAL["env_vars"]
 LOCAL_ONLY = {"AWS_ENDPOINT_URL": SAM_LOCAL_EMULATOR, "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN}
 # Which function each sample event is for.
 EVENT_TARGETS = {"http-api-": "IngestFunction", "rest-api-": "IngestFunction", "dynamodb-": "FanoutFunction"}
-EVENT_TARGETS |= {"sqs-": "ConsumerFunction"}
+EVENT_TARGETS |= {"sqs-": "ConsumerFunction", "status-": "StatusFunction", "send-command-": "SenderFunction"}
 
 
 def declared_variables(function: str) -> dict[str, Any]:

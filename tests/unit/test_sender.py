@@ -517,6 +517,6 @@ def test_the_shipped_send_command_event_answers_the_shipped_sms(
     stack: Stack, ingest: Invoke, sender_function: Invoke, twilio: TwilioStandIn
 ) -> None:
     assert ingest(load_event("http-api-sms.json"))["statusCode"] == 200
-    assert sender_function(load_event("sqs-send-command.json")) == {"batchItemFailures": []}
+    assert sender_function(load_event("send-command-sqs.json")) == {"batchItemFailures": []}
     (message,) = twilio.store.messages.values()
     assert (message.from_, message.to, message.body) == (NUMBER, CUSTOMER, "Thanks! It left this morning.")

@@ -213,7 +213,7 @@ def test_other_methods_get_405(status: Invoke) -> None:
 
 
 def test_the_shipped_status_event_is_recorded(stack: Stack, status: Invoke) -> None:
-    event = load_event("http-api-status.json")
+    event = load_event("status-callback.json")
     assert status(event)["statusCode"] == 200
     (item,) = stack.session.client("dynamodb").scan(TableName=stack.physical["MessagesTable"]["Ref"])["Items"]
     assert from_item(item)["status"] == "delivered"

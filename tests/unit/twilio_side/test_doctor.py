@@ -29,6 +29,7 @@ def test_a_healthy_setup_is_all_well(cli: Cli, twilio: TwilioStandIn, account: A
         "ok   rejected requests: 0 in the last hour",
         "ok   FanoutDeadLetterQueueUrl: empty",
         "ok   MediaDeadLetterQueueUrl: empty",
+        "ok   OutboundDeadLetterQueueUrl: empty",
         "ok   ReconcileDeadLetterQueueUrl: empty",
         "ok   SubscriberDeadLetterQueueUrl: empty",
         "all well",
@@ -96,6 +97,7 @@ def test_every_silent_failure_is_found_with_its_fix(cli: Cli, twilio: TwilioStan
         "FIX  FanoutDeadLetterQueueUrl: 1 message(s) waiting: `twilio-inbound replay --from-dlq` republishes them "
         "from the table",
         "ok   MediaDeadLetterQueueUrl: empty",
+        "ok   OutboundDeadLetterQueueUrl: empty",
         "ok   ReconcileDeadLetterQueueUrl: empty",
         "ok   SubscriberDeadLetterQueueUrl: empty",
         "9 to fix",
