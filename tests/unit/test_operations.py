@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from devtools.lambda_runtime import Invoke, load_function
+from devtools.pollers import StreamPoller
 from devtools.template import ROOT, Stack, load_template
 from tests.unit.helpers import OFFLINE_ENV, load_event
 from twilio_inbound.numbers import NumberConfig
@@ -101,6 +102,10 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     callback = load_event("status-callback.json")
     status(callback)  # recorded
     status(callback)  # a repeat
+    (source,) = stack.functions()["FanoutFunction"].events
+    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    while stream.poll_once():  # the recorded status published, as Lambda's stream source would
+        pass
     forged_callback = load_event("status-callback.json")
     forged_callback["headers"]["x-twilio-signature"] = "Zm9yZ2VkIHNpZ25hdHVyZSE="
     status(forged_callback)  # rejected
