@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,6 +28,7 @@ from twilio_inbound_cli.target import LOCAL_OUTPUTS
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
 REGION = "us-east-1"
+SHUTDOWN_SECONDS = 10  # for the functions' threads to finish what they are doing, all together
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -205,12 +207,15 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        stop.wait()
+        while not stop.wait(0.5):  # a short wait: the main thread gets back to the signal handler even when busy
+            pass
         print("stopping", flush=True)
     finally:
         stop.set()
+        # One deadline for every thread (each is a daemon): a busy machine must not add up per-thread timeouts.
+        deadline = time.monotonic() + SHUTDOWN_SECONDS
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if twilio:
             twilio.stop()
         emulator.stop()

@@ -55,6 +55,7 @@ class StreamPoller:
         self._dlq_url = self._queue_url(destination) if destination else ""
         self._retry_delay = retry_delay
         self._iterators: dict[str, str | None] = {}
+        self._last_sequence: dict[str, str] = {}  # per shard: the last record handed to the function
 
     def _queue_url(self, arn: str) -> str:
         name = arn.rsplit(":", 1)[-1]
@@ -65,9 +66,22 @@ class StreamPoller:
         for shard in description["Shards"]:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
-                self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType=self._starting_position
-                )["ShardIterator"]
+                self._iterators[shard_id] = self._open(shard_id)
+
+    def _open(self, shard_id: str) -> str:
+        """An iterator just after the last record handled (else at the starting position). The emulator
+        replaces a table's stream when it rolls back a cancelled transaction (a repeated STOP/START): an
+        iterator into the old one never sees another record, so an idle shard is re-opened from here."""
+        last = self._last_sequence.get(shard_id)
+        position: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+            if last
+            else {"ShardIteratorType": self._starting_position}
+        )
+        iterator: str = self._streams.get_shard_iterator(StreamArn=self._stream_arn, ShardId=shard_id, **position)[
+            "ShardIterator"
+        ]
+        return iterator
 
     def poll_once(self) -> int:
         """Reads one batch from each shard and delivers it; returns how many records were read."""
@@ -77,11 +91,16 @@ class StreamPoller:
             if iterator is None:
                 continue
             response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
-            self._iterators[shard_id] = response.get("NextShardIterator")
             records = [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
             if records:
+                self._iterators[shard_id] = response.get("NextShardIterator")
                 self._deliver(shard_id, records)
+                self._last_sequence[shard_id] = str(response["Records"][-1]["dynamodb"]["SequenceNumber"])
                 total += len(records)
+            elif shard_id in self._last_sequence or self._starting_position == "TRIM_HORIZON":
+                self._iterators[shard_id] = self._open(shard_id)  # nothing is skipped by re-opening here
+            else:
+                self._iterators[shard_id] = response.get("NextShardIterator")
         return total
 
     def _attempt(self, records: list[dict[str, Any]]) -> int | None:

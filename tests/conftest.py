@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
+
+from devtools.twilio_api import TwilioStandIn
+from devtools.twilio_api.spec import SpecMissing, TwilioSpec, load_spec
 
 # Set before any client exists. Tests never reach real AWS: unit tests run under moto's mock_aws, integration
 # tests against the local stack's emulator.
@@ -20,3 +26,21 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+
+# ---------------------------------------------------------------- the Twilio API stand-in (tests marked allow_hosts)
+@pytest.fixture(scope="session")
+def spec() -> TwilioSpec:
+    """Twilio's OpenAPI description (`make twilio-openapi` fetches it)."""
+    try:
+        return load_spec()
+    except SpecMissing as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture
+def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
+    """The stand-in on free loopback ports, checking every request and answer against Twilio's description."""
+    with TwilioStandIn.start(spec=spec) as standin:
+        yield standin
+        assert standin.violations == [], "requests or answers disagreed with Twilio's description"

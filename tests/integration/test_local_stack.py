@@ -105,3 +105,35 @@ def test_a_taken_port_gives_a_clear_error(local_stack: LocalStack, tmp_path: Pat
     assert process.process.wait(timeout=60) == 2
     output = process.log().strip().splitlines()
     assert output == [f"error: webhook port 127.0.0.1:{taken} is already in use (choose another with --help)"]
+
+
+def test_delivery_goes_on_after_a_repeated_opt_out(local_stack: LocalStack) -> None:
+    # GIVEN a subscriber of its own (received events only) and a STOP Twilio delivers twice, then START twice
+    queue = local_stack.subscribe("opt-out-repeats", {"eventType": [EVENT_TYPE]})
+    sender = "+14155550142"
+    sent = []
+    for body in ("STOP", "START"):
+        sid = new_message_sid()
+        for _ in range(2):  # the repeat cancels a transaction in the emulator, which then replaces the stream
+            assert (
+                post_signed(local_stack.url, inbound_form(body=body, sender=sender, message_sid=sid), TEST_AUTH_TOKEN)[
+                    0
+                ]
+                == 200
+            )
+        sent.append(sid)
+    # WHEN 20 ordinary messages follow
+    for index in range(20):
+        sid = new_message_sid()
+        assert (
+            post_signed(
+                local_stack.url, inbound_form(body=f"after {index}", sender=sender, message_sid=sid), TEST_AUTH_TOKEN
+            )[0]
+            == 200
+        )
+        sent.append(sid)
+    # THEN sent = stored = delivered, each once
+    events = receive_events(local_stack, queue, expected=len(sent))
+    delivered = [event["id"] for event in events]
+    assert all(stored(local_stack, sid) for sid in sent)
+    assert sorted(delivered) == sorted(sent), f"sent={len(sent)} delivered={len(delivered)}"

@@ -28,7 +28,7 @@ from devtools.template import ROOT, Stack
 from devtools.twilio_api import MediaSpec, TwilioStandIn
 from devtools.twilio_api.content import content_sha256
 from devtools.twilio_api.models import Account, Media
-from devtools.twilio_api.spec import TwilioSpec, load_spec
+from devtools.twilio_api.spec import TwilioSpec
 from media.settings import MediaSettings
 from media.twilio_media import FetchFailed, TooLarge, TwilioMedia
 from tests.unit.helpers import Injector, drain, signed_event, subscribe_queue
@@ -49,18 +49,6 @@ FUNCTION_ENV = {
     "FETCH_RETRY_BASE_SECONDS": "0",
 }
 MAX_RECEIVES = 5  # MediaQueue's maxReceiveCount
-
-
-@pytest.fixture(scope="module")
-def spec() -> TwilioSpec:
-    return load_spec()
-
-
-@pytest.fixture
-def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn.start(spec=spec) as standin:
-        yield standin
-        assert standin.violations == [], "requests or answers disagreed with Twilio's description"
 
 
 @pytest.fixture

@@ -478,3 +478,25 @@ def test_rest_credentials_prefer_an_api_key_and_need_an_account_sid_otherwise() 
         secrets_from_text("plain-token").for_account(account).api_credentials()  # type: ignore[union-attr]
     with pytest.raises(TokensUnavailable, match="apiKeySecret"):
         secrets_from_text(json.dumps({"primary": "tok", "apiKeySid": key}))
+
+
+# ---------------------------------------------------------------- 1. the local stack after a repeated STOP
+def test_1_the_stream_poller_survives_a_repeated_stop(stack: Stack, ingest: Invoke, fanout: Invoke) -> None:
+    # GIVEN a STOP delivered twice (the repeat cancels a transaction: the emulator then replaces the stream)
+    queue = subscribe_queue(stack)
+    poller = stream_poller(stack, fanout)
+    stop_sid = new_message_sid()
+    stop = signed_event(inbound_form(body="STOP", message_sid=stop_sid))
+    assert ingest(stop)["statusCode"] == 200
+    while poller.poll_once():
+        pass
+    assert ingest(stop)["statusCode"] == 200
+    # WHEN ordinary messages follow
+    sids = [new_message_sid() for _ in range(5)]
+    for sid in sids:
+        assert ingest(signed_event(inbound_form(message_sid=sid)))["statusCode"] == 200
+    for _ in range(3):
+        poller.poll_once()
+    # THEN every one is delivered (before: only the STOP, the poller reading the replaced stream forever)
+    delivered = [item["event"]["id"] for item in drain(stack, queue)]
+    assert sorted(delivered) == sorted([stop_sid, *sids])

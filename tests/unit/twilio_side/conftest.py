@@ -8,7 +8,6 @@ Test modules here talk to the stand-in over loopback: each sets pytest-socket's 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import pytest
 from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.models import Account
-from devtools.twilio_api.spec import SpecMissing, TwilioSpec, load_spec
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
@@ -27,21 +25,6 @@ from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, TEST_WEBHOOK_URL
 SUPPORT = "+15005550001"
 SALES = "+15005550002"
 CUSTOMER = "+14155550100"
-
-
-@pytest.fixture(scope="session")
-def spec() -> TwilioSpec:
-    try:
-        return load_spec()
-    except SpecMissing as error:
-        pytest.fail(str(error))
-
-
-@pytest.fixture
-def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
-    with TwilioStandIn.start(spec=spec) as standin:
-        yield standin
-        assert standin.violations == [], "requests or answers disagreed with Twilio's description"
 
 
 @pytest.fixture
