@@ -122,7 +122,7 @@ def test_sending_has_a_queue_with_a_dead_letter_queue_and_exported_outputs() -> 
     assert sends["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 
-def test_status_callbacks_have_their_own_route_and_the_example_consumer_only_message_events() -> None:
+def test_status_callbacks_have_their_own_route_and_the_example_consumer_no_status_events() -> None:
     (event,) = FUNCTIONS["StatusFunction"]["Properties"]["Events"].values()
     assert (event["Type"], event["Properties"]["Path"], event["Properties"]["ApiId"]) == (
         "HttpApi",
@@ -130,7 +130,9 @@ def test_status_callbacks_have_their_own_route_and_the_example_consumer_only_mes
         {"Ref": "WebhookApi"},
     )
     subscription = RESOURCES["SubscriberSubscription"]["Properties"]
-    assert subscription["FilterPolicy"] == {"eventType": ["twilio-inbound.message.received"]}
+    assert subscription["FilterPolicy"] == {
+        "eventType": ["twilio-inbound.message.received", "twilio-inbound.media.archived"]
+    }
     consumer = FUNCTIONS["ConsumerFunction"]["Properties"]["Environment"]["Variables"]
     assert TEMPLATE["Parameters"]["AutoReplyText"]["Default"] == ""  # the example replies only when asked to
     assert consumer["AUTO_REPLY_TEXT"] == {"Ref": "AutoReplyText"}
