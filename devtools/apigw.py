@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -112,6 +113,16 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
+        if not self.server.begin_request():  # stopping: a kept-alive connection gets no new request in
+            self._send(503, {"Content-Type": "application/json"}, b'{"message":"Service Unavailable"}')
+            self.close_connection = True
+            return
+        try:
+            self._answer()
+        finally:
+            self.server.end_request()
+
+    def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES:
             self._send(413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}')
@@ -160,7 +171,33 @@ class GatewayServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], routes: dict[str, Invoke], verbose: bool = False):
         self.routes = routes  # path -> the function serving it (every method: the function answers 405 itself)
         self.verbose = verbose
+        self._answering = 0  # requests being answered (not idle kept-alive connections)
+        self._closing = False
+        self._idle = threading.Condition()
         super().__init__(address, _GatewayHandler)
+
+    def begin_request(self) -> bool:
+        with self._idle:
+            if self._closing:
+                return False
+            self._answering += 1
+            return True
+
+    def end_request(self) -> None:
+        with self._idle:
+            self._answering -= 1
+            self._idle.notify_all()
+
+    def close(self, timeout: float) -> int:
+        """Stops taking connections and requests, then waits (bounded) for the requests being answered to be
+        answered; returns how many were not."""
+        with self._idle:
+            self._closing = True
+        self.shutdown()
+        self.server_close()
+        with self._idle:
+            self._idle.wait_for(lambda: self._answering == 0, timeout)
+            return self._answering
 
     def log_error_line(self, line: str) -> None:
         print(json.dumps({"level": "ERROR", "message": line}), flush=True)

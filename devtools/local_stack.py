@@ -15,10 +15,12 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from devtools.drain import DRAIN_SECONDS
 from devtools.ports import port_is_free
 from devtools.template import ROOT
 from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
@@ -58,6 +60,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("TWILIO_API_URL", ""),
         help="the Twilio API base the functions call (default: a Twilio API stand-in started here, seeded with "
         "the local account and token; `make send ARGS='--seed-media image/jpeg,300000'` puts media in it)",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=DRAIN_SECONDS,
+        help="on Ctrl-C/SIGTERM, how long to keep delivering what is stored before exiting (default %(default)g)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
@@ -133,88 +141,43 @@ def main(argv: list[str] | None = None) -> int:
 
     endpoint = f"http://{args.host}:{args.emulator_port}"
     token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or TEST_AUTH_TOKEN
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",  # fake, for the emulator  # nosec B105
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-            "POWERTOOLS_LOG_LEVEL": "INFO" if args.verbose else "WARNING",
-        }
-    )
-    os.environ.pop("AWS_PROFILE", None)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.ERROR)
-
+    _point_at_emulator(endpoint, args.verbose)
     # Imported after the environment is set: boto3 and the functions read it once.
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from devtools.template import Stack
-
     emulator = ThreadedMotoServer(ip_address=args.host, port=args.emulator_port, verbose=False)
     emulator.start()
+    # First Ctrl-C/SIGTERM: stop taking requests and drain; a second one: stop draining.
+    closing, interrupted = threading.Event(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: (interrupted if closing.is_set() else closing).set())
+    signal.signal(signal.SIGINT, lambda *_: (interrupted if closing.is_set() else closing).set())
     stop = threading.Event()
-    threads: list[threading.Thread] = []
     webhook_url = f"http://{args.host}:{args.port}/sms"
     twilio = _start_twilio(args, token, webhook_url)
     args.twilio_api_url = args.twilio_api_url or twilio.base_url
+    running: _Running | None = None
     try:
         session = boto3.session.Session(region_name=REGION)
-        # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
-        # With the account's SID, so the sender has REST credentials for the Twilio API stand-in.
-        secret = json.dumps({"primary": token, "accountSid": TEST_ACCOUNT_SID})
-        secret_arn = session.client("secretsmanager").create_secret(
-            Name=f"{args.stack_name}/twilio-auth-token", SecretString=secret
-        )["ARN"]
-        stack = Stack(
-            session,
-            stack_name=args.stack_name,
-            parameters={
-                **dict(args.parameter),
-                "TwilioAuthTokenSecretArn": secret_arn,
-                "PublicBaseUrl": args.public_base_url,
-            },
-        ).provision()
-        threads += _start_functions(session, stack, args, endpoint, stop)
-        outputs = {
-            **stack.outputs(),
-            "WebhookUrl": webhook_url,
-            "EmulatorEndpoint": endpoint,
-            "Region": REGION,
-            "StackName": args.stack_name,
-            "TwilioAuthTokenSecretArn": secret_arn,
-            "TwilioApiUrl": args.twilio_api_url,
-            **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
-            "StatusCallbackUrl": _status_callback_url(args),
-        }
-        args.outputs.parent.mkdir(parents=True, exist_ok=True)
-        temporary = args.outputs.with_suffix(".tmp")
-        temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
-        temporary.replace(args.outputs)  # readers never see a half-written file
-
-        token_note = "from TWILIO_AUTH_TOKEN" if token != TEST_AUTH_TOKEN else f"{token} (documented test token)"
-        print(f"webhook   {webhook_url}", flush=True)
-        print(f"token     {token_note}", flush=True)
-        print(f"emulator  {endpoint} (region {REGION})", flush=True)
-        print(
-            f"twilio    {args.twilio_api_url} ({'Twilio API stand-in' if twilio else '--twilio-api-url'})", flush=True
+        stack, outputs = _provision(session, args, token)
+        running = _start_functions(session, stack, args, endpoint, stop)
+        outputs.update(
+            {
+                "WebhookUrl": webhook_url,
+                "TwilioApiUrl": args.twilio_api_url,
+                **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
+            }
         )
-        print(f"outputs   {args.outputs}", flush=True)
-        print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
-
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        while not stop.wait(0.5):  # a short wait: the main thread gets back to the signal handler even when busy
+        _write_outputs(args.outputs, outputs)
+        _print_banner(args, token, webhook_url, endpoint, twilio is not None)
+        while not closing.wait(0.5):  # a short wait: the main thread gets back to the signal handler even when busy
             pass
-        print("stopping", flush=True)
+        _drain(running, args.drain_seconds, interrupted)
     finally:
         stop.set()
         # One deadline for every thread (each is a daemon): a busy machine must not add up per-thread timeouts.
         deadline = time.monotonic() + SHUTDOWN_SECONDS
-        for thread in threads:
+        for thread in running.threads if running else []:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if twilio:
             twilio.stop()
@@ -223,9 +186,90 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _point_at_emulator(endpoint: str, verbose: bool) -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # fake, for the emulator  # nosec B105
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if verbose else "WARNING",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any, dict[str, Any]]:
+    """The template's resources in the emulator, and the stack's outputs."""
+    from devtools.template import Stack
+
+    # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
+    # With the account's SID, so the sender has REST credentials for the Twilio API stand-in.
+    secret = json.dumps({"primary": token, "accountSid": TEST_ACCOUNT_SID})
+    secret_arn = session.client("secretsmanager").create_secret(
+        Name=f"{args.stack_name}/twilio-auth-token", SecretString=secret
+    )["ARN"]
+    stack = Stack(
+        session,
+        stack_name=args.stack_name,
+        parameters={
+            **dict(args.parameter),
+            "TwilioAuthTokenSecretArn": secret_arn,
+            "PublicBaseUrl": args.public_base_url,
+        },
+    ).provision()
+    return stack, {
+        **stack.outputs(),
+        "EmulatorEndpoint": os.environ["AWS_ENDPOINT_URL"],
+        "Region": REGION,
+        "StackName": args.stack_name,
+        "TwilioAuthTokenSecretArn": secret_arn,
+        "StatusCallbackUrl": _status_callback_url(args),
+    }
+
+
+def _write_outputs(path: Path, outputs: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)  # readers never see a half-written file
+
+
+def _print_banner(args: argparse.Namespace, token: str, webhook_url: str, endpoint: str, standin: bool) -> None:
+    token_note = "from TWILIO_AUTH_TOKEN" if token != TEST_AUTH_TOKEN else f"{token} (documented test token)"
+    print(f"webhook   {webhook_url}", flush=True)
+    print(f"token     {token_note}", flush=True)
+    print(f"emulator  {endpoint} (region {REGION})", flush=True)
+    print(f"twilio    {args.twilio_api_url} ({'Twilio API stand-in' if standin else '--twilio-api-url'})", flush=True)
+    print(f"outputs   {args.outputs}", flush=True)
+    print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
+
+
+def _drain(running: _Running, seconds: float, interrupted: threading.Event) -> None:
+    """Stops taking requests, then lets the pollers deliver what is stored, for at most `seconds`."""
+    from devtools.drain import drain, summary
+
+    began = time.monotonic()
+    print(f"stopping  no new requests; delivering what is stored (up to {seconds:g} s, Ctrl-C again: now)", flush=True)
+    unanswered = running.gateway.close(timeout=seconds)
+    left = drain([thread.poller for thread in running.pollers], began + seconds, interrupted, unanswered)
+    print(summary(left, time.monotonic() - began), flush=True)
+
+
+@dataclass
+class _Running:
+    gateway: Any  # devtools.apigw.GatewayServer
+    pollers: list[Any]  # devtools.pollers.PollingThread
+    threads: list[threading.Thread]
+
+
 def _start_functions(
     session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event
-) -> list[threading.Thread]:
+) -> _Running:
     """Loads every function of the template and starts its event sources; the gateway serves the webhook."""
     from devtools.apigw import GatewayServer
     from devtools.lambda_runtime import load_function
@@ -243,7 +287,7 @@ def _start_functions(
     }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
-    threads: list[threading.Thread] = []
+    pollers: list[PollingThread] = []
     for logical_id, spec in functions.items():
         for source in spec.events:
             invoke = invokers[logical_id]
@@ -256,25 +300,18 @@ def _start_functions(
                 elif logical_id == "SenderFunction":
                     invoke = _printing_sends(invoke)
                 poller = QueuePoller(session, source.arn, invoke, source.properties)
-            threads.append(PollingThread(f"{logical_id}-{source.kind}", poller, stop))
+            pollers.append(PollingThread(f"{logical_id}-{source.kind}", poller, stop))
 
     # The HTTP API's routes, as the template's HttpApi events declare them (/sms, /status).
     routes = {path: invokers[logical_id] for logical_id, spec in functions.items() for path in spec.routes}
     if "/status" in routes:
         routes["/status"] = _printing_statuses(routes["/status"])
     gateway = GatewayServer((args.host, args.port), routes, verbose=args.verbose)
-    threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))
-    stopper = threading.Thread(target=_close_on_stop, args=(gateway, stop), name="gateway-stop", daemon=True)
-    threads.append(stopper)
+    threads: list[threading.Thread] = [*pollers, threading.Thread(target=gateway.serve_forever, name="gateway")]
     for thread in threads:
+        thread.daemon = True
         thread.start()
-    return threads
-
-
-def _close_on_stop(gateway: Any, stop: threading.Event) -> None:
-    stop.wait()
-    gateway.shutdown()
-    gateway.server_close()
+    return _Running(gateway, pollers, threads)
 
 
 def _printing(invoke: Any) -> Any:

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import boto3
+from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
 from devtools.lambda_events import sqs_record
 from devtools.lambda_runtime import Invoke
@@ -33,6 +34,8 @@ def _failed_identifiers(result: Any) -> list[str] | None:
 
 class StreamPoller:
     """Reads every shard of a DynamoDB stream and invokes the function with batches of records."""
+
+    kind = "stream"
 
     def __init__(
         self,
@@ -103,6 +106,20 @@ class StreamPoller:
                 self._iterators[shard_id] = response.get("NextShardIterator")
         return total
 
+    def pending(self) -> int:
+        """Records after the last one handled: stored, not yet delivered to the function (a batch being
+        delivered counts until it is done)."""
+        count = 0
+        for shard_id, current in list(self._iterators.items()):
+            iterator = self._open(shard_id) if shard_id in self._last_sequence else current
+            while iterator:
+                page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                if not page["Records"]:
+                    break
+                count += len(page["Records"])
+                iterator = page.get("NextShardIterator")
+        return count
+
     def _attempt(self, records: list[dict[str, Any]]) -> int | None:
         """Invokes once; None on success, else the index from which the batch must be retried."""
         try:
@@ -164,6 +181,8 @@ class StreamPoller:
 class QueuePoller:
     """Receives from an SQS queue and invokes the function; deletes what succeeded, as Lambda does."""
 
+    kind = "queue"
+
     def __init__(
         self,
         session: boto3.session.Session,
@@ -181,6 +200,16 @@ class QueuePoller:
         # Locally, a failed message comes back after this many seconds instead of the queue's
         # VisibilityTimeout, so retries and the redrive to the DLQ happen while you watch.
         self._retry_visibility = retry_visibility
+
+    def pending(self) -> int:
+        """Messages in the queue: waiting, being processed (or waiting to be retried) and delayed."""
+        names: list[QueueAttributeFilterType] = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=names)["Attributes"]
+        return sum(int(value) for value in attributes.values())  # just the counts asked for
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         response = self._sqs.receive_message(
@@ -228,13 +257,13 @@ class PollingThread(threading.Thread):
 
     def __init__(self, name: str, poller: StreamPoller | QueuePoller, stop: threading.Event) -> None:
         super().__init__(name=name, daemon=True)
-        self._poller = poller
+        self.poller = poller
         self._stop_event = stop
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                count = self._poller.poll_once()
+                count = self.poller.poll_once()
             except Exception:
                 if self._stop_event.is_set():
                     return

@@ -103,8 +103,8 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     status(callback)  # recorded
     status(callback)  # a repeat
     (source,) = stack.functions()["FanoutFunction"].events
-    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
-    while stream.poll_once():  # the recorded status published, as Lambda's stream source would
+    poller = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    while poller.poll_once():  # the recorded status published, as Lambda's stream source would
         pass
     forged_callback = load_event("status-callback.json")
     forged_callback["headers"]["x-twilio-signature"] = "Zm9yZ2VkIHNpZ25hdHVyZSE="
