@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from bench import cost
 from bench.report import document, table, write_json
 from bench.suite import FULL, QUICK, measure
 
@@ -27,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         rows, details = measure(settings, Path(scratch))
+    # What a message costs, with the request counts and CPU just measured (bench/cost.py).
+    work = cost.workload_from(details, "this run")
+    costs = cost.measure(work)
+    rows += cost.target_rows(costs)
+    details["cost"] = [asdict(kind) for kind in costs]
     print(table(rows))
+    print("\n" + cost.table(costs, work))
     path = write_json(document(rows, asdict(settings), details), args.json)
     print(f"\nwritten to {path}")
     failures = [row for row in rows if row.ok is False]

@@ -15,6 +15,25 @@ from devtools.lambda_context import LocalContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
+_BYTES = "$bytes"  # recorded SDK parameters hold binary (the messages table's document): JSON carries it as base64
+
+
+def bytes_as_json(value: Any) -> Any:
+    """json.dumps's `default`: bytes as {"$bytes": base64}."""
+    if isinstance(value, bytes):
+        import base64
+
+        return {_BYTES: base64.b64encode(value).decode()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def bytes_from_json(value: dict[str, Any]) -> Any:
+    """json.loads's `object_hook`, the inverse of bytes_as_json."""
+    if len(value) == 1 and _BYTES in value:
+        import base64
+
+        return base64.b64decode(value[_BYTES])
+    return value
 
 
 def lambda_context(function_name: str) -> LocalContext:

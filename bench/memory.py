@@ -56,7 +56,7 @@ def peak(subject: Subject, handler: str, events_path: Path, count: int) -> dict[
 def floor_peak(calls_path: Path, count: int) -> dict[str, Any]:
     from bench.warm import bind_calls
 
-    recorded = json.loads(calls_path.read_text(encoding="utf-8"))
+    recorded = json.loads(calls_path.read_text(encoding="utf-8"), object_hook=invoke.bytes_from_json)
     floor = bind_calls([(service, operation, params) for service, operation, params in recorded])
     for _ in range(count):
         for method, params in floor:

@@ -40,7 +40,7 @@ def main() -> None:
             result = memory.peak(SUBJECTS[args.subject], args.handler, args.events, args.count)
         else:
             result = memory.floor_peak(args.calls, args.count)
-    out.write(json.dumps(result))
+    out.write(json.dumps(result, default=invoke.bytes_as_json))
     out.flush()
 
 

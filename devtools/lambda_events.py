@@ -5,14 +5,15 @@ One builder each, for the local stack's pollers, the files in events/, the bench
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from twilio_inbound.dynamo import to_item
 from twilio_inbound.message import MessageRecord, build_record, check_parameters, group_pairs
+from twilio_inbound.message_item import message_item
 
 
 def _region(arn: str) -> str:
@@ -55,11 +56,20 @@ def stored_record(pairs: list[tuple[str, str]], received_at: datetime) -> Messag
     return build_record(check_parameters(group_pairs(pairs)), received_at)
 
 
+def as_event_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed item as a JSON event carries it: binary (B) as base64 text, as Lambda's stream events do."""
+    return {
+        name: {"B": base64.b64encode(value["B"]).decode()} if "B" in value else dict(value)
+        for name, value in item.items()
+    }
+
+
 def stream_record(
     record: MessageRecord, *, event_id: str, sequence_number: int, stream_arn: str, created_at: datetime
 ) -> dict[str, Any]:
-    """The INSERT record the messages table's stream (NEW_IMAGE) carries for a stored message."""
-    item = to_item(record)
+    """The INSERT record the messages table's stream (NEW_IMAGE) carries for a stored message, as Lambda's JSON
+    event spells it (binary values as base64 text)."""
+    item = as_event_json(message_item(record))
     return {
         "eventID": event_id,
         "eventName": "INSERT",

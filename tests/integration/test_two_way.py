@@ -19,7 +19,8 @@ from devtools.local_process import LocalStackProcess
 from devtools.twilio_api.sdk import twilio_client
 from tests.integration.helpers import LocalStack
 from twilio_inbound.delivery_status import FINAL_RANK, rank
-from twilio_inbound.dynamo import from_item
+from twilio_inbound.message_item import item_values
+from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.status_event import STATUS_EVENT_TYPE
@@ -81,7 +82,7 @@ def drain_until(stack: LocalStack, queue: str, done: Any, timeout: float = 60.0)
 
 def outbound_items(stack: LocalStack) -> list[dict[str, Any]]:
     pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.outputs["MessagesTableName"])
-    items = [from_item(item) for page in pages for item in page["Items"]]
+    items = [item_values(item) for page in pages for item in page["Items"]]
     return [item for item in items if item.get("direction") == "outbound"]
 
 
@@ -146,13 +147,9 @@ def test_inbound_messages_are_answered_and_sent_equals_stored_equals_status_comp
     assert (refused["to"], refused["reason"]) == (OPTED_OUT, f"the recipient has opted out of {NUMBER} (STOP)")
     assert OPTED_OUT not in {message.to for message in sent}
     # ByConversation returns both directions of a thread, in order
-    thread = stack.client("dynamodb").query(
-        TableName=stack.outputs["MessagesTableName"],
-        IndexName="ByConversation",
-        KeyConditionExpression="conversation = :c",
-        ExpressionAttributeValues={":c": {"S": f"{NUMBER}|{CUSTOMERS[0]}"}},
-    )["Items"]
-    assert [from_item(item)["direction"] for item in thread] == ["inbound", "outbound"]
+    store = MessageStore(stack.client("dynamodb"), stack.outputs["MessagesTableName"], "")
+    thread = [store.get(sid) or {} for sid in store.sids_between(BY_CONVERSATION_INDEX, f"{NUMBER}|{CUSTOMERS[0]}")]
+    assert [item["direction"] for item in thread] == ["inbound", "outbound"]
 
 
 def test_send_sms_from_the_command_line_sends_once_per_key(stack: LocalStack) -> None:

@@ -76,13 +76,13 @@ def reconcile(stack: Stack) -> Invoke:
 
 @pytest.fixture
 def table_items(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
-    from twilio_inbound.dynamo import from_item
+    from twilio_inbound.message_item import item_values
 
     client = stack.session.client("dynamodb")
     table = stack.physical["MessagesTable"]["Ref"]
 
     def scan() -> list[dict[str, Any]]:
-        return [from_item(item) for item in client.scan(TableName=table)["Items"]]
+        return [item_values(item) for item in client.scan(TableName=table)["Items"]]
 
     return scan
 

@@ -15,10 +15,13 @@ from typing import Any
 
 import pytest
 
+from devtools.lambda_events import as_event_json
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import StreamPoller
 from devtools.template import ROOT, Stack, load_template
 from tests.unit.helpers import OFFLINE_ENV, load_event
+from twilio_inbound.message_item import message_item
+from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 
@@ -93,7 +96,9 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     forged["headers"]["x-twilio-signature"] = "Zm9yZ2VkIHNpZ25hdHVyZSE="
     ingest(forged)  # rejected
     stream = load_event("dynamodb-stream.json")
-    stream["Records"][0]["dynamodb"]["NewImage"]["delivered"] = {"BOOL": False}  # a disabled number's message
+    disabled = record_from_item(stream["Records"][0]["dynamodb"]["NewImage"])
+    disabled["delivered"] = False  # a disabled number's message
+    stream["Records"][0]["dynamodb"]["NewImage"] = as_event_json(message_item(disabled))
     fanout(stream)  # published, skipped
     consumer(load_event("sqs-subscriber.json"))
     drive_media(stack, monkeypatch)

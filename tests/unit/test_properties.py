@@ -292,10 +292,10 @@ class Tables:
         return {name: int(self.client.describe_table(TableName=name)["Table"]["ItemCount"]) for name in self.names}
 
     def message(self, sid: str) -> dict[str, Any] | None:
-        from twilio_inbound.dynamo import from_item
+        from twilio_inbound.message_item import item_values
 
         item = self.client.get_item(TableName=self.messages, Key={"messageSid": {"S": sid}}, ConsistentRead=True)
-        return from_item(item["Item"]) if "Item" in item else None
+        return item_values(item["Item"]) if "Item" in item else None
 
 
 @pytest.fixture

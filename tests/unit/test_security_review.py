@@ -19,6 +19,7 @@ from devtools.pollers import StreamPoller
 from devtools.template import Stack
 from tests.unit.helpers import drain, ingest_settings, make_intake, signed_event, subscribe_queue
 from twilio_inbound.cloudevent import NOT_SQS_TEXT
+from twilio_inbound.message_item import item_values
 from twilio_inbound.numbers import InvalidNumberConfig, NumberConfig, classify
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound_cli.signing import (
@@ -391,14 +392,14 @@ def test_12_a_captured_start_replayed_after_its_message_expired_does_not_undo_a_
     client = stack.session.client("dynamodb")
     table = stack.physical["MessagesTable"]["Ref"]
     for item in client.scan(TableName=table)["Items"]:
-        if item["body"]["S"] == "START":
+        if item_values(item)["body"] == "START":
             client.delete_item(TableName=table, Key={"messageSid": item["messageSid"]})
     # WHEN the captured START request is replayed
     assert ingest(start)["statusCode"] == 200
     # THEN the sender is still opted out, and the replay is not stored again
     optouts = OptOutStore(client, stack.physical["OptOutsTable"]["Ref"])
     assert optouts.is_opted_out("+15005550001", "+15005550006")
-    assert [item["body"]["S"] for item in client.scan(TableName=table)["Items"]] == ["STOP"]
+    assert [item_values(item)["body"] for item in client.scan(TableName=table)["Items"]] == ["STOP"]
 
 
 # ---------------------------------------------------------------- 13. least privilege on the registry

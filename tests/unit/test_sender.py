@@ -29,8 +29,7 @@ from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
 from tests.unit.helpers import OFFLINE_ENV, load_event, signed_event, status_subscriber
 from twilio_inbound.clock import utc_now
-from twilio_inbound.dynamo import from_item
-from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
@@ -134,13 +133,10 @@ def creates(twilio: TwilioStandIn) -> list[Any]:
 
 
 def conversation(stack: Stack, key: str) -> list[dict[str, Any]]:
-    response = stack.session.client("dynamodb").query(
-        TableName=stack.physical["MessagesTable"]["Ref"],
-        IndexName="ByConversation",
-        KeyConditionExpression="conversation = :c",
-        ExpressionAttributeValues={":c": {"S": key}},
-    )
-    return [from_item(item) for item in response["Items"]]
+    """Both directions of one thread, in time order: the index's keys, then each item (KEYS_ONLY index)."""
+    store = MessageStore(stack.session.client("dynamodb"), stack.physical["MessagesTable"]["Ref"], "")
+    sids = store.sids_between(BY_CONVERSATION_INDEX, key)
+    return [store.get(sid) or {} for sid in sids]
 
 
 def intent(stack: Stack, key: str = "key-1") -> SendIntent | None:

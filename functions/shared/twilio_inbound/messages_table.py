@@ -1,7 +1,9 @@
 """The messages table: one conditional write per message (the commit point of the pipeline), and its layout.
 
 Key layout: partition key `messageSid`. Indexes: ByNumber (`to`, `receivedAt`): a number's messages in time
-order; ByConversation (`conversation` = "to|from", `receivedAt`): one exchange in time order.
+order; ByConversation (`conversation` = "to|from", `receivedAt`): one exchange in time order. Both project
+KEYS_ONLY (an entry is ~100 bytes, one write unit whatever the message): a query gives MessageSids in order, and
+the items are fetched by key. An inbound item's layout: message_item.py.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
-from twilio_inbound.dynamo import batch_get, from_item, to_item
+from twilio_inbound.dynamo import batch_get, to_item
 from twilio_inbound.message import MessageRecord
+from twilio_inbound.message_item import item_values, message_item
 from twilio_inbound.numbers import OptOutChange
 from twilio_inbound.opt_outs_table import opt_out_update
 
@@ -19,13 +22,14 @@ if TYPE_CHECKING:
 
 NEW_MESSAGE_ONLY = "attribute_not_exists(messageSid)"
 BY_NUMBER_INDEX = "ByNumber"
+BY_CONVERSATION_INDEX = "ByConversation"
 # What a stream record must carry to be published (older or foreign items are refused, not guessed at).
 REQUIRED_FIELDS = frozenset({"messageSid", "to", "from", "receivedAt", "channel", "accountSid"})
 
 
 def record_from_item(item: dict[str, Any]) -> MessageRecord:
-    """A stored item (or stream image) as a record; KeyError names the fields it lacks."""
-    values = from_item(item)
+    """A stored item (or stream image) of either format as a record; KeyError names the fields it lacks."""
+    values = item_values(item)
     missing = REQUIRED_FIELDS - set(values)
     if missing:
         raise KeyError(", ".join(sorted(missing)))
@@ -45,7 +49,7 @@ class MessageStore:
         is ever half-written; a STOP/START whose MessageSid already changed the state once (a replay after the
         message expired) is a repeat too. AWS failures propagate: the caller answers 5xx so Twilio retries.
         """
-        item = to_item(record)
+        item = message_item(record)
         if opt_out is None:
             try:
                 self._client.put_item(TableName=self._table_name, Item=item, ConditionExpression=NEW_MESSAGE_ONLY)
@@ -70,7 +74,7 @@ class MessageStore:
         response = self._client.get_item(
             TableName=self._table_name, Key=to_item({"messageSid": message_sid}), ConsistentRead=True
         )
-        return from_item(response["Item"]) if "Item" in response else None
+        return item_values(response["Item"]) if "Item" in response else None
 
     def get_many(self, message_sids: Iterable[str]) -> Iterator[MessageRecord]:
         keys = [to_item({"messageSid": sid}) for sid in message_sids]
@@ -80,13 +84,8 @@ class MessageStore:
     def received_between(self, since: str, until: str, number: str = "") -> list[MessageRecord]:
         """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index."""
         if number:
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table_name,
-                IndexName=BY_NUMBER_INDEX,
-                KeyConditionExpression="#to = :to AND receivedAt BETWEEN :since AND :until",
-                ExpressionAttributeNames={"#to": "to"},
-                ExpressionAttributeValues=to_item({":to": number, ":since": since, ":until": until}),
-            )
+            # The index holds keys only: its MessageSids, then the items by key.
+            records = list(self.get_many(self.sids_between(BY_NUMBER_INDEX, number, since, until)))
         else:
             # An operator's occasional replay across all numbers: a filtered scan is acceptable here.
             pages = self._client.get_paginator("scan").paginate(
@@ -94,5 +93,22 @@ class MessageStore:
                 FilterExpression="receivedAt BETWEEN :since AND :until",
                 ExpressionAttributeValues=to_item({":since": since, ":until": until}),
             )
-        records = [record_from_item(item) for page in pages for item in page["Items"]]
+            records = [record_from_item(item) for page in pages for item in page["Items"]]
         return sorted(records, key=lambda record: (record["receivedAt"], record["messageSid"]))
+
+    def sids_between(self, index: str, partition: str, since: str = "", until: str = "") -> list[str]:
+        """The MessageSids of one number's (ByNumber) or one conversation's (ByConversation) messages, all of them
+        or those received in [since, until], in time order: a query of the index's keys, no scan."""
+        partition_key = "to" if index == BY_NUMBER_INDEX else "conversation"
+        condition, values = "#p = :p", {":p": partition}
+        if since or until:
+            condition += " AND receivedAt BETWEEN :since AND :until"
+            values.update({":since": since or "0", ":until": until or "~"})  # both sort outside any timestamp
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table_name,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": partition_key},
+            ExpressionAttributeValues=to_item(values),
+        )
+        return [str(item["messageSid"]["S"]) for page in pages for item in page["Items"]]

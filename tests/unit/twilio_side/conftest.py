@@ -17,7 +17,7 @@ import pytest
 from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.models import Account
-from twilio_inbound.dynamo import from_item
+from twilio_inbound.message_item import item_values
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, TEST_WEBHOOK_URL
@@ -92,7 +92,7 @@ class Cli:
         """The messages table, by MessageSid."""
         client = self.stack.session.client("dynamodb")
         items = client.scan(TableName=self.stack.physical["MessagesTable"]["Ref"])["Items"]
-        return {str(record["messageSid"]): record for record in (from_item(item) for item in items)}
+        return {str(record["messageSid"]): record for record in (item_values(item) for item in items)}
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from tests.unit.helpers import SCHEMA, drain, publish_stream, subscribe_queue
 from tests.unit.twilio_side.conftest import CUSTOMER, SALES, SUPPORT, Cli
 from twilio_inbound.clock import iso_millis
 from twilio_inbound.message import build_record, check_parameters, group_pairs, opt_out_change
-from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.message_item import message_item
+from twilio_inbound.messages_table import MessageStore, record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.reconciliation import Reconciler
 from twilio_inbound.secrets import AccountSecrets
@@ -71,12 +72,10 @@ def test_reconcile_finds_missing_and_different_and_backfill_stores_each_once(
     )
     for sid in (stored.sid, edited.sid):
         webhook_stored(cli.stack, twilio, sid)
-    cli.stack.session.client("dynamodb").update_item(
-        TableName=cli.stack.physical["MessagesTable"]["Ref"],
-        Key={"messageSid": {"S": edited.sid}},
-        UpdateExpression="SET body = :b",
-        ExpressionAttributeValues={":b": {"S": "edited"}},
-    )
+    table, client = cli.stack.physical["MessagesTable"]["Ref"], cli.stack.session.client("dynamodb")
+    record = record_from_item(client.get_item(TableName=table, Key={"messageSid": {"S": edited.sid}})["Item"])
+    record["parameters"]["Body"] = "edited"
+    client.put_item(TableName=table, Item=message_item(record))
     sms_sent = minutes_ago(30)
     sms = twilio.add_inbound_message(account.sid, sender=CUSTOMER, to=OWN, body="anyone there?", date_sent=sms_sent)
     photos = [MediaSpec(content_type="image/jpeg"), MediaSpec(content_type="image/png")]
