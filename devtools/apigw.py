@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from devtools.lambda_context import ACCOUNT_ID
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
+MAX_INVOCATIONS = 10  # at once in this process (see GatewayServer)
 
 
 def _split(url: str) -> tuple[str, str, str, str]:
@@ -139,7 +140,8 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         headers.setdefault("x-forwarded-for", self.client_address[0])
         event = http_api_event(self.command, f"http://{host}{self.path}", headers, body, route_key=f"ANY {path}")
         try:
-            result = invoke(event)
+            with self.server.invocations:
+                result = invoke(event)
         except Exception:
             self.server.log_error_line(f"{self.command} {self.path}: the function raised")
             self._send(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
@@ -168,12 +170,22 @@ class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # socketserver's default of 5 resets connections when Twilio-like bursts arrive
 
-    def __init__(self, address: tuple[str, int], routes: dict[str, Invoke], verbose: bool = False):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        routes: dict[str, Invoke],
+        verbose: bool = False,
+        max_invocations: int = MAX_INVOCATIONS,
+    ):
         self.routes = routes  # path -> the function serving it (every method: the function answers 405 itself)
         self.verbose = verbose
         self._answering = 0  # requests being answered (not idle kept-alive connections)
         self._closing = False
         self._idle = threading.Condition()
+        # Lambda gives each concurrent request a container of its own; here they share one process, one lock
+        # and the functions' clients, whose pools hold 10 connections (botocore's default): past that, every
+        # request opened and dropped a connection to the emulator. More at once only queues behind the lock.
+        self.invocations = threading.BoundedSemaphore(max_invocations)
         super().__init__(address, _GatewayHandler)
 
     def begin_request(self) -> bool:

@@ -19,6 +19,7 @@ import http.client
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from devtools.local_process import LocalStackProcess, StackDidNotStart
 from devtools.local_stack import DEFAULT_OUTPUTS
 from devtools.subscriber import subscribe_queue
+from devtools.template import ROOT
 from twilio_inbound.dynamo import batch_get, to_item
 from twilio_inbound_cli.signing import (
     TEST_AUTH_TOKEN,
@@ -51,6 +53,7 @@ from twilio_inbound_cli.target import local_target
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RECEIVERS = 1  # one reader: the emulator's ReceiveMessage is not atomic, two could both get one message
 QUIET_SECONDS = 2.0  # after the last expected delivery, how long to keep listening for duplicates
+STACK_LOG = ROOT / ".local" / "load-stack.log"  # --start: the stack's own output, kept for the last run
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Report:
     stored: int = 0
     delivered: int = 0  # distinct MessageSids received
     duplicates: int = 0  # messages published more than once (distinct SQS messages for one MessageSid)
+    astray: list[str] = field(default_factory=list)  # a few MessageSids duplicated, redelivered or undelivered
     redelivered: int = 0  # the same SQS message received again (the queue's at-least-once)
     undelivered: int = 0  # answered 200, yet not both stored and delivered by the end (lost, or the time limit hit)
     strays: int = 0  # deliveries of MessageSids this run did not send
@@ -135,6 +139,7 @@ class Report:
             + (f", failed {self.failed_answers}" if self.failed_answers else ""),
             f"reconciled   {self.reconciliation()}; duplicates {self.duplicates}, redelivered {self.redelivered}, "
             f"undelivered {self.undelivered}, strays {self.strays}" + ("; TIME LIMIT HIT" if self.timed_out else ""),
+            *([f"astray       {', '.join(self.astray)}"] if self.astray else []),
             "result       " + ("OK" if self.ok else "FAILED"),
         ]
 
@@ -339,6 +344,9 @@ def run(target: Target, config: LoadConfig) -> Report:
     report.redelivered = sum(len(arrivals[sid]) - len(carried_by[sid]) for sid in arrivals if sid in sent_sids)
     report.strays = sum(len(times) for sid, times in arrivals.items() if sid not in sent_sids)
     report.undelivered = len(accepted - (stored & set(arrivals)))
+    report.astray = sorted(
+        {sid for sid in sent_sids if len(arrivals.get(sid, ())) != 1 or len(carried_by.get(sid, ())) > 1}
+    )[:10]
     report.throughput_per_second = report.answered_200 / report.send_seconds if report.send_seconds else 0.0
     report.webhook_ms = percentiles([sent.seconds * 1000 for sent in results if sent.status == "200"])
     e2e = [(arrivals[sent.sid][0] - sent.started) * 1000 for sent in results if sent.sid in arrivals]
@@ -364,6 +372,9 @@ def own_stack(token: str) -> Iterator[dict[str, str]]:
             yield outputs
         finally:
             stack.stop()
+            # Kept after the run: what the stack logged when a message went astray.
+            STACK_LOG.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(stack.log_file, STACK_LOG)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -376,7 +387,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--time-limit", type=float, default=300.0, help="seconds for the whole run, sending and delivery (default 300)"
     )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="a running local stack's outputs file")
-    parser.add_argument("--start", action="store_true", help="start a local stack of its own on free ports")
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        help="start a local stack of its own on free ports (its output is kept in .local/load-stack.log)",
+    )
     parser.add_argument(
         "--rate", type=float, default=0.0, help="start at most this many messages per second (default: no pacing)"
     )

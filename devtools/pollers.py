@@ -22,6 +22,9 @@ from devtools.lambda_runtime import Invoke
 from twilio_inbound.clock import iso_millis, utc_now
 
 log = logging.getLogger("twilio_inbound.local")
+SHARD_LIST_SECONDS = 1.0
+IDLE_SECONDS = 0.1  # a stream poller's pause when a poll found nothing (Lambda polls a shard 4 times a second)
+QUEUE_WAIT_SECONDS = 1  # a queue poller's long poll: the emulator answers as soon as a message arrives
 
 
 def _failed_identifiers(result: Any) -> list[str] | None:
@@ -59,12 +62,19 @@ class StreamPoller:
         self._retry_delay = retry_delay
         self._iterators: dict[str, str | None] = {}
         self._last_sequence: dict[str, str] = {}  # per shard: the last record handed to the function
+        self._shards_listed_at = -SHARD_LIST_SECONDS
 
     def _queue_url(self, arn: str) -> str:
         name = arn.rsplit(":", 1)[-1]
         return str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
     def _refresh_shards(self) -> None:
+        # New shards appear every few hours in AWS (never in the emulator): looking once a second is plenty,
+        # where a DescribeStream before every GetRecords doubled the requests of an idle poller.
+        now = time.monotonic()
+        if now - self._shards_listed_at < SHARD_LIST_SECONDS:
+            return
+        self._shards_listed_at = now
         description = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
         for shard in description["Shards"]:
             shard_id = shard["ShardId"]
@@ -239,16 +249,24 @@ class QueuePoller:
         except Exception:
             log.exception("queue batch failed")
             failed = {record["messageId"] for record in records}
-        for record in records:
-            if record["messageId"] in failed:
-                if self._retry_visibility is not None:
+        if self._retry_visibility is not None:
+            for record in records:
+                if record["messageId"] in failed:
                     self._sqs.change_message_visibility(
                         QueueUrl=self._queue_url,
                         ReceiptHandle=record["receiptHandle"],
                         VisibilityTimeout=self._retry_visibility,
                     )
-            else:
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=record["receiptHandle"])
+        # One DeleteMessageBatch for what succeeded, as Lambda's SQS event source does.
+        done: list[Any] = [
+            {"Id": str(index), "ReceiptHandle": record["receiptHandle"]}
+            for index, record in enumerate(records)
+            if record["messageId"] not in failed
+        ]
+        if done:
+            undeleted = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done).get("Failed", [])
+            if undeleted:
+                log.error("queue poller: %d messages not deleted; they come back", len(undeleted))
         return len(records)
 
 
@@ -260,14 +278,20 @@ class PollingThread(threading.Thread):
         self.poller = poller
         self._stop_event = stop
 
+    def _poll(self) -> int:
+        # A queue with long polls, as Lambda's SQS source: the emulator answers as soon as a message arrives.
+        if isinstance(self.poller, QueuePoller):
+            return self.poller.poll_once(wait_seconds=QUEUE_WAIT_SECONDS)
+        return self.poller.poll_once()
+
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                count = self.poller.poll_once()
+                count = self._poll()
             except Exception:
                 if self._stop_event.is_set():
                     return
                 log.exception("%s: polling failed; retrying", self.name)
                 count = 0
             if count == 0:
-                self._stop_event.wait(0.1)
+                self._stop_event.wait(IDLE_SECONDS)
