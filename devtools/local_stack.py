@@ -126,12 +126,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported after the environment is set: boto3 and the functions read it once.
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from devtools.template import Stack
 
-    emulator = ThreadedMotoServer(ip_address=args.host, port=args.emulator_port, verbose=False)
-    emulator.start()
+    emulator = _start_emulator(args)
     stop = threading.Event()
     threads: list[threading.Thread] = []
     stoppers: list[Callable[[], None]] = []
@@ -181,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        stop.wait()
+        # Woken every 0.2 s: SIGTERM may be delivered to another thread, and a main thread blocked on the event
+        # for good would never run the handler (a busy stack then ignored SIGTERM).
+        while not stop.wait(0.2):
+            pass
         print("stopping", flush=True)
     finally:
         stop.set()
@@ -255,6 +256,18 @@ def _printing(invoke: Any) -> Any:
         return result
 
     return wrapped
+
+
+def _start_emulator(args: argparse.Namespace) -> Any:
+    """moto's server, in this process, with DynamoDB's writes atomic (devtools/moto_atomic.py)."""
+    from moto.server import ThreadedMotoServer
+
+    from devtools.moto_atomic import serialize_dynamodb_writes
+
+    serialize_dynamodb_writes()
+    emulator = ThreadedMotoServer(ip_address=args.host, port=args.emulator_port, verbose=False)
+    emulator.start()
+    return emulator
 
 
 def _start_twilio_standin(args: argparse.Namespace, token: str, webhook_url: str) -> Any:

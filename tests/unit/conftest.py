@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from devtools.apigw import http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke, load_function
+from devtools.moto_atomic import serialize_dynamodb_writes
 from devtools.template import ROOT, Stack
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, FormPairs, encode_form, signature
 
@@ -24,6 +25,11 @@ WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
 FORM_TYPE = "application/x-www-form-urlencoded; charset=UTF-8"
 # Offline: the token from the environment, and no registry cache so each test sees its own registrations.
 OFFLINE_ENV = {"TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN, "TWILIO_AUTH_TOKEN_SECRET_ARN": "", "REGISTRY_CACHE_SECONDS": "0"}
+
+
+# Writes from several threads (the stand-in's callbacks through the /status route, the test's own) are atomic,
+# as in DynamoDB.
+serialize_dynamodb_writes()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
