@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             "AccountSid": account.sid,
             "Numbers": {number.phone_number: number.sid for number in numbers},
         }
-        args.outputs.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
+        temporary = args.outputs.with_suffix(".tmp")
+        temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(args.outputs)  # readers never see a half-written file
 
     stopping = threading.Event()
 

@@ -110,6 +110,8 @@ class Sender:
         if intent.fingerprint != command.fingerprint():
             self.dead_letters.send(body, REUSED_KEY, message_id)
             return Outcome("malformed", command.idempotency_key, reason=REUSED_KEY)
+        if intent.state == "pending":  # another delivery released it between our read and our write
+            raise SendLater("another delivery of this command changed its state meanwhile")
         if intent.state == "sending":
             if self._seconds() - intent.claimed_at < self.in_flight_seconds:
                 raise SendLater("another delivery of this command may still be calling Twilio")
