@@ -47,12 +47,15 @@ def signing_mode_from(value: str) -> SigningMode:
 @dataclass(frozen=True)
 class _Key:
     label: str  # what an operator may read: "primary token", "shared key K1"; never the secret
-    secret: str
+    validator: RequestValidator  # holds the secret
     algorithm: str
 
 
 def _settings_header(request: HttpRequest) -> dict[str, str]:
-    parts = (part.partition("=") for part in request.header(SETTINGS_HEADER).split(","))
+    header = request.header(SETTINGS_HEADER)
+    if not header:
+        return {}
+    parts = (part.partition("=") for part in header.split(","))
     return {name.strip(): value.strip() for name, sep, value in parts if sep}
 
 
@@ -69,6 +72,8 @@ class SignatureVerifier:
         self._mode = mode
         self._clock = clock
         self._next_diagnosis = 0.0
+        # The keys of the secrets last loaded, per account and key id: built once per secret read, not per request.
+        self._keys_of: tuple[WebhookSecrets | None, dict[tuple[int, str], list[_Key]]] = (None, {})
 
     def verify(self, request: HttpRequest, public_base_url: str, params: FormParams) -> None:
         """Returns when the request is Twilio's; raises RequestRejected (403, 400) or TokensUnavailable (500)."""
@@ -84,13 +89,13 @@ class SignatureVerifier:
             raise RequestRejected(
                 403, "invalid signature", log={"checkedUrl": url, "cause": "account not in the secret"}
             )
-        form = MultiParams(params)
-        if any(_signed_with(key, url, form, signature) for key in self._keys(account, request)):
+        form = params if isinstance(params, MultiParams) else MultiParams(params)
+        if any(_signed_with(key, url, form, signature) for key in self._keys(secrets, account, request)):
             return
         log = {"checkedUrl": url, **self._diagnose(request, public_base_url, form, signature, account)}
         raise RequestRejected(403, "invalid signature", log=log)
 
-    def _keys(self, account: AccountSecrets, request: HttpRequest) -> list[_Key]:
+    def _keys(self, secrets: WebhookSecrets, account: AccountSecrets, request: HttpRequest) -> list[_Key]:
         """The keys the mode allows this request to be signed with."""
         settings = _settings_header(request)
         if self._mode == "auth-token":
@@ -98,17 +103,36 @@ class SignatureVerifier:
                 raise TokensUnavailable("no auth token configured")
             if settings:
                 raise RequestRejected(403, "signed with a shared key, but this webhook verifies auth token signatures")
-            return _token_keys(account)
+            return self._cached_keys(secrets, account, "", _token_keys)
         if not account.shared_keys:
             raise TokensUnavailable("no shared key configured")
         if not settings.get("key"):
             raise RequestRejected(403, "missing X-Twilio-Webhooks-Signature-Settings: shared key signing is required")
         if settings.get("algorithm", "").upper() != HMAC_SHA256:
             raise RequestRejected(403, "shared key signatures must use HMAC_SHA256")
-        secret = account.shared_keys.get(settings["key"])
-        if secret is None:
+        key_id = settings["key"]
+        if key_id not in account.shared_keys:
             raise RequestRejected(403, "unknown shared key id")
-        return [_Key(f"shared key {settings['key']}", secret, HMAC_SHA256)]
+        return self._cached_keys(secrets, account, key_id, lambda account: [_shared_key(account, key_id)])
+
+    def _cached_keys(
+        self,
+        secrets: WebhookSecrets,
+        account: AccountSecrets,
+        key_id: str,
+        build: Callable[[AccountSecrets], list[_Key]],
+    ) -> list[_Key]:
+        """`build(account)`, kept as long as `load_secrets` returns the same secrets (it caches them)."""
+        loaded, keys_of = self._keys_of
+        if loaded is not secrets:
+            keys_of = {}
+            self._keys_of = (secrets, keys_of)
+        # The account object lives as long as `secrets`: its id names it for that long.
+        cache_key = (id(account), key_id)
+        keys = keys_of.get(cache_key)
+        if keys is None:
+            keys = keys_of[cache_key] = build(account)
+        return keys
 
     def _diagnose(
         self, request: HttpRequest, public_base_url: str, form: MultiParams, signature: str, account: AccountSecrets
@@ -118,9 +142,7 @@ class SignatureVerifier:
         if now < self._next_diagnosis:
             return {"wouldVerify": f"not diagnosed (at most one diagnosis every {DIAGNOSE_EVERY_SECONDS:.0f} s)"}
         self._next_diagnosis = now + DIAGNOSE_EVERY_SECONDS
-        keys = _token_keys(account) + [
-            _Key(f"shared key {key_id}", secret, HMAC_SHA256) for key_id, secret in account.shared_keys.items()
-        ]
+        keys = _token_keys(account) + [_shared_key(account, key_id) for key_id in account.shared_keys]
         verified = [
             f"{variation} with the {key.label}"
             for variation, candidate in _url_variations(request, public_base_url)
@@ -132,7 +154,14 @@ class SignatureVerifier:
 
 def _token_keys(account: AccountSecrets) -> list[_Key]:
     labels = ("primary token", "secondary token")
-    return [_Key(label, token, HMAC_SHA1) for label, token in zip(labels, account.auth_tokens, strict=False)]
+    return [
+        _Key(label, RequestValidator(token), HMAC_SHA1)
+        for label, token in zip(labels, account.auth_tokens, strict=False)
+    ]
+
+
+def _shared_key(account: AccountSecrets, key_id: str) -> _Key:
+    return _Key(f"shared key {key_id}", RequestValidator(account.shared_keys[key_id]), HMAC_SHA256)
 
 
 def _url_variations(request: HttpRequest, public_base_url: str) -> list[tuple[str, str]]:
@@ -167,7 +196,7 @@ def _signed_with(key: _Key, url: str, form: MultiParams, signature: str) -> bool
     """Twilio signs the URL it called, which `url` is as a rule: one HMAC settles it. Otherwise the URL with
     and without its port, as Twilio's RequestValidator.validate accepts (Twilio's signing is not consistent
     about ports): two more HMACs, only when needed."""
-    validator = RequestValidator(key.secret)
+    validator = key.validator
     # "replace": a header that is not valid Unicode is a mismatch, not an error (expected is plain base64).
     presented = signature.encode("utf-8", "replace")
     if hmac.compare_digest(validator.compute_signature(url, form, key.algorithm).encode(), presented):
