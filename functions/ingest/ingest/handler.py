@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.intake import Intake, NumberNotRegistered, TooLargeToPublish
 from ingest.settings import IngestSettings
 from twilio_inbound.clock import utc_now
+from twilio_inbound.dynamo import webhook_client
 from twilio_inbound.message import InvalidMessage
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
@@ -26,11 +25,7 @@ from twilio_inbound.webhook import RequestRejected, error_response, twiml_respon
 logger = Logger()
 metrics = Metrics()
 settings = IngestSettings.from_env()
-# Bounded so a struggling DynamoDB yields a 503 well inside Twilio's 15 s timeout (Twilio then retries or
-# uses the fallback URL), instead of the SDK's default 10 attempts for DynamoDB.
-dynamodb = boto3.client(
-    "dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=2)
-)
+dynamodb = webhook_client()
 
 
 def _load_secrets() -> WebhookSecrets:

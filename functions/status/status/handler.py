@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from status.callbacks import NotOutbound, StatusCallbacks
 from status.settings import StatusSettings
 from twilio_inbound.clock import utc_now
 from twilio_inbound.delivery_status import InvalidStatusCallback
+from twilio_inbound.dynamo import webhook_client
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets
 from twilio_inbound.signature import SignatureVerifier
@@ -25,10 +24,7 @@ from twilio_inbound.webhook import RequestRejected, error_response
 logger = Logger()
 metrics = Metrics()
 settings = StatusSettings.from_env()
-# Bounded, as for the ingest function: a 503 well inside Twilio's 15 s timeout.
-dynamodb = boto3.client(
-    "dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=2)
-)
+dynamodb = webhook_client()
 
 
 def _load_secrets() -> WebhookSecrets:
