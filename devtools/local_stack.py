@@ -134,6 +134,10 @@ def _start_twilio(args: argparse.Namespace, token: str, webhook_url: str) -> Any
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    endpoint_kind = dict(args.parameter).get("WebhookEndpoint", "HttpApi")
+    if endpoint_kind != "HttpApi":  # function URLs are an AWS-side choice: the same event, served here as /sms
+        print(f"error: make local serves the HTTP API's routes only, not WebhookEndpoint={endpoint_kind}")
+        return 2
     for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
         if not port_is_free(args.host, port):
             print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")

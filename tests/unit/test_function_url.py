@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from devtools.lambda_runtime import Invoke
 from devtools.template import load_template
 from tests.unit.helpers import signed_event
@@ -63,3 +65,12 @@ def test_a_forged_or_misdirected_request_to_the_function_url_is_refused(
     assert ingest(misdirected)["statusCode"] == 403
     assert ingest(forged)["statusCode"] == 403
     assert table_items() == []
+
+
+def test_make_local_refuses_function_urls_with_a_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from devtools.local_stack import main
+
+    assert main(["--parameter", "WebhookEndpoint=FunctionUrl"]) == 2
+    assert capsys.readouterr().out == (
+        "error: make local serves the HTTP API's routes only, not WebhookEndpoint=FunctionUrl\n"
+    )
