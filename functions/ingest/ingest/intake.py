@@ -21,7 +21,6 @@ from twilio_inbound.numbers import Keyword
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.signature import SignatureVerifier
-from twilio_inbound.webhook import check_shape, parse_form, request_from_event
 
 
 class NumberNotRegistered(Exception):
@@ -57,11 +56,9 @@ class Intake:
 
     def receive(self, event: dict[str, Any]) -> Accepted:
         """Raises RequestRejected (4xx), InvalidMessage, NumberNotRegistered, TokensUnavailable or an AWS error."""
-        request = request_from_event(event)
-        check_shape(request, self.settings.max_body_bytes)
-        params = parse_form(request.body)
-        # Verify before reading any field: an unsigned request learns nothing about what we expect.
-        self.verifier.verify(request, self.settings.public_base_url, params)
+        request, params = self.verifier.verified_form(
+            event, self.settings.public_base_url, self.settings.max_body_bytes
+        )
 
         form = check_parameters(params)
         number = self.registry.lookup(form.first("To"), form.first("MessagingServiceSid"))

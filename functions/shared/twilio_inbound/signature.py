@@ -25,7 +25,14 @@ from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, a
 
 from twilio_inbound.message import FormParams, MultiParams, first
 from twilio_inbound.secrets import AccountSecrets, TokensUnavailable, WebhookSecrets
-from twilio_inbound.webhook import HttpRequest, RequestRejected, request_url
+from twilio_inbound.webhook import (
+    HttpRequest,
+    RequestRejected,
+    check_shape,
+    parse_form,
+    request_from_event,
+    request_url,
+)
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
@@ -74,6 +81,18 @@ class SignatureVerifier:
         self._next_diagnosis = 0.0
         # The keys of the secrets last loaded, per account and key id: built once per secret read, not per request.
         self._keys_of: tuple[WebhookSecrets | None, dict[tuple[int, str], list[_Key]]] = (None, {})
+
+    def verified_form(
+        self, event: dict[str, Any], public_base_url: str, max_body_bytes: int
+    ) -> tuple[HttpRequest, MultiParams]:
+        """A webhook route's first steps: the request out of the API Gateway event, its shape checked, its form
+        parsed, and its signature verified before any field is read (an unsigned request learns nothing about
+        what we expect). Raises as verify does, and RequestRejected for a malformed request."""
+        request = request_from_event(event)
+        check_shape(request, max_body_bytes)
+        params = parse_form(request.body)
+        self.verify(request, public_base_url, params)
+        return request, params
 
     def verify(self, request: HttpRequest, public_base_url: str, params: FormParams) -> None:
         """Returns when the request is Twilio's; raises RequestRejected (403, 400) or TokensUnavailable (500)."""

@@ -17,7 +17,6 @@ from twilio_inbound.clock import iso_millis
 from twilio_inbound.delivery_status import StatusReport, status_report
 from twilio_inbound.outbound_table import OutboundStore, StatusOutcome
 from twilio_inbound.signature import SignatureVerifier
-from twilio_inbound.webhook import check_shape, parse_form, request_from_event
 
 
 class NotOutbound(Exception):
@@ -38,10 +37,9 @@ class StatusCallbacks:
     now: Callable[[], datetime]
 
     def receive(self, event: dict[str, Any]) -> Recorded:
-        request = request_from_event(event)
-        check_shape(request, self.settings.max_body_bytes)
-        params = parse_form(request.body)
-        self.verifier.verify(request, self.settings.public_base_url, params)
+        request, params = self.verifier.verified_form(
+            event, self.settings.public_base_url, self.settings.max_body_bytes
+        )
 
         report = status_report(params, request.query, iso_millis(self.now()))
         outcome = self.store.record_status(report)
