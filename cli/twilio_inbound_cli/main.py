@@ -4,6 +4,7 @@
   twilio-inbound send --stack-name twilio-inbound --body hi   # a deployed stack, found by its Outputs
   twilio-inbound numbers add +15005550001 --name support-line --route-key support
   twilio-inbound replay --from-dlq --stack-name twilio-inbound
+  twilio-inbound messages conversation +15005550001 +14155550100   # one exchange, both directions, decoded
   twilio-inbound send-sms --from support-line --to +14155550100 --body "Your order shipped" --wait 30
   twilio-inbound media url MM0123… 0                        # a presigned URL for an archived attachment
   twilio-inbound verify                                       # the stack's Twilio credentials work
@@ -23,6 +24,7 @@ from twilio_inbound_cli import (
     connect_command,
     doctor_command,
     media_command,
+    messages_command,
     numbers_command,
     reconcile_command,
     replay_command,
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     send_command.add_command(commands)
     numbers_command.add_command(commands)
     replay_command.add_command(commands)
+    messages_command.add_command(commands)
     send_sms_command.add_command(commands)
     media_command.add_command(commands)
     verify_command.add_command(commands)

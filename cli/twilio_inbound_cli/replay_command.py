@@ -15,7 +15,7 @@ from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.target import resolve
 
 
-def _iso(value: str) -> str:
+def iso_time(value: str) -> str:
     """Accepts any ISO 8601 time; returns the stored form (UTC, milliseconds, Z)."""
     try:
         moment = parse_iso(value)
@@ -56,8 +56,8 @@ def add_command(commands: Any) -> None:
     replay.add_argument("--stack-name", help="a deployed stack (default: the running local stack)")
     what = replay.add_mutually_exclusive_group(required=True)
     what.add_argument("--message-sid", action="append", metavar="SID", help="a MessageSid (repeatable)")
-    what.add_argument("--since", type=_iso, help="received at or after this ISO 8601 time")
+    what.add_argument("--since", type=iso_time, help="received at or after this ISO 8601 time")
     what.add_argument("--from-dlq", action="store_true", help="the stream batches the fanout function gave up on")
-    replay.add_argument("--until", type=_iso, help="with --since: received at or before (default: now)")
+    replay.add_argument("--until", type=iso_time, help="with --since: received at or before (default: now)")
     replay.add_argument("--number", help="with --since: only messages to this number (uses the ByNumber index)")
     replay.set_defaults(run=_run)

@@ -8,7 +8,7 @@ the items are fetched by key. An inbound item's layout: message_item.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from twilio_inbound.dynamo import batch_get, to_item
@@ -80,6 +80,16 @@ class MessageStore:
         keys = [to_item({"messageSid": sid}) for sid in message_sids]
         for item in batch_get(self._client, self._table_name, keys, {"ConsistentRead": True}):
             yield record_from_item(item)
+
+    def read_many(self, message_sids: Sequence[str]) -> list[dict[str, Any]]:
+        """The stored items of either direction (plain values), in the order of `message_sids`; absent ones left
+        out (BatchGetItem answers in any order)."""
+        keys = [to_item({"messageSid": sid}) for sid in dict.fromkeys(message_sids)]
+        found = {
+            values["messageSid"]: values
+            for values in (item_values(item) for item in batch_get(self._client, self._table_name, keys, {}))
+        }
+        return [found[sid] for sid in message_sids if sid in found]
 
     def received_between(self, since: str, until: str, number: str = "") -> list[MessageRecord]:
         """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index."""
