@@ -149,7 +149,7 @@ def test_inbound_messages_are_answered_and_sent_equals_stored_equals_status_comp
     assert OPTED_OUT not in {message.to for message in sent}
     # ByConversation returns both directions of a thread, in order
     store = MessageStore(stack.client("dynamodb"), stack.outputs["MessagesTableName"], "")
-    thread = [store.get(sid) or {} for sid in store.sids_between(BY_CONVERSATION_INDEX, f"{NUMBER}|{CUSTOMERS[0]}")]
+    thread = store.read_many(store.sids_between(BY_CONVERSATION_INDEX, f"{NUMBER}|{CUSTOMERS[0]}"))
     assert [item["direction"] for item in thread] == ["inbound", "outbound"]
 
 

@@ -135,8 +135,7 @@ def creates(twilio: TwilioStandIn) -> list[Any]:
 def conversation(stack: Stack, key: str) -> list[dict[str, Any]]:
     """Both directions of one thread, in time order: the index's keys, then each item (KEYS_ONLY index)."""
     store = MessageStore(stack.session.client("dynamodb"), stack.physical["MessagesTable"]["Ref"], "")
-    sids = store.sids_between(BY_CONVERSATION_INDEX, key)
-    return [store.get(sid) or {} for sid in sids]
+    return store.read_many(store.sids_between(BY_CONVERSATION_INDEX, key))
 
 
 def intent(stack: Stack, key: str = "key-1") -> SendIntent | None:
