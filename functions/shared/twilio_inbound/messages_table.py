@@ -8,7 +8,7 @@ the items are fetched by key. An inbound item's layout: message_item.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from twilio_inbound.dynamo import batch_get, to_item
@@ -29,7 +29,10 @@ REQUIRED_FIELDS = frozenset({"messageSid", "to", "from", "receivedAt", "channel"
 
 def record_from_item(item: dict[str, Any]) -> MessageRecord:
     """A stored item (or stream image) of either format as a record; KeyError names the fields it lacks."""
-    values = item_values(item)
+    return _as_record(item_values(item))
+
+
+def _as_record(values: dict[str, Any]) -> MessageRecord:
     missing = REQUIRED_FIELDS - set(values)
     if missing:
         raise KeyError(", ".join(sorted(missing)))
@@ -77,19 +80,18 @@ class MessageStore:
         return item_values(response["Item"]) if "Item" in response else None
 
     def get_many(self, message_sids: Iterable[str]) -> Iterator[MessageRecord]:
-        keys = [to_item({"messageSid": sid}) for sid in message_sids]
-        for item in batch_get(self._client, self._table_name, keys, {"ConsistentRead": True}):
-            yield record_from_item(item)
+        """The stored records (what a stream record publishes); KeyError for an item that is not one."""
+        for values in self.read_many(message_sids):
+            yield _as_record(values)
 
-    def read_many(self, message_sids: Sequence[str]) -> list[dict[str, Any]]:
-        """The stored items of either direction (plain values), in the order of `message_sids`; absent ones left
-        out (BatchGetItem answers in any order)."""
-        keys = [to_item({"messageSid": sid}) for sid in dict.fromkeys(message_sids)]
-        found = {
-            values["messageSid"]: values
-            for values in (item_values(item) for item in batch_get(self._client, self._table_name, keys, {}))
-        }
-        return [found[sid] for sid in message_sids if sid in found]
+    def read_many(self, message_sids: Iterable[str]) -> list[dict[str, Any]]:
+        """The stored items of either direction (plain values, consistent reads), in the order of `message_sids`;
+        absent ones left out (BatchGetItem answers in any order, and refuses a key asked twice)."""
+        sids = list(message_sids)
+        keys = [to_item({"messageSid": sid}) for sid in dict.fromkeys(sids)]
+        items = batch_get(self._client, self._table_name, keys, {"ConsistentRead": True})
+        found = {values["messageSid"]: values for values in map(item_values, items)}
+        return [found[sid] for sid in sids if sid in found]
 
     def received_between(self, since: str, until: str, number: str = "") -> list[MessageRecord]:
         """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index."""
