@@ -15,8 +15,8 @@ import json
 from typing import Any
 
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, BY_NUMBER_INDEX, MessageStore
-from twilio_inbound_cli.replay_command import iso_time
 from twilio_inbound_cli.target import resolve
+from twilio_inbound_cli.time_arguments import stored_time
 
 
 def _store(args: argparse.Namespace) -> MessageStore:
@@ -71,5 +71,5 @@ def add_command(commands: Any) -> None:
     for action in (show, number, conversation):
         action.add_argument("--stack-name", help="a deployed stack (default: the running local stack)")
     for action in (number, conversation):
-        action.add_argument("--since", type=iso_time, help="received at or after this ISO 8601 time")
-        action.add_argument("--until", type=iso_time, help="received at or before this ISO 8601 time")
+        action.add_argument("--since", type=stored_time, help="received at or after this ISO 8601 time")
+        action.add_argument("--until", type=stored_time, help="received at or before this ISO 8601 time")

@@ -16,19 +16,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from twilio_inbound.clock import iso_millis, parse_iso, utc_now
+from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.message import StorageOptions
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.reconciliation import Reconciler, Report, reconcile_accounts
+from twilio_inbound_cli.time_arguments import moment
 from twilio_inbound_cli.twilio_access import CommandError, add_twilio_options, reporting, stack_twilio
-
-
-def _moment(value: str) -> datetime:
-    try:
-        return parse_iso(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
 
 
 def summary(report: Report, since: datetime, until: datetime, accounts: list[str]) -> dict[str, Any]:
@@ -78,8 +72,8 @@ def add_command(commands: Any) -> None:
         help="compare Twilio's inbound messages with the table; --backfill stores the missing ones",
         description=__doc__,
     )
-    parser.add_argument("--since", type=_moment, required=True, help="sent at or after this ISO 8601 time")
-    parser.add_argument("--until", type=_moment, help="sent at or before this ISO 8601 time (default: now)")
+    parser.add_argument("--since", type=moment, required=True, help="sent at or after this ISO 8601 time")
+    parser.add_argument("--until", type=moment, help="sent at or before this ISO 8601 time (default: now)")
     parser.add_argument(
         "--number", action="append", metavar="NUMBER", help="only messages to this number (repeatable; default: "
         "every registered number, a registered Messaging Service meaning its numbers)"

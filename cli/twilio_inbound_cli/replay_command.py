@@ -7,21 +7,13 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from twilio_inbound.clock import iso_millis, parse_iso, utc_now
+from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.target import resolve
-
-
-def iso_time(value: str) -> str:
-    """Accepts any ISO 8601 time; returns the stored form (UTC, milliseconds, Z)."""
-    try:
-        moment = parse_iso(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
-    return iso_millis(moment)
+from twilio_inbound_cli.time_arguments import stored_time
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,8 +48,8 @@ def add_command(commands: Any) -> None:
     replay.add_argument("--stack-name", help="a deployed stack (default: the running local stack)")
     what = replay.add_mutually_exclusive_group(required=True)
     what.add_argument("--message-sid", action="append", metavar="SID", help="a MessageSid (repeatable)")
-    what.add_argument("--since", type=iso_time, help="received at or after this ISO 8601 time")
+    what.add_argument("--since", type=stored_time, help="received at or after this ISO 8601 time")
     what.add_argument("--from-dlq", action="store_true", help="the stream batches the fanout function gave up on")
-    replay.add_argument("--until", type=iso_time, help="with --since: received at or before (default: now)")
+    replay.add_argument("--until", type=stored_time, help="with --since: received at or before (default: now)")
     replay.add_argument("--number", help="with --since: only messages to this number (uses the ByNumber index)")
     replay.set_defaults(run=_run)
