@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from devtools.drain import DRAIN_SECONDS
@@ -27,6 +27,10 @@ from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
+
+if TYPE_CHECKING:  # imported when the functions start: after the environment points at the emulator
+    from devtools.apigw import GatewayServer
+    from devtools.pollers import PollingThread
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
 REGION = "us-east-1"
@@ -270,8 +274,8 @@ def _drain(running: _Running, seconds: float, interrupted: threading.Event) -> N
 
 @dataclass
 class _Running:
-    gateway: Any  # devtools.apigw.GatewayServer
-    pollers: list[Any]  # devtools.pollers.PollingThread
+    gateway: GatewayServer
+    pollers: list[PollingThread]
     threads: list[threading.Thread]
 
 

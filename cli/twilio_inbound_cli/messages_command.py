@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, BY_NUMBER_INDEX, MessageStore
@@ -41,7 +42,7 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _indexed(index: str, partition: Any) -> Any:
+def _indexed(index: str, partition: Callable[[argparse.Namespace], str]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         store = _store(args)
         _print(store.read_many(store.sids_between(index, partition(args), args.since or "", args.until or "")))
