@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import pytest_socket
 from moto import mock_aws
 
+from devtools.apigw import GatewayServer
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.moto_atomic import serialize_dynamodb_writes
 from devtools.template import Stack
@@ -77,6 +79,19 @@ def reconcile(stack: Stack) -> Invoke:
     secret = {"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID}
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio", SecretString=json.dumps(secret))["ARN"]
     return load_function(stack.functions()["ReconcileFunction"], {"TWILIO_AUTH_TOKEN_SECRET_ARN": arn}, fresh=True)
+
+
+@pytest.fixture
+def gateway(stack: Stack) -> Iterator[str]:
+    """The HTTP API's /status route on loopback, serving the status function as API Gateway does."""
+    server = GatewayServer(
+        ("127.0.0.1", 0), {"/status": load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)}
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

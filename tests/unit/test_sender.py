@@ -27,6 +27,7 @@ from devtools.twilio_api.spec import TwilioSpec, load_spec
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
+from sender.service_pools import ServicePools
 from tests.unit.helpers import OFFLINE_ENV, load_event, signed_event, status_subscriber
 from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore
@@ -67,19 +68,6 @@ def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
 
 
 @pytest.fixture
-def gateway(stack: Stack) -> Iterator[str]:
-    """The HTTP API's /status route on loopback, serving the status function as API Gateway does."""
-    server = GatewayServer(
-        ("127.0.0.1", 0), {"/status": load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)}
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
 def registry(stack: Stack) -> NumberRegistry:
     registry = NumberRegistry(stack.session.client("dynamodb"), stack.physical["NumbersTable"]["Ref"], ttl=0)
     registry.put(NumberConfig(NUMBER, name="support-line"))
@@ -96,15 +84,17 @@ def sleeps() -> list[float]:
 def wire(stack: Stack, api_url: str, callback_base: str, sleeps: list[float], timeout: float = 5.0) -> Sender:
     """The sender as its handler wires it, against moto, the given Twilio API and the given /status route."""
     client, physical = stack.session.client("dynamodb"), stack.physical
+    accounts = TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout)
     return Sender(
         intents=SendIntentStore(client, physical["SendsTable"]["Ref"]),
         messages=MessageStore(client, physical["MessagesTable"]["Ref"], physical["OptOutsTable"]["Ref"]),
         outbound=OutboundStore(client, physical["MessagesTable"]["Ref"]),
         registry=NumberRegistry(client, physical["NumbersTable"]["Ref"], ttl=0),
         optouts=OptOutStore(client, physical["OptOutsTable"]["Ref"]),
+        pools=ServicePools(accounts, ttl=0),
         topic=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
         dead_letters=DeadLetters(stack.session.client("sqs"), physical["OutboundDeadLetterQueue"]["Ref"]),
-        accounts=TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout),
+        accounts=accounts,
         status_callback_url=f"{callback_base}/status",
         in_flight_seconds=120,
         backoff=Backoff(attempts=3, base_seconds=0.01, max_seconds=0.02),

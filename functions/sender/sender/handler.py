@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
+from sender.service_pools import ServicePools
 from sender.settings import SenderSettings
 from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import MessageStore
@@ -36,15 +37,17 @@ metrics = Metrics()
 settings = SenderSettings.from_env()
 dynamodb = boto3.client("dynamodb")
 processor = BatchProcessor(event_type=EventType.SQS)
+accounts = TwilioAccounts(settings.secrets.load, settings.twilio_api_url, settings.twilio_timeout_seconds)
 sender = Sender(
     intents=SendIntentStore(dynamodb, settings.sends_table_name),
     messages=MessageStore(dynamodb, settings.table_name, settings.opt_outs_table_name),
     outbound=OutboundStore(dynamodb, settings.table_name, settings.retention_days),
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
     optouts=OptOutStore(dynamodb, settings.opt_outs_table_name),
+    pools=ServicePools(accounts, ttl=settings.registry_cache_seconds),
     topic=TopicPublisher(boto3.client("sns"), settings.topic_arn),
     dead_letters=DeadLetters(boto3.client("sqs"), settings.dead_letter_queue_url),
-    accounts=TwilioAccounts(settings.secrets.load, settings.twilio_api_url, settings.twilio_timeout_seconds),
+    accounts=accounts,
     status_callback_url=settings.status_callback_url,
     in_flight_seconds=settings.in_flight_seconds,
     backoff=Backoff(attempts=settings.attempts, max_seconds=4.0),

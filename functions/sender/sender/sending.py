@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
+from sender.service_pools import MembershipUnknown, ServicePools
 from sender.twilio_call import OutcomeUnknown, PermanentFailure, RetryLater, create_message
 from twilio_inbound.clock import iso_millis
 from twilio_inbound.delivery_status import StatusReport
@@ -27,6 +28,7 @@ from twilio_inbound.message import conversation_key
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound import (
     IDEMPOTENCY_QUERY,
@@ -75,6 +77,7 @@ class Sender:
     outbound: OutboundStore
     registry: NumberRegistry
     optouts: OptOutStore
+    pools: ServicePools
     topic: TopicPublisher
     dead_letters: DeadLetters
     accounts: TwilioAccounts
@@ -97,8 +100,9 @@ class Sender:
         route: Route | None = None
         try:
             route = self._route(command)
-            if self.optouts.is_opted_out(route.opt_out_number, route.to):
-                raise Refused(f"the recipient has opted out of {route.opt_out_number} (STOP)")
+            self._check_opt_outs(route)
+        except MembershipUnknown as error:
+            raise SendLater(str(error)) from error
         except Refused as refusal:
             intent = self._intent(command, "refused", route, reason=str(refusal), reported=False)
             return self._first(body, message_id, command, intent) or self._report(intent)
@@ -170,7 +174,25 @@ class Sender:
             to=theirs,
             conversation=str(inbound.get("conversation") or conversation_key(ours, theirs)),
             entry_point=config.entry_point() if config else None,
+            sender_service=str(inbound.get("messagingServiceSid", "")),
         )
+
+    # ---- the opt-out rule, once, on the identities the route resolves to
+    def _check_opt_outs(self, route: Route) -> None:
+        """Refused when the recipient opted out of the sending number or of its Messaging Service; raises
+        MembershipUnknown or an AWS error when that cannot be known (nothing is sent)."""
+
+        def members(service: str) -> frozenset[str]:
+            return self.pools.members(route.account_sid, service)
+
+        if route.service_sid:
+            identity = SenderIdentity.of_service(route.service_sid, members(route.service_sid), route.to)
+        else:
+            services = frozenset({route.sender_service} if route.sender_service else ())
+            identity = SenderIdentity(frozenset({route.sender}), services, services_known=bool(services))
+        reason = self.optouts.refusal(identity, route.to, members)
+        if reason:
+            raise Refused(reason)
 
     # ---- the call
     def _send(self, command: SendCommand, route: Route) -> Outcome:

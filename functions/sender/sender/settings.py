@@ -32,8 +32,9 @@ class SenderSettings:
 
     @property
     def command_budget_seconds(self) -> float:
-        """The longest one command can take: every attempt timing out, the backoff between them, the writes."""
-        return self.attempts * self.twilio_timeout_seconds + 2.0 * self.attempts + 5.0
+        """The longest one command can take: reading a Messaging Service's numbers, every attempt timing out, the
+        backoff between them, the writes."""
+        return (1 + self.attempts) * self.twilio_timeout_seconds + 2.0 * self.attempts + 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> SenderSettings:

@@ -77,11 +77,8 @@ class Route:
     to: str
     conversation: str  # the thread's key ("our number|theirs"), "" until the sending number is known
     entry_point: EntryPoint | None
-
-    @property
-    def opt_out_number(self) -> str:
-        """Whose opt-out list applies: the sending number's (a service's own SID when only it is known)."""
-        return self.sender or self.service_sid
+    # The Messaging Service the sending number belongs to, when the inbound message it answers named one.
+    sender_service: str = ""
 
 
 # An outbound message in the messages table (same table and indexes as inbound ones). Status fields (status,

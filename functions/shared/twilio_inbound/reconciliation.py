@@ -183,7 +183,7 @@ class Reconciler:
         change = opt_out_change(record)
         if change is None:
             return None
-        last = self._optouts.changed_at(change.number, change.sender)
+        last = self._optouts.changed_at(change.scopes, change.sender)
         return change if last is None or last <= change.at else None
 
 
