@@ -3,11 +3,12 @@ published as the fanout's event source would, an intake wired to moto."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 import jsonschema
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -20,7 +21,8 @@ from devtools.template import ROOT, Stack
 from fanout.outbox import fan_out
 from ingest.intake import Intake
 from ingest.settings import IngestSettings
-from twilio_inbound.clock import utc_now
+from twilio_inbound.clock import iso_millis, utc_now
+from twilio_inbound.dynamo import to_item
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
@@ -31,10 +33,12 @@ from twilio_inbound.signature import SignatureVerifier
 from twilio_inbound.status_event import STATUS_EVENT_TYPE
 from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.signing import (
+    TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_WEBHOOK_URL,
     FormPairs,
     encode_form,
+    new_message_sid,
     signed_headers,
 )
 
@@ -205,6 +209,50 @@ def status_subscriber(
         return events
 
     return received
+
+
+def sent_message(
+    stack: Stack, key: str = "", sid: str = "", account: str = TEST_ACCOUNT_SID, sender: str = "+15005550001"
+) -> str:
+    """An outbound message as the sender stores it (with `key`, the command that sent it): what a callback names."""
+    sid = sid or new_message_sid()
+    client = stack.session.client("dynamodb")
+    message = {
+        "messageSid": sid,
+        "direction": "outbound",
+        "accountSid": account,
+        "messagingServiceSid": "",
+        "from": sender,
+        "to": "+15005550006",
+        "body": "Your order shipped.",
+        "media": [],
+        "numMedia": 0,
+        "numSegments": 1,
+        "channel": "sms",
+        "conversation": f"{sender}|+15005550006",
+        "receivedAt": iso_millis(utc_now()),
+        "idempotencyKey": key,
+        "inReplyTo": "",
+        "lastChange": "message",
+    }
+    client.put_item(TableName=stack.physical["MessagesTable"]["Ref"], Item=to_item(message))
+    if key:
+        command = {
+            "idempotencyKey": key,
+            "state": "sent",
+            "messageSid": sid,
+            "accountSid": account,
+            "to": "+15005550006",
+        }
+        client.put_item(TableName=stack.physical["SendsTable"]["Ref"], Item=to_item(command))
+    return sid
+
+
+def sent_for(stack: Stack, callback_event: dict[str, Any]) -> str:
+    """The message and the command a signed status callback event names, stored as the sender stores them."""
+    form = dict(parse_qsl(base64.b64decode(callback_event["body"]).decode()))
+    key = parse_qs(callback_event["rawQueryString"])["idempotencyKey"][0]
+    return sent_message(stack, key=key, sid=form["MessageSid"])
 
 
 def replayer(stack: Stack) -> Replayer:

@@ -8,6 +8,7 @@ outcome), malformed commands to the DLQ with the reason.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socketserver
 import threading
@@ -15,9 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from botocore.exceptions import ClientError
 
 from devtools.apigw import GatewayServer
 from devtools.lambda_runtime import Invoke, load_function
@@ -81,9 +85,11 @@ def sleeps() -> list[float]:
     return []
 
 
-def wire(stack: Stack, api_url: str, callback_base: str, sleeps: list[float], timeout: float = 5.0) -> Sender:
+def wire(
+    stack: Stack, api_url: str, callback_base: str, sleeps: list[float], *, timeout: float = 5.0, client: Any = None
+) -> Sender:
     """The sender as its handler wires it, against moto, the given Twilio API and the given /status route."""
-    client, physical = stack.session.client("dynamodb"), stack.physical
+    client, physical = client or stack.session.client("dynamodb"), stack.physical
     accounts = TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout)
     return Sender(
         intents=SendIntentStore(client, physical["SendsTable"]["Ref"]),
@@ -505,3 +511,113 @@ def test_the_shipped_send_command_event_answers_the_shipped_sms(
     assert sender_function(load_event("send-command-sqs.json")) == {"batchItemFailures": []}
     (message,) = twilio.store.messages.values()
     assert (message.from_, message.to, message.body) == (NUMBER, CUSTOMER, "Thanks! It left this morning.")
+
+
+# ---------------------------------------------------------------- issue 20, item 3: what Twilio accepted is stored
+def failing_once(client: Any, operation: str, table: str) -> Callable[..., None]:
+    """Makes the next `operation` on `table` fail (a DynamoDB fault), once."""
+    state = {"left": 1}
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == table and state["left"]:
+            state["left"] -= 1
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, operation)
+
+    client.meta.events.register_first(f"before-parameter-build.dynamodb.{operation}", fail)
+    return fail
+
+
+def test_3_a_sent_message_whose_first_write_failed_is_stored_with_its_body(
+    stack: Stack, ingest: Invoke, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry
+) -> None:
+    # GIVEN a reply Twilio accepts, and a DynamoDB fault on the write of the message it created
+    form = inbound_form(body="Where is my order?", sender=CUSTOMER, to=NUMBER)
+    ingest(signed_event(form))
+    client = stack.session.client("dynamodb")
+    failing_once(client, "PutItem", stack.physical["MessagesTable"]["Ref"])
+    sender = wire(stack, twilio.base_url, gateway, [], client=client)
+    body = command(inReplyTo=dict(form)["MessageSid"], body="It left today.")
+    with pytest.raises(ClientError):
+        sender.handle(body, "m1")
+    (created,) = twilio.store.messages.values()
+    twilio.wait_for(lambda: len(twilio.callbacks(created.sid)) == 3)  # its callbacks came meanwhile
+    # WHEN SQS delivers the command again
+    assert sender.handle(body, "m1").kind == "duplicate"
+    # THEN it was not sent again, and the message is stored with its body, reply, entry point and key
+    assert len(creates(twilio)) == 1
+    item = MessageStore(client, stack.physical["MessagesTable"]["Ref"], "").get(created.sid) or {}
+    assert (item["body"], item["inReplyTo"], item["idempotencyKey"], item["entryPoint"]["name"]) == (
+        "It left today.",
+        dict(form)["MessageSid"],
+        "key-1",
+        "support-line",
+    )
+    assert (item["status"], item["conversation"]) == ("delivered", f"{NUMBER}|{CUSTOMER}")
+
+
+class LostAnswer(ThreadingHTTPServer):
+    """Twilio's API behind a connection that drops the answer to Messages.create: the message is created, and the
+    sender never learns it (an unknown outcome). Every other request is passed through."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        super().__init__(("127.0.0.1", 0), _PassThrough)
+
+
+class _PassThrough(BaseHTTPRequestHandler):
+    server: LostAnswer
+
+    def _forward(self) -> None:
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in ("host", "connection")}
+        upstream = http.client.HTTPConnection(self.server.upstream.hostname or "", self.server.upstream.port)
+        upstream.request(self.command, self.path, data, headers)
+        answer = upstream.getresponse()
+        content = answer.read()
+        if self.command == "POST" and self.path.endswith("/Messages.json"):
+            self.close_connection = True  # the answer never comes back
+            return
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_3_an_unknown_outcome_whose_callbacks_arrive_is_stored_with_its_body(
+    stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry, status_events: Any
+) -> None:
+    # GIVEN Twilio creates the message, and its answer is lost on the way back
+    proxy = LostAnswer(twilio.base_url)
+    threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        sender = wire(stack, f"http://127.0.0.1:{proxy.server_address[1]}", gateway, [])
+        outcome = sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert outcome.kind == "unknown"
+    (created,) = twilio.store.messages.values()
+    # WHEN its status callbacks arrive (they carry the command's key)
+    twilio.wait_for(lambda: len(twilio.callbacks(created.sid)) == 3)
+    # THEN the message is stored with its body and key, and the command is known to have been sent
+    item = MessageStore(stack.session.client("dynamodb"), stack.physical["MessagesTable"]["Ref"], "").get(created.sid)
+    assert item is not None
+    assert (item["body"], item["idempotencyKey"], item["entryPoint"]["name"], item["status"]) == (
+        "Your order shipped.",
+        "key-1",
+        "support-line",
+        "delivered",
+    )
+    recorded = intent(stack)
+    assert recorded is not None
+    assert (recorded.state, recorded.message_sid) == ("sent", created.sid)
+    assert [event["data"]["status"] for event in status_events()] == ["unknown", "queued", "sent", "delivered"]

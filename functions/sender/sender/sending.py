@@ -38,6 +38,7 @@ from twilio_inbound.outbound import (
     Refused,
     Route,
     SendCommand,
+    outbound_draft,
     outbound_record,
     parse_command,
 )
@@ -106,8 +107,8 @@ class Sender:
         except Refused as refusal:
             intent = self._intent(command, "refused", route, reason=str(refusal), reported=False)
             return self._first(body, message_id, command, intent) or self._report(intent)
-        intent = self._intent(command, "sending", route)
-        return self._first(body, message_id, command, intent) or self._send(command, route)
+        intent = replace(self._intent(command, "sending", route), draft=outbound_draft(command, route))
+        return self._first(body, message_id, command, intent) or self._send(command, route, intent)
 
     # ---- a command seen before
     def _again(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome:
@@ -122,6 +123,8 @@ class Sender:
             # The delivery that called Twilio ended without recording the answer: it may have sent the message.
             self.intents.settle(intent.key, "unknown", LOST_ANSWER)
             return self._report(replace(intent, state="unknown", reason=LOST_ANSWER))
+        if intent.state == "sent":
+            self._store(intent)  # the delivery that sent it may have ended before the message was stored
         if intent.state in ("refused", "failed", "unknown") and not intent.reported:
             self._report(intent)  # the first delivery could not publish its event
         return Outcome("duplicate", intent.key, intent.message_sid, intent.reason, intent.error_code)
@@ -195,7 +198,7 @@ class Sender:
             raise Refused(reason)
 
     # ---- the call
-    def _send(self, command: SendCommand, route: Route) -> Outcome:
+    def _send(self, command: SendCommand, route: Route, intent: SendIntent) -> Outcome:
         key = command.idempotency_key
         callback = f"{self.status_callback_url}?{urlencode({IDEMPOTENCY_QUERY: key})}"
         try:
@@ -208,6 +211,7 @@ class Sender:
                 status_callback=callback,
                 backoff=self.backoff,
                 sleep=self.sleep,
+                now=lambda: iso_millis(self.now()),
             )
         except RetryLater as error:
             self.intents.release(key)
@@ -221,31 +225,29 @@ class Sender:
         except Exception:
             self.intents.release(key)  # a fault of ours (credentials, a bug): nothing was sent
             raise
-        self.intents.sent(key, created.message_sid)
-        sent_at = iso_millis(self.now())
-        sender = created.sender or route.sender
-        record = outbound_record(
-            command,
-            route,
-            message_sid=created.message_sid,
-            sender=sender,
-            num_segments=created.num_segments,
-            sent_at=sent_at,
-        )
-        self.outbound.put_sent(record)
+        # The answer first: a delivery that ends before the message is stored leaves it for the next one.
+        self.intents.sent(key, created)
+        self._store(replace(intent, state="sent", message_sid=created.message_sid, created=created))
+        return Outcome("sent", key, created.message_sid)
+
+    def _store(self, intent: SendIntent) -> None:
+        """Stores the message Twilio created, with its body and first status, from the intent's draft and answer
+        (a no-op when it is stored already: a redelivery, or a status callback came first)."""
+        if intent.draft is None or intent.created is None:
+            return  # an intent written before drafts were kept: its message was stored by the delivery that sent it
+        self.outbound.put_sent(outbound_record(intent.draft, intent.created))
         self.outbound.record_status(
             StatusReport(
-                message_sid=created.message_sid,
-                status=created.status,
-                at=sent_at,
-                account_sid=route.account_sid,
-                sender=sender,
-                to=route.to,
-                messaging_service_sid=route.service_sid,
-                idempotency_key=key,
+                message_sid=intent.created.message_sid,
+                status=intent.created.status,
+                at=intent.created.at,
+                account_sid=intent.draft["accountSid"],
+                sender=intent.created.sender or intent.draft["from"],
+                to=intent.draft["to"],
+                messaging_service_sid=intent.draft["messagingServiceSid"],
+                idempotency_key=intent.key,
             )
         )
-        return Outcome("sent", key, created.message_sid)
 
     # ---- outcomes without a message
     def _intent(

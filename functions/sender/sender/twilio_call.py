@@ -12,14 +12,13 @@ connection lost       the message (OutcomeUnknown); the caller does not send it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioRestException
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from twilio_inbound.outbound import Route
+from twilio_inbound.outbound import Created, Route
 from twilio_inbound.twilio_rest import Backoff
 
 
@@ -42,15 +41,6 @@ class RetryLater(CallFailed):
 
 class OutcomeUnknown(CallFailed):
     pass
-
-
-@dataclass(frozen=True)
-class Created:
-    message_sid: str
-    status: str  # queued, or accepted when a Messaging Service picks the sender
-    sender: str  # "" until a Messaging Service has picked the number
-    num_segments: int
-    account_sid: str
 
 
 def _never_sent(error: requests.RequestException) -> bool:
@@ -81,6 +71,7 @@ def create_message(
     status_callback: str,
     backoff: Backoff,  # its attempts and delays (no Retry-After: the SDK's exception does not carry it)
     sleep: Callable[[float], None],
+    now: Callable[[], str],  # the time of Twilio's answer (clock.iso_millis)
 ) -> Created:
     """Messages.create, retried for 429/5xx and unreached connections; raises RetryLater, PermanentFailure or
     OutcomeUnknown."""
@@ -107,6 +98,6 @@ def create_message(
             status=str(message.status or "queued"),
             sender=str(message.from_ or ""),
             num_segments=int(message.num_segments or 1),
-            account_sid=str(message.account_sid or ""),
+            at=now(),
         )
     raise failure
