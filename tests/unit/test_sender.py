@@ -18,9 +18,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import urlsplit
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from devtools.apigw import GatewayServer
@@ -103,6 +105,7 @@ def wire(
         accounts=accounts,
         status_callback_url=f"{callback_base}/status",
         in_flight_seconds=120,
+        max_deliveries=5,
         backoff=Backoff(attempts=3, base_seconds=0.01, max_seconds=0.02),
         now=utc_now,
         sleep=sleeps.append,
@@ -240,10 +243,10 @@ def test_a_recipient_who_opted_out_is_never_sent_to(
         outcome.reason,
         "",
     )
-    # and a redelivery changes nothing: no send, no second event
+    # and a redelivery sends nothing: the same outcome is published again, under the same id
     assert sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1").kind == "duplicate"
     assert creates(twilio) == []
-    assert status_events() == []
+    assert [(again["id"], again["data"]["reason"]) for again in status_events()] == [("key-1:refused", outcome.reason)]
     # while the other number, which the customer did not opt out of, may still send
     assert sender.handle(command(to=CUSTOMER, idempotencyKey="key-2", **{"from": SECOND}), "m2").kind == "sent"
 
@@ -360,10 +363,10 @@ def test_permanent_errors_are_not_retried_and_are_reported(
     assert f"error {code}" in outcome.reason
     (event,) = status_events()
     assert (event["data"]["status"], event["data"]["errorCode"], event["data"]["messageSid"]) == ("failed", code, "")
-    # a redelivery does not call Twilio again
+    # a redelivery does not call Twilio again (its outcome is published again, under the same id)
     assert sender.handle(body, "m1").kind == "duplicate"
     assert len(creates(twilio)) == 1
-    assert status_events() == []
+    assert [again["id"] for again in status_events()] == [event["id"]]
 
 
 class Silent(socketserver.ThreadingTCPServer):
@@ -412,7 +415,7 @@ def test_a_timeout_is_an_unknown_outcome_never_sent_again(
     # and SQS delivering it again does not send it again (at most once)
     assert sender.handle(body, "m1").kind == "duplicate"
     assert silent.connections == 1
-    assert status_events() == []
+    assert [again["id"] for again in status_events()] == [event["id"]]
 
 
 def test_an_unreachable_api_sent_nothing_and_is_retried(stack: Stack, gateway: str, registry: NumberRegistry) -> None:
@@ -441,14 +444,14 @@ def dead_letters(stack: Stack) -> list[tuple[str, str]]:
     return found
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
+def sqs_event(*bodies: str, delivery: int = 1) -> dict[str, Any]:
     return {
         "Records": [
             {
                 "messageId": f"m{index}",
                 "receiptHandle": f"r{index}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": str(delivery)},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -621,3 +624,60 @@ def test_3_an_unknown_outcome_whose_callbacks_arrive_is_stored_with_its_body(
     assert recorded is not None
     assert (recorded.state, recorded.message_sid) == ("sent", created.sid)
     assert [event["data"]["status"] for event in status_events()] == ["unknown", "queued", "sent", "delivered"]
+
+
+# ---------------------------------------------------------------- issue 20, item 11: every command ends with a signal
+def test_11_a_command_given_up_after_twilios_5xx_is_reported_failed_and_dead_lettered_with_its_reason(
+    stack: Stack, sender_function: Invoke, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    # GIVEN Twilio answers 503 to every attempt of every delivery the queue allows (maxReceiveCount 5)
+    twilio.fail_next(CREATE, status=503, count=15, method="POST")
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    for delivery in range(1, 5):
+        with pytest.raises(BatchProcessingError):  # the batch's only command failed: SQS delivers it again
+            sender_function(sqs_event(body, delivery=delivery))
+    assert status_events() == []
+    # WHEN the last delivery fails too
+    assert sender_function(sqs_event(body, delivery=5)) == {"batchItemFailures": []}
+    # THEN the service hears it was not sent, and why; the dead letter says the same
+    reason = "Twilio answered 503 (error 20503): Service Unavailable: given up after 5 deliveries"
+    (event,) = status_events()
+    assert (event["id"], event["data"]["status"], event["data"]["reason"]) == ("key-1:failed", "failed", reason)
+    assert dead_letters(stack) == [(body, reason)]
+    assert len(creates(twilio)) == 15
+    # and a later copy of the command is not sent either: its outcome is published again
+    assert sender_function(sqs_event(body)) == {"batchItemFailures": []}
+    assert [again["id"] for again in status_events()] == ["key-1:failed"]
+    assert len(creates(twilio)) == 15
+
+
+def test_11_a_command_sent_again_after_its_refusal_hears_its_outcome_again(
+    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    # GIVEN a command refused because the customer had texted STOP
+    ingest(signed_event(inbound_form(body="STOP", sender=CUSTOMER, to=NUMBER)))
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    assert sender.handle(body, "m1").kind == "refused"
+    (refused,) = status_events()
+    # WHEN the customer texts START and the service sends the same command again
+    ingest(signed_event(inbound_form(body="START", sender=CUSTOMER, to=NUMBER)))
+    assert sender.handle(body, "m2").kind == "duplicate"
+    # THEN it is not sent (a key is sent at most once), and the service hears the settled outcome again
+    assert creates(twilio) == []
+    assert status_events() == [{**refused, "time": ANY, "data": {**refused["data"], "timestamp": ANY}}]
+
+
+def test_11_a_sent_command_delivered_again_republishes_its_current_status(
+    stack: Stack, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    sid = sender.handle(body, "m1").message_sid
+    twilio.wait_for(lambda: len(twilio.callbacks(sid)) == 3)
+    assert [event["id"] for event in status_events()][-1] == f"{sid}:delivered"
+    assert sender.handle(body, "m1").kind == "duplicate"
+    assert [event["id"] for event in status_events()] == [f"{sid}:delivered"]
+
+
+def test_11_the_sender_knows_which_delivery_is_the_queues_last(stack: Stack) -> None:
+    redrive = stack.template["Resources"]["OutboundQueue"]["Properties"]["RedrivePolicy"]
+    assert stack.functions()["SenderFunction"].environment["MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])

@@ -50,6 +50,7 @@ sender = Sender(
     accounts=accounts,
     status_callback_url=settings.status_callback_url,
     in_flight_seconds=settings.in_flight_seconds,
+    max_deliveries=settings.max_deliveries,
     backoff=Backoff(attempts=settings.attempts, max_seconds=4.0),
     now=utc_now,
     sleep=time.sleep,
@@ -65,11 +66,13 @@ METRICS = {
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    if lambda_context.get_remaining_time_in_millis() < settings.command_budget_seconds * 1000:
-        # Not started, so nothing sent: SQS delivers it again rather than the function timing out mid-call.
-        raise SendLater("not enough time left in this invocation")
+    # Not started without the time it may take, so nothing sent: SQS delivers it again (or, on its last delivery,
+    # it is given up) rather than the function timing out mid-call.
+    time_left = lambda_context.get_remaining_time_in_millis() >= settings.command_budget_seconds * 1000
     try:
-        outcome = sender.handle(record.body, record.message_id)
+        outcome = sender.handle(
+            record.body, record.message_id, int(record.attributes.approximate_receive_count or 1), time_left=time_left
+        )
     except SendLater as later:
         metrics.add_metric(name="SendsRetried", unit=MetricUnit.Count, value=1)
         logger.warning("send deferred", extra={"sqsMessageId": record.message_id, "reason": str(later)})

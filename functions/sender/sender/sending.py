@@ -45,7 +45,7 @@ from twilio_inbound.outbound import (
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.publishing import TopicPublisher
 from twilio_inbound.sends_table import IntentState, SendIntent, SendIntentStore
-from twilio_inbound.status_event import status_data_from_intent, status_outgoing
+from twilio_inbound.status_event import status_data_from_intent, status_data_from_item, status_outgoing
 from twilio_inbound.twilio_rest import Backoff
 
 OutcomeKind = Literal["sent", "duplicate", "refused", "failed", "unknown", "malformed"]
@@ -55,7 +55,12 @@ LOST_ANSWER = "an earlier delivery of this command ended before Twilio's answer 
 
 
 class SendLater(Exception):
-    """Nothing was sent; SQS delivers the command again after its visibility timeout (then its DLQ)."""
+    """Nothing was sent; SQS delivers the command again after its visibility timeout (on its last delivery, the
+    sender gives it up instead). `in_flight`: another delivery may be calling Twilio, and will settle it."""
+
+    def __init__(self, reason: str, *, in_flight: bool = False) -> None:
+        super().__init__(reason)
+        self.in_flight = in_flight
 
 
 class PublishFailed(Exception):
@@ -84,17 +89,31 @@ class Sender:
     accounts: TwilioAccounts
     status_callback_url: str
     in_flight_seconds: int  # a "sending" intent younger than this may belong to a delivery still calling Twilio
+    max_deliveries: int  # the queue's maxReceiveCount: the last delivery gives a command up rather than retry it
     backoff: Backoff
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
 
-    def handle(self, body: str, message_id: str) -> Outcome:
-        """Raises SendLater, PublishFailed, TokensUnavailable or an AWS error: the command is delivered again."""
+    def handle(self, body: str, message_id: str, delivery: int = 1, *, time_left: bool = True) -> Outcome:
+        """Raises SendLater, PublishFailed, TokensUnavailable or an AWS error: the command is delivered again.
+        `delivery`: SQS's receive count; on the last one the queue allows, a command that would be delivered again
+        is given up instead (a `failed` event, and the dead-letter queue with the reason). `time_left`: False when
+        the invocation has not the time a command may take (then it is not started)."""
         try:
             command = parse_command(body)
         except MalformedCommand as error:
             self.dead_letters.send(body, str(error), message_id)
             return Outcome("malformed", reason=str(error))
+        try:
+            if not time_left:
+                raise SendLater("not enough time left in this invocation")
+            return self._handle(body, message_id, command)
+        except SendLater as later:
+            if delivery < self.max_deliveries or later.in_flight:
+                raise
+            return self.give_up(command, body, message_id, f"{later}: given up after {delivery} deliveries")
+
+    def _handle(self, body: str, message_id: str, command: SendCommand) -> Outcome:
         existing = self.intents.get(command.idempotency_key)
         if existing is not None and existing.state != "pending":
             return self._again(body, message_id, command, existing)
@@ -110,23 +129,40 @@ class Sender:
         intent = replace(self._intent(command, "sending", route), draft=outbound_draft(command, route))
         return self._first(body, message_id, command, intent) or self._send(command, route, intent)
 
+    def give_up(self, command: SendCommand, body: str, message_id: str, reason: str) -> Outcome:
+        """The command will not be delivered again: its outcome is `failed` with the reason (a `message.status`
+        event), and it goes to the dead-letter queue with the same reason, for a replay once the cause is fixed.
+        Nothing was sent: a command whose call may have reached Twilio is never given up here."""
+        existing = self.intents.get(command.idempotency_key)
+        if existing is None or existing.state == "pending":  # never decided, or its last call sent nothing
+            intent = replace(existing or self._intent(command, "failed"), state="failed", reason=reason, reported=False)
+            found = self.intents.claim(intent)
+            if found is None:
+                self.dead_letters.send(body, reason, message_id)
+                return self._report(intent)
+            existing = found
+        # Decided by another delivery (or still being sent by one): that delivery reports it.
+        return Outcome("duplicate", existing.key, existing.message_sid, existing.reason, existing.error_code)
+
     # ---- a command seen before
     def _again(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome:
         if intent.fingerprint != command.fingerprint():
             self.dead_letters.send(body, REUSED_KEY, message_id)
             return Outcome("malformed", command.idempotency_key, reason=REUSED_KEY)
         if intent.state == "pending":  # another delivery released it between our read and our write
-            raise SendLater("another delivery of this command changed its state meanwhile")
+            raise SendLater("another delivery of this command changed its state meanwhile", in_flight=True)
         if intent.state == "sending":
             if self._seconds() - intent.claimed_at < self.in_flight_seconds:
-                raise SendLater("another delivery of this command may still be calling Twilio")
+                raise SendLater("another delivery of this command may still be calling Twilio", in_flight=True)
             # The delivery that called Twilio ended without recording the answer: it may have sent the message.
             self.intents.settle(intent.key, "unknown", LOST_ANSWER)
             return self._report(replace(intent, state="unknown", reason=LOST_ANSWER))
+        # Whoever sends a command again hears its outcome again, under the same event id (subscribers dedupe).
         if intent.state == "sent":
             self._store(intent)  # the delivery that sent it may have ended before the message was stored
-        if intent.state in ("refused", "failed", "unknown") and not intent.reported:
-            self._report(intent)  # the first delivery could not publish its event
+            self._republish_status(intent.message_sid)
+        else:
+            self._report(intent)
         return Outcome("duplicate", intent.key, intent.message_sid, intent.reason, intent.error_code)
 
     def _first(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome | None:
@@ -274,11 +310,20 @@ class Sender:
             in_reply_to=command.in_reply_to,
         )
 
+    def _republish_status(self, message_sid: str) -> None:
+        """The message's current status event, as the fanout published it (none before its first status)."""
+        item = self.messages.get(message_sid)
+        if item is None or "status" not in item:
+            return
+        if self.topic.publish_batch([status_outgoing(0, status_data_from_item(item))]):
+            raise PublishFailed(message_sid)
+
     def _report(self, intent: SendIntent) -> Outcome:
         """Publishes the event of an outcome without a message, then notes it was published."""
         if self.topic.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
             raise PublishFailed(intent.key)
-        self.intents.mark_reported(intent.key)
+        if not intent.reported:
+            self.intents.mark_reported(intent.key)
         return Outcome(_SETTLED[intent.state], intent.key, intent.message_sid, intent.reason, intent.error_code)
 
 

@@ -26,6 +26,7 @@ class SenderSettings:
     twilio_timeout_seconds: float = 10.0
     in_flight_seconds: int = 120  # twice the function's timeout: a younger "sending" intent may still be calling
     attempts: int = 3  # Messages.create calls per delivery of a command, for 429 and 5xx, before SQS redelivers it
+    max_deliveries: int = 5  # the outbound queue's maxReceiveCount: the last delivery gives a command up
     retention_days: int = 0
     registry_cache_seconds: int = 60
     log_message_content: bool = False
@@ -51,6 +52,7 @@ class SenderSettings:
             twilio_api_url=env.get("TWILIO_API_URL", "").strip(),
             twilio_timeout_seconds=float(env.get("TWILIO_TIMEOUT_SECONDS") or 10.0),
             attempts=int(env.get("TWILIO_ATTEMPTS") or 3),
+            max_deliveries=int(env.get("MAX_RECEIVE_COUNT") or 5),
             in_flight_seconds=int(env.get("IN_FLIGHT_SECONDS") or 120),
             retention_days=int(env.get("RETENTION_DAYS") or 0),
             registry_cache_seconds=int(env.get("REGISTRY_CACHE_SECONDS") or 60),

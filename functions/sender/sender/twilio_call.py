@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from twilio_inbound.outbound import Created, Route
-from twilio_inbound.twilio_rest import Backoff
+from twilio_inbound.twilio_rest import SDK_PREFIX, Backoff
 
 
 class CallFailed(Exception):
@@ -53,7 +53,8 @@ def _never_sent(error: requests.RequestException) -> bool:
 
 def _classify(error: TwilioRestException | requests.RequestException) -> CallFailed:
     if isinstance(error, TwilioRestException):
-        reason = f"Twilio answered {error.status}" + (f" (error {error.code})" if error.code else "") + f": {error.msg}"
+        message = SDK_PREFIX.sub("", str(error.msg))  # "Unable to create record: ..." -> Twilio's own words
+        reason = f"Twilio answered {error.status}" + (f" (error {error.code})" if error.code else "") + f": {message}"
         if error.status == 429 or error.status >= 500:
             return RetryLater(reason, error.code)
         return PermanentFailure(reason, error.code)

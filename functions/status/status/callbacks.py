@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from status.settings import StatusSettings
@@ -99,8 +99,8 @@ class StatusCallbacks:
         stored from the command's draft, and a lost answer (unknown) becomes sent."""
         if intent.draft is None:
             return
-        handed_over = iso_millis(datetime.fromtimestamp(intent.claimed_at, UTC))
-        created = Created(report.message_sid, report.status, report.sender, report.num_segments, handed_over)
+        # Twilio's answer, which said when, is not known here: the callback's time is the nearest after it.
+        created = Created(report.message_sid, report.status, report.sender, report.num_segments, report.at)
         self.store.put_sent(outbound_record(intent.draft, created))
         if intent.state == "unknown":
             self.intents.found(intent.key, report.message_sid)
