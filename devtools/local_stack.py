@@ -27,6 +27,7 @@ from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
+from twilio_inbound_cli.twilio_access import api_url_argument
 
 if TYPE_CHECKING:  # imported when the functions start: after the environment points at the emulator
     from devtools.apigw import GatewayServer
@@ -62,6 +63,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--twilio-api-url",
         default=os.environ.get("TWILIO_API_URL", ""),
+        type=api_url_argument,
         help="the Twilio API base the functions call (default: a Twilio API stand-in started here, seeded with "
         "the local account and token; `make send ARGS='--seed-media image/jpeg,300000'` puts media in it)",
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +19,7 @@ from devtools.apigw import GatewayServer
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.moto_atomic import serialize_dynamodb_writes
 from devtools.template import Stack
-from tests.unit.helpers import OFFLINE_ENV
+from tests.unit.helpers import OFFLINE_ENV, captured_logs
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 # Writes from several threads (the stand-in's callbacks through the /status route, the test's own) are atomic,
@@ -112,9 +111,5 @@ def ingest_logs(ingest: Invoke) -> Iterator[io.StringIO]:
     """What the ingest function logs (Powertools' JSON lines), from here on."""
     from ingest import handler as ingest_handler
 
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(ingest_handler.logger.registered_formatter)
-    ingest_handler.logger.addHandler(handler)
-    yield stream
-    logging.getLogger(ingest_handler.logger.name).removeHandler(handler)
+    with captured_logs(ingest_handler.logger) as stream:
+        yield stream

@@ -4,13 +4,17 @@ published as the fanout's event source would, an intake wired to moto."""
 from __future__ import annotations
 
 import base64
+import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 import jsonschema
+from aws_lambda_powertools import Logger
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
@@ -212,7 +216,12 @@ def status_subscriber(
 
 
 def sent_message(
-    stack: Stack, key: str = "", sid: str = "", account: str = TEST_ACCOUNT_SID, sender: str = "+15005550001"
+    stack: Stack,
+    key: str = "",
+    sid: str = "",
+    account: str = TEST_ACCOUNT_SID,
+    sender: str = "+15005550001",
+    **fields: Any,
 ) -> str:
     """An outbound message as the sender stores it (with `key`, the command that sent it): what a callback names."""
     sid = sid or new_message_sid()
@@ -234,6 +243,7 @@ def sent_message(
         "idempotencyKey": key,
         "inReplyTo": "",
         "lastChange": "message",
+        **fields,
     }
     client.put_item(TableName=stack.physical["MessagesTable"]["Ref"], Item=to_item(message))
     if key:
@@ -262,3 +272,16 @@ def replayer(stack: Stack) -> Replayer:
         TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
         OptOutStore(client, stack.physical["OptOutsTable"]["Ref"]),
     )
+
+
+@contextmanager
+def captured_logs(logger: Logger) -> Iterator[io.StringIO]:
+    """What a function's Powertools logger writes (its JSON lines) while the block runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)

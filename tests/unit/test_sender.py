@@ -34,7 +34,7 @@ from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
 from sender.service_pools import ServicePools
-from tests.unit.helpers import OFFLINE_ENV, load_event, signed_event, status_subscriber
+from tests.unit.helpers import OFFLINE_ENV, captured_logs, load_event, signed_event, status_subscriber
 from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore
 from twilio_inbound.numbers import NumberConfig
@@ -681,3 +681,22 @@ def test_11_a_sent_command_delivered_again_republishes_its_current_status(
 def test_11_the_sender_knows_which_delivery_is_the_queues_last(stack: Stack) -> None:
     redrive = stack.template["Resources"]["OutboundQueue"]["Properties"]["RedrivePolicy"]
     assert stack.functions()["SenderFunction"].environment["MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])
+
+
+# ---------------------------------------------------------------- issue 20, item 6: logs mask Twilio's error text
+@pytest.mark.parametrize("full", [False, True])
+def test_6_twilios_error_text_is_logged_with_numbers_masked_unless_full_logging_is_on(
+    sender_function: Invoke, monkeypatch: pytest.MonkeyPatch, *, full: bool
+) -> None:
+    from sender import handler as sender_handler
+
+    monkeypatch.setattr(sender_handler, "settings", replace(sender_handler.settings, log_message_content=full))
+    # WHEN Twilio refuses a recipient, naming it in its error message (21211: "The 'To' number +1500… is not …")
+    with captured_logs(sender_handler.logger) as logs:
+        sender_function(sqs_event(command(to="+15005550001", **{"from": SECOND})))
+    logged = logs.getvalue()
+    (line,) = [json.loads(text) for text in logged.splitlines() if '"command not sent"' in text]
+    # THEN the log line keeps Twilio's words, and the number only when LogMessageContent=true
+    assert "error 21211" in line["reason"]
+    assert ("+15005550001" in logged) is full
+    assert ("+•••••••0001" in line["reason"]) is not full

@@ -125,7 +125,7 @@ def test_a_status_twilio_adds_later_is_recorded_but_never_current(stack: Stack, 
     assert post(status, callback(sid, "carrier_acknowledged"))["statusCode"] == 200
     item = stored(stack, sid)
     assert item["status"] == "sent"
-    assert "carrier_acknowledgedAt" in item
+    assert "at:carrier_acknowledged" in item
 
 
 def test_the_idempotency_key_in_the_callback_url_names_the_command(

@@ -29,6 +29,7 @@ from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.redact import mask_numbers
 from twilio_inbound.sends_table import SendIntentStore
 from twilio_inbound.twilio_rest import Backoff
 
@@ -75,7 +76,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         )
     except SendLater as later:
         metrics.add_metric(name="SendsRetried", unit=MetricUnit.Count, value=1)
-        logger.warning("send deferred", extra={"sqsMessageId": record.message_id, "reason": str(later)})
+        reason = mask_numbers(str(later), settings.log_message_content)
+        logger.warning("send deferred", extra={"sqsMessageId": record.message_id, "reason": reason})
         raise
     metrics.add_metric(name=METRICS[outcome.kind], unit=MetricUnit.Count, value=1)
     fields = {
@@ -83,7 +85,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         "idempotencyKey": outcome.key,
         "messageSid": outcome.message_sid,
         "outcome": outcome.kind,
-        "reason": outcome.reason,
+        "reason": mask_numbers(outcome.reason, settings.log_message_content),
         "errorCode": outcome.error_code,
     }
     if outcome.kind in ("sent", "duplicate"):

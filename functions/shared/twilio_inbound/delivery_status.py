@@ -36,7 +36,7 @@ STATUS_RANKS = {
     "read": 5,
 }
 FINAL_RANK = 4  # a message at this rank or above has its outcome
-STATUS_PATTERN = re.compile(r"[a-z_]{1,32}")  # also names the item's `<status>At` attribute: keep it short
+STATUS_PATTERN = re.compile(r"[a-z_]{1,32}")  # also names an attribute of the item (history_attribute)
 ERROR_CODE_PATTERN = re.compile(r"[0-9]{1,6}")
 # Sent once per callback; a repeated one would be a request Twilio never makes.
 SINGLE_VALUED = ("MessageSid", "MessageStatus", "SmsStatus", "ErrorCode", "AccountSid", "From", "To", "NumSegments")
@@ -49,6 +49,13 @@ class InvalidStatusCallback(ValueError):
 
 def rank(status: str) -> int:
     return STATUS_RANKS.get(status, 0)
+
+
+def history_attribute(status: str) -> str:
+    """The item attribute holding when `status` was first reported: `<status>At` for the statuses listed above,
+    `at:<status>` for one Twilio adds later, so that no status name can be one of the item's own fields (a status
+    called `expires` would otherwise overwrite the TTL attribute, `expiresAt`)."""
+    return f"{status}At" if status in STATUS_RANKS else f"at:{status}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ when the stack handed it to Twilio (the indexes' sort key for both directions), 
 directions in order.
 
 Status attributes: `status` (the current one, never moved backwards), `statusRank`, `statusAt` (when it became
-current), `errorCode` (kept once reported), `<status>At` (when each status was first reported) and
+current), `errorCode` (kept once reported), `<status>At` (when each status was first reported; `at:<status>` for
+a status Twilio adds later, delivery_status.history_attribute) and
 `statusesSeen` (each reported status once). `lastChange` says what the write did, for the fanout reading the
 stream: "status" (moved forward: publish a status event), "history" (a late status, recorded only), "message"
 (the sender stored the message's own fields).
@@ -20,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from twilio_inbound.delivery_status import StatusReport
+from twilio_inbound.delivery_status import StatusReport, history_attribute
 from twilio_inbound.dynamo import from_item, to_item
 from twilio_inbound.message import channel_of, conversation_key
 from twilio_inbound.outbound import OUTBOUND, OutboundRecord
@@ -141,7 +142,7 @@ class OutboundStore:
                 Key=to_item({"messageSid": report.message_sid}),
                 UpdateExpression=f"SET {', '.join(assignments)} ADD statusesSeen :seen",
                 ConditionExpression=FORWARD_ONLY,
-                ExpressionAttributeNames={"#status": "status", "#seenAt": f"{report.status}At"},
+                ExpressionAttributeNames={"#status": "status", "#seenAt": history_attribute(report.status)},
                 ExpressionAttributeValues={
                     **to_item({**values, ":outbound": OUTBOUND}),
                     ":seen": {"SS": [report.status]},
@@ -167,7 +168,7 @@ class OutboundStore:
                 ConditionExpression=(
                     "direction = :outbound AND accountSid = :account AND NOT contains(statusesSeen, :status)"
                 ),
-                ExpressionAttributeNames={"#seenAt": f"{report.status}At"},
+                ExpressionAttributeNames={"#seenAt": history_attribute(report.status)},
                 ExpressionAttributeValues={
                     **to_item({**values, ":outbound": OUTBOUND}),
                     ":seen": {"SS": [report.status]},
@@ -190,7 +191,7 @@ class OutboundStore:
             "channel": channel_of(report.sender, report.to, 0),
             "receivedAt": report.at,
             "idempotencyKey": report.idempotency_key,
-            f"{report.status}At": report.at,
+            history_attribute(report.status): report.at,
             "statusesSeen": {report.status},
             "lastChange": "status" if report.rank > 0 else "history",
         }
