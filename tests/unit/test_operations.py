@@ -161,7 +161,7 @@ def drive_sender(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     kinds = iter(["later", *sender_handler.METRICS])
 
     class Scripted:
-        def handle(self, body: str, message_id: str) -> Outcome:
+        def handle(self, body: str, message_id: str, delivery: int = 1, *, time_left: bool = True) -> Outcome:
             kind = next(kinds)
             if kind == "later":
                 raise SendLater("Twilio answered 429")

@@ -5,7 +5,8 @@ only it goes back to the queue, to be retried and then moved to the queue's DLQ.
 
 With AUTO_REPLY_TEXT set, it also answers each inbound message the way any service sends: a send command with
 `inReplyTo` on the stack's outbound queue (sender, recipient and channel come from the inbound message). The
-idempotencyKey is derived from the inbound MessageSid, so an event delivered twice is answered once.
+idempotencyKey is derived from the inbound MessageSid, so an event delivered twice is answered once. Replies are
+bounded per conversation and window, and a message reconcile recovered late is not answered (replies.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from consumer.replies import ReplyBudget, ReplyPolicy, too_old
+from twilio_inbound.clock import utc_now
 from twilio_inbound.cloudevent import EVENT_TYPE, MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import message_fields
 
@@ -28,8 +31,14 @@ logger = Logger()
 log_message_content = os.environ.get("LOG_MESSAGE_CONTENT", "").strip().lower() == "true"
 processor = BatchProcessor(event_type=EventType.SQS)
 auto_reply_text = os.environ.get("AUTO_REPLY_TEXT", "")
+policy = ReplyPolicy.from_env()
 # Only when replying: the example otherwise makes no AWS call at all.
 outbound_queue = (os.environ["OUTBOUND_QUEUE_URL"], boto3.client("sqs")) if auto_reply_text else None
+budget = (
+    ReplyBudget(boto3.client("dynamodb"), os.environ["AUTO_REPLIES_TABLE_NAME"], policy, utc_now)
+    if auto_reply_text
+    else None
+)
 
 
 class NotAMessageEvent(ValueError):
@@ -61,10 +70,17 @@ def record_handler(record: SQSRecord) -> None:
         return
     logger.info("message delivered", extra=message_fields(data, log_message_content))
     command = reply_command(data, auto_reply_text) if outbound_queue else None
-    if command and outbound_queue:
-        queue_url, sqs = outbound_queue
-        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(command, ensure_ascii=False))
-        logger.info("reply queued", extra={"inReplyTo": command["inReplyTo"]})
+    if command is None or outbound_queue is None or budget is None:
+        return
+    withheld = too_old(data, policy, utc_now())
+    if not withheld and not budget.take(f"{data['to']}|{data['from']}", data["messageSid"]):
+        withheld = f"more than {policy.limit} replies in this conversation within {policy.window_seconds} s"
+    if withheld:
+        logger.info("reply withheld", extra={"inReplyTo": command["inReplyTo"], "reason": withheld})
+        return
+    queue_url, sqs = outbound_queue
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(command, ensure_ascii=False))
+    logger.info("reply queued", extra={"inReplyTo": command["inReplyTo"]})
 
 
 # clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.
