@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +21,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
 from devtools.console.app import SAMPLE_PICTURE
@@ -163,9 +166,12 @@ def test_a_number_registered_from_the_page_is_listed_and_answers(console: str, b
 
 
 def test_texting_the_number_shows_the_reply_and_the_delivered_status(console: str, browser: WebDriver) -> None:
-    # WHEN the person texts the number from the page's phone
+    # WHEN the person texts the number from the page's phone, with the keyboard only
     browser.execute_script("window.notReloaded = true")
-    text_the_number(browser, "Where is my order?")
+    field(browser, "Message").send_keys("Where is my order?")
+    browser.switch_to.active_element.send_keys(Keys.TAB, Keys.TAB, Keys.TAB)  # past the picture and the sample
+    assert browser.switch_to.active_element.text == "Send"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
     # THEN the conversation shows the text, the TwiML reply, and the service's reply once it is delivered
     eventually(lambda: any("Where is my order?" in bubble for bubble in bubbles(browser)), "the text", browser)
     eventually(lambda: any(TWIML_REPLY in bubble for bubble in bubbles(browser)), "the TwiML reply", browser)
@@ -176,6 +182,10 @@ def test_texting_the_number_shows_the_reply_and_the_delivered_status(console: st
     )
     assert f"{NUMBER} · sent by the stack" in sent[0]
     assert "webhook answered 200" in bubbles(browser)[0]
+    # a screen reader heard of the new messages (the polite live region), and the notice said what happened
+    heard = browser.find_element(By.ID, "announcer").get_attribute("textContent") or ""
+    assert f"{NUMBER} sent: {AUTO_REPLY}" in heard
+    assert f"reply: {TWIML_REPLY}" in browser.find_element(By.ID, "notice").text
     assert browser.execute_script("return window.notReloaded") is True
     # and the live list of messages has both directions
     listed = browser.find_element(By.ID, "message-list").text
@@ -326,6 +336,22 @@ def test_a_dead_letter_is_shown_and_replayed_with_the_clis_replay(
         "the message published again",
         browser,
     )
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"Origin": "http://attacker.example"}, "a form on another site"),
+        ({"Host": "attacker.example"}, "a name rebound to 127.0.0.1"),
+    ],
+)
+def test_another_site_cannot_drive_the_console(console: str, headers: dict[str, str], why: str) -> None:
+    request = urllib.request.Request(  # noqa: S310 (the console's own URL)
+        f"{console}/numbers", data=b"number=%2B15005550099&enabled=on", method="POST", headers=headers
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert refused.value.code == 403, why
 
 
 def test_a_narrow_window_keeps_everything_reachable(console: str, browser: WebDriver, tmp_path: Path) -> None:

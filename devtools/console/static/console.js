@@ -1,7 +1,7 @@
 // The console without reloading: parts of the page ([data-part]) are fetched again when the event stream names
 // one of their topics, and merged in place (elements keep their identity by id, so focus and open <details>
-// stay); new list items are announced; forms marked data-enhance post with fetch. Without this file every page
-// still works: forms post and redirect, and a reload shows what happened.
+// stay); the new items of a part marked data-announce-new go to a polite live region; forms marked data-enhance
+// post with fetch. Without this file every page still works: forms post and redirect, a reload shows the rest.
 "use strict";
 
 (() => {
@@ -69,7 +69,7 @@
         template.innerHTML = await response.text();
         const added = patch(part, template.content);
         const news = added.map((node) => node.dataset.announce).filter(Boolean);
-        if (news.length) announcer.textContent = news.slice(-3).join(". ");
+        if (news.length && part.hasAttribute("data-announce-new")) announcer.textContent = news.slice(-3).join(". ");
       }
     } finally {
       delete part.dataset.loading;
