@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         session = boto3.session.Session(region_name=REGION)
         stack, outputs = _provision(session, args, token)
+        console = _console(args, outputs, twilio, webhook_url)
+        running = _start_functions(session, stack, args, endpoint, stop, observe=console.observe if console else None)
         outputs.update(
             {
                 "WebhookUrl": webhook_url,
@@ -187,8 +189,6 @@ def main(argv: list[str] | None = None) -> int:
                 **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
             }
         )
-        console = _console(args, outputs, twilio)
-        running = _start_functions(session, stack, args, endpoint, stop, observe=console.observe if console else None)
         if console:
             console.start(session)
             outputs["ConsoleUrl"] = console.url
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _console(args: argparse.Namespace, outputs: dict[str, Any], twilio: Any) -> Console | None:
+def _console(args: argparse.Namespace, outputs: dict[str, Any], twilio: Any, webhook_url: str) -> Console | None:
     """The console in the browser (devtools/console), unless --console-port 0."""
     if not args.console_port:
         return None
@@ -226,6 +226,7 @@ def _console(args: argparse.Namespace, outputs: dict[str, Any], twilio: Any) -> 
         stack_name=args.stack_name,
         standin=twilio,
         account_sid=TEST_ACCOUNT_SID,
+        webhook_url=webhook_url,
     )
 
 

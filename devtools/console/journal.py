@@ -12,7 +12,7 @@ import copy
 import itertools
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -150,9 +150,12 @@ class Journal:
         self._changed.notify_all()
 
     def flows(self) -> list[Flow]:
-        """Every flow, newest first (copies: a page renders them while the stack goes on)."""
+        """Every flow's headline, newest first (copies without the steps, record and events: a list shows none)."""
         with self._changed:
-            return [copy.deepcopy(flow) for flow in reversed(self._flows.values())]
+            return [
+                replace(flow, steps=[], record=None, events={}, received={}, media=[], replies=list(flow.replies))
+                for flow in reversed(self._flows.values())
+            ]
 
     def flow(self, key: str) -> Flow | None:
         with self._changed:

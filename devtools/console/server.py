@@ -43,6 +43,7 @@ class Console:
         stack_name: str,
         standin: TwilioStandIn | None,
         account_sid: str,
+        webhook_url: str,
     ) -> None:
         """Binds the listener at once (a port in use fails here, at start-up); serves once started."""
         from devtools.console.app import create_app  # Flask, only when the console runs
@@ -52,7 +53,6 @@ class Console:
         self.target = local_target(outputs)
         self.journal = Journal()
         self.observer = Observer(self.journal, self.queue_name)
-        webhook_url = outputs["WebhookUrl"]
         self.phone = Phone(standin, account_sid, webhook_url) if standin is not None else None
         self.stopping = threading.Event()
         self._server: BaseWSGIServer = make_server(LOOPBACK, port, create_app(self), threaded=True)

@@ -31,6 +31,17 @@ def observer(journal: Journal) -> Observer:
     return Observer(journal, lambda arn: arn.rsplit(":", 1)[-1].removeprefix("local-"))
 
 
+def queue_message(message_id: str, body: str, queue_arn: str) -> dict[str, Any]:
+    return sqs_record(
+        message_id=message_id,
+        receipt_handle=f"receipt-{message_id}",
+        body=body,
+        queue_arn=queue_arn,
+        attributes={},
+        message_attributes={},
+    )
+
+
 def webhook(form: list[tuple[str, str]]) -> dict[str, Any]:
     return http_api_event("POST", "http://127.0.0.1:3000/sms", {}, encode_form(form), route_key="ANY /sms")
 
@@ -92,14 +103,7 @@ def test_a_send_command_becomes_its_message_once_twilio_named_it(observer: Obser
         observer.observe("FanoutFunction", lambda event: {"batchItemFailures": []})({"Records": [change]})
         return {"batchItemFailures": []}
 
-    queued = sqs_record(
-        message_id="m1",
-        receipt_handle="r1",
-        body=json.dumps(command),
-        queue_arn=OUTBOUND_QUEUE,
-        attributes={},
-        message_attributes={},
-    )
+    queued = queue_message("m1", json.dumps(command), OUTBOUND_QUEUE)
     # WHEN the sender's invocation ends after the message was stored
     observer.observe("SenderFunction", sender)({"Records": [queued]})
     # THEN one flow, the message's, holds the command and the stored message, and answers the inbound one
@@ -122,14 +126,7 @@ def test_a_subscriber_that_failed_is_shown_as_such(observer: Observer, journal: 
         "type": "twilio-inbound.message.received",
         "data": {"messageSid": "SM" + "3" * 32},
     }
-    delivered = sqs_record(
-        message_id="m2",
-        receipt_handle="r2",
-        body=json.dumps(event),
-        queue_arn=SUBSCRIBER_QUEUE,
-        attributes={},
-        message_attributes={},
-    )
+    delivered = queue_message("m2", json.dumps(event), SUBSCRIBER_QUEUE)
     observer.observe("ConsumerFunction", lambda event: {"batchItemFailures": [{"itemIdentifier": "m2"}]})(
         {"Records": [delivered]}
     )
@@ -146,14 +143,7 @@ def test_a_console_bug_never_changes_what_the_function_answers(journal: Journal)
         raise RuntimeError("a bug in the console")
 
     observer = Observer(journal, broken)
-    delivered = sqs_record(
-        message_id="m3",
-        receipt_handle="r3",
-        body="{}",
-        queue_arn=SUBSCRIBER_QUEUE,
-        attributes={},
-        message_attributes={},
-    )
+    delivered = queue_message("m3", "{}", SUBSCRIBER_QUEUE)
     assert observer.observe("ConsumerFunction", lambda event: {"batchItemFailures": []})({"Records": [delivered]}) == {
         "batchItemFailures": []
     }
