@@ -250,6 +250,30 @@ def test_a_picture_is_archived_and_shown_from_the_bucket(console: str, browser: 
     browser.back()
 
 
+def test_texting_on_whatsapp_is_answered_on_whatsapp(console: str, browser: WebDriver) -> None:
+    # GIVEN the number's WhatsApp address registered too (only registered addresses send)
+    browser.get(console)
+    field(browser, "Number").send_keys(f"whatsapp:{NUMBER}")
+    field(browser, "Name").send_keys("front-desk-whatsapp")
+    button(browser, "Save number").click()
+    eventually(text_of(browser, "number-table", f"whatsapp:{NUMBER}"), "the WhatsApp address", browser)
+    # WHEN the person writes on WhatsApp
+    browser.find_element(By.XPATH, "//label[normalize-space()='WhatsApp']/input").click()
+    text_the_number(browser, "Hola, ¿dónde está mi pedido?")
+    mine = eventually(
+        lambda: [bubble for bubble in bubbles(browser) if "dónde está" in bubble], "the WhatsApp message", browser
+    )
+    assert "You · WhatsApp" in mine[0]
+    eventually(
+        lambda: "delivered" in bubbles(browser)[-1] and AUTO_REPLY in bubbles(browser)[-1],
+        "the service's answer, delivered",
+        browser,
+    )
+    listed = browser.find_element(By.ID, "message-list").text
+    assert f"whatsapp:{NUMBER} → whatsapp:+14155550100" in listed
+    browser.find_element(By.XPATH, "//label[normalize-space()='SMS / MMS']/input").click()
+
+
 def test_a_forged_request_is_listed_as_refused_with_its_reason(
     stack: LocalStack, console: str, browser: WebDriver
 ) -> None:
