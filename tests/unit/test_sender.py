@@ -568,6 +568,9 @@ class LostAnswer(ThreadingHTTPServer):
         self.upstream = urlsplit(upstream)
         super().__init__(("127.0.0.1", 0), _PassThrough)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # the client hanging up on a dropped answer is the point
+
 
 class _PassThrough(BaseHTTPRequestHandler):
     server: LostAnswer
