@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
 from devtools.apigw import http_api_event, rest_api_event
+from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import StreamPoller
 from devtools.subscriber import subscribe_queue as subscribe_queue_to
 from devtools.template import ROOT, Stack
@@ -285,3 +286,14 @@ def captured_logs(logger: Logger) -> Iterator[io.StringIO]:
         yield stream
     finally:
         logging.getLogger(logger.name).removeHandler(handler)
+
+
+@contextmanager
+def function_with(stack: Stack, logical_id: str, overrides: dict[str, str]) -> Iterator[Invoke]:
+    """The function in a new container with these settings; afterwards a new container with the tests' usual ones,
+    so that no later test (of any module) gets this one's: handlers read their settings once, when imported."""
+    spec = stack.functions()[logical_id]
+    try:
+        yield load_function(spec, overrides, fresh=True)
+    finally:
+        load_function(spec, OFFLINE_ENV, fresh=True)

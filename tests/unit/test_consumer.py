@@ -4,23 +4,25 @@ answer a message reconcile recovered long after it was sent."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from devtools.lambda_runtime import Invoke, load_function
+from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from tests.unit.helpers import load_event
+from tests.unit.helpers import function_with, load_event
 from twilio_inbound.clock import iso_millis
 
 NUMBER, BOT, CUSTOMER = "+15005550001", "+14155550166", "+14155550100"
 
 
 @pytest.fixture
-def replying(stack: Stack) -> Invoke:
+def replying(stack: Stack) -> Iterator[Invoke]:
     """The consumer of a stack deployed with AutoReplyText."""
-    return load_function(stack.functions()["ConsumerFunction"], {"AUTO_REPLY_TEXT": "Thanks, we got it."}, fresh=True)
+    with function_with(stack, "ConsumerFunction", {"AUTO_REPLY_TEXT": "Thanks, we got it."}) as consumer:
+        yield consumer
 
 
 def message_event(sender: str, index: int, **data: Any) -> dict[str, Any]:

@@ -17,12 +17,12 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
-from devtools.lambda_runtime import Invoke, load_function
+from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.models import PhoneNumber, Service
 from devtools.twilio_api.spec import TwilioSpec
-from tests.unit.helpers import drain, signed_event, status_subscriber, subscribe_queue
+from tests.unit.helpers import drain, function_with, signed_event, status_subscriber, subscribe_queue
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.sends_table import SendIntent, SendIntentStore
@@ -66,7 +66,7 @@ def registry(stack: Stack, service: Service) -> NumberRegistry:
 
 
 @pytest.fixture
-def sender_function(stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry) -> Invoke:
+def sender_function(stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry) -> Iterator[Invoke]:
     """The sender function as deployed: its handler's own wiring, the stack's secret, Twilio = the stand-in."""
     secret = json.dumps({"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID})
     arn = stack.session.client("secretsmanager").create_secret(Name="twilio", SecretString=secret)["ARN"]
@@ -77,7 +77,8 @@ def sender_function(stack: Stack, twilio: TwilioStandIn, gateway: str, registry:
         "API_URL": gateway,
         "REGISTRY_CACHE_SECONDS": "0",
     }
-    return load_function(stack.functions()["SenderFunction"], environment, fresh=True)
+    with function_with(stack, "SenderFunction", environment) as sender:
+        yield sender
 
 
 def sqs_event(body: str) -> dict[str, Any]:

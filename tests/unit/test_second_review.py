@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from devtools.lambda_events import as_event_json
-from devtools.lambda_runtime import Invoke, load_function
+from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
-from tests.unit.helpers import OFFLINE_ENV, captured_logs, load_event, sent_message, signed_event
+from tests.unit.helpers import OFFLINE_ENV, captured_logs, function_with, load_event, sent_message, signed_event
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.message_item import DOCUMENT, FORMAT_DEFLATE_JSON, item_values
 from twilio_inbound_cli.signing import inbound_form, status_callback_form
@@ -23,8 +24,9 @@ from twilio_inbound_cli.signing import inbound_form, status_callback_form
 
 # ---------------------------------------------------------------- 7. status history never overwrites an item field
 @pytest.fixture
-def status(stack: Stack) -> Invoke:
-    return load_function(stack.functions()["StatusFunction"], {**OFFLINE_ENV, "RETENTION_DAYS": "7"}, fresh=True)
+def status(stack: Stack) -> Iterator[Invoke]:
+    with function_with(stack, "StatusFunction", {**OFFLINE_ENV, "RETENTION_DAYS": "7"}) as function:
+        yield function
 
 
 @pytest.mark.parametrize("name", ["expires", "status", "sent_at", "carrier_acknowledged"])

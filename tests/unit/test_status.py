@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from devtools.template import Stack
 from tests.unit.helpers import (
     OFFLINE_ENV,
     drain,
+    function_with,
     load_event,
     replayer,
     sent_for,
@@ -256,12 +257,13 @@ OTHER_ACCOUNT, OTHER_TOKEN = "AC" + "b" * 32, "other-account-token-not-a-secret"
 
 
 @pytest.fixture
-def two_accounts(stack: Stack) -> Invoke:
+def two_accounts(stack: Stack) -> Iterator[Invoke]:
     """The status function with a secret holding two accounts, each checked with its own token."""
     secret = {"accounts": {TEST_ACCOUNT_SID: {"primary": TEST_AUTH_TOKEN}, OTHER_ACCOUNT: {"primary": OTHER_TOKEN}}}
     arn = stack.session.client("secretsmanager").create_secret(Name="two", SecretString=json.dumps(secret))["ARN"]
     environment = {**OFFLINE_ENV, "TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_SECRET_ARN": arn}
-    return load_function(stack.functions()["StatusFunction"], environment, fresh=True)
+    with function_with(stack, "StatusFunction", environment) as function:
+        yield function
 
 
 @pytest.mark.parametrize("named_by", ["MessageSid", "idempotencyKey"])
@@ -299,10 +301,11 @@ def test_5_a_callback_for_a_message_the_stack_never_sent_is_refused_and_nothing_
 
 
 @pytest.fixture
-def accepting_others(stack: Stack) -> Invoke:
+def accepting_others(stack: Stack) -> Iterator[Invoke]:
     """The status function of a stack deployed with AcceptOtherStatusCallbacks=true."""
     environment = {**OFFLINE_ENV, "ACCEPT_OTHER_STATUS_CALLBACKS": "true"}
-    return load_function(stack.functions()["StatusFunction"], environment, fresh=True)
+    with function_with(stack, "StatusFunction", environment) as function:
+        yield function
 
 
 def test_5_an_operator_may_opt_in_to_recording_other_applications_callbacks(

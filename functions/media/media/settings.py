@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twilio_inbound.http_fields import check_api_base_url
+from twilio_inbound.http_fields import api_url_from_env
 
 # Twilio's largest attachment is a WhatsApp document of 100 MB (MMS: 5 MB per message; WhatsApp video: 16 MB);
 # the margin covers a provider's MB being 2^20 bytes. Larger files are not archived (the event says why).
@@ -28,9 +28,7 @@ class MediaSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> MediaSettings:
-        api_url = env.get("TWILIO_API_URL", "").strip()
-        if api_url:
-            check_api_base_url(api_url)
+        api_url = api_url_from_env(env)
         max_bytes = int(env.get("MAX_MEDIA_BYTES") or DEFAULT_MAX_MEDIA_BYTES)
         if max_bytes <= 0:
             raise ValueError("MAX_MEDIA_BYTES must be positive")

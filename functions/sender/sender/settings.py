@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from twilio_inbound.http_fields import check_api_base_url
+from twilio_inbound.http_fields import api_url_from_env
 from twilio_inbound.secret_source import SecretSource
 from twilio_inbound.webhook import check_public_base_url
 
@@ -50,7 +50,7 @@ class SenderSettings:
             dead_letter_queue_url=env["DEAD_LETTER_QUEUE_URL"],
             status_callback_url=base.rstrip("/") + STATUS_ROUTE,
             secrets=SecretSource.from_env(env),
-            twilio_api_url=check_api_base_url(env["TWILIO_API_URL"]) if env.get("TWILIO_API_URL", "").strip() else "",
+            twilio_api_url=api_url_from_env(env),
             twilio_timeout_seconds=float(env.get("TWILIO_TIMEOUT_SECONDS") or 10.0),
             attempts=int(env.get("TWILIO_ATTEMPTS") or 3),
             max_deliveries=int(env.get("MAX_RECEIVE_COUNT") or 5),

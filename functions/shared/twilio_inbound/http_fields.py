@@ -8,6 +8,7 @@ scheme makes every request fail with an error that reads like a credential probl
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 _WHOLE = re.compile(r"[0-9]{1,18}")
@@ -33,3 +34,13 @@ def check_api_base_url(url: str) -> str:
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(f"{url!r}: give the server's base URL only (no query, fragment or credentials)")
     return url.strip().rstrip("/")
+
+
+def api_url_from_env(env: Mapping[str, str]) -> str:
+    """A function's TWILIO_API_URL: "" (Twilio itself), else a checked base URL; ValueError naming the variable, so
+    a misconfigured function fails at start-up, not on its first Twilio call."""
+    value = env.get("TWILIO_API_URL", "").strip()
+    try:
+        return check_api_base_url(value) if value else ""
+    except ValueError as error:
+        raise ValueError(f"TWILIO_API_URL: {error}") from error
