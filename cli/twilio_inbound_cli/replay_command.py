@@ -10,7 +10,7 @@ from typing import Any
 from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import event_publisher
 from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.target import resolve
 from twilio_inbound_cli.time_arguments import stored_time
@@ -22,7 +22,10 @@ def _run(args: argparse.Namespace) -> int:
     opt_outs_table = target.output("OptOutsTableName")
     replayer = Replayer(
         MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
-        TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
+        # Wherever the stack publishes: its topic, its bus (PublishTo), or both.
+        event_publisher(
+            target.outputs.get("MessagesTopicArn", ""), target.outputs.get("EventBusName", ""), target.client
+        ),
         OptOutStore(dynamodb, opt_outs_table),
     )
     if args.from_dlq:
