@@ -113,6 +113,7 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     import moto.awslambda.models
     import moto.dynamodb.models
     import moto.dynamodbstreams.models
+    import moto.events.models
     import moto.s3.models
     import moto.secretsmanager.models
     import moto.sns.models
@@ -120,9 +121,11 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     from moto.server import ThreadedMotoServer
 
     from devtools.moto_atomic import serialize_dynamodb_writes
+    from devtools.moto_input_path import honour_input_path
 
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
+    honour_input_path()  # EventBridge targets' InputPath (devtools/moto_input_path.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     ready.set()
