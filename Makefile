@@ -9,8 +9,9 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # Where the functions' packages live, as Lambda lays them out (each CodeUri and the shared layer), plus the
 # repo root for devtools/bench/tests: written into the venv as a .pth file, so every tool and subprocess sees
 # them. Each CodeUri holds one package named after its function, so no module name is ambiguous. The operator
-# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH.
-IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender
+# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH. clients/python is the
+# subscribers' package (twilio_inbound_client), as a service or the consumer function has it installed.
+IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender clients/python
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
