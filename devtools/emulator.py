@@ -121,11 +121,11 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     from moto.server import ThreadedMotoServer
 
     from devtools.moto_atomic import serialize_dynamodb_writes
-    from devtools.moto_input_path import honour_input_path
+    from devtools.moto_eventbridge import deliver_to_sqs_as_eventbridge
 
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
-    honour_input_path()  # EventBridge targets' InputPath (devtools/moto_input_path.py)
+    deliver_to_sqs_as_eventbridge()  # EventBridge's SQS targets as EventBridge delivers (devtools/moto_eventbridge.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     ready.set()

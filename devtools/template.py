@@ -157,6 +157,8 @@ class Stack:
         if name == "AWS::NoValue":
             return _NO_VALUE
         if name in self.parameters:
+            if self.template["Parameters"].get(name, {}).get("Type") == "CommaDelimitedList":
+                return [item.strip() for item in self.parameters[name].split(",")]
             return self.parameters[name]
         if name in self._pseudo():
             return self._pseudo()[name]
@@ -466,9 +468,17 @@ def _create_rule(stack: Stack, logical_id: str, properties: dict[str, Any]) -> d
         State=properties.get("State", "ENABLED"),
         Description=properties.get("Description", ""),
     )["RuleArn"]
-    if properties.get("Targets"):
-        client.put_targets(Rule=name, EventBusName=bus, Targets=properties["Targets"])
+    targets: list[Any] = [_target(target) for target in properties.get("Targets", [])]
+    if targets:
+        client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
     return {"Ref": name if bus == "default" else f"{bus}|{name}", "Arn": arn}
+
+
+def _target(target: dict[str, Any]) -> dict[str, Any]:
+    """A rule's target with its numbers as numbers (a Number parameter resolves to text, which CloudFormation
+    converts)."""
+    retry = target.get("RetryPolicy")
+    return {**target, "RetryPolicy": {key: int(value) for key, value in retry.items()}} if retry else target
 
 
 def _create_connection(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:

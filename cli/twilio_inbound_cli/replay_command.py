@@ -10,10 +10,18 @@ from typing import Any
 from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import event_publisher
+from twilio_inbound.publishing import Publisher, event_publisher
 from twilio_inbound_cli.replay import Replayer
-from twilio_inbound_cli.target import resolve
+from twilio_inbound_cli.target import Target, resolve
 from twilio_inbound_cli.time_arguments import stored_time
+
+
+def stack_publisher(target: Target) -> Publisher:
+    """Where the stack publishes (its PublishTo output; a stack deployed before it publishes to SNS)."""
+    publish_to = target.outputs.get("PublishTo", "Sns")
+    topic = target.output("MessagesTopicArn") if publish_to != "EventBridge" else ""
+    bus = target.output("EventBusName") if publish_to != "Sns" else ""
+    return event_publisher(topic, bus, target.client)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -22,10 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     opt_outs_table = target.output("OptOutsTableName")
     replayer = Replayer(
         MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
-        # Wherever the stack publishes: its topic, its bus (PublishTo), or both.
-        event_publisher(
-            target.outputs.get("MessagesTopicArn", ""), target.outputs.get("EventBusName", ""), target.client
-        ),
+        stack_publisher(target),
         OptOutStore(dynamodb, opt_outs_table),
     )
     if args.from_dlq:

@@ -49,7 +49,8 @@ class Outgoing:
     @property
     def event_type(self) -> str:
         """The CloudEvent's type, as every event's attributes carry it (EventBridge's detail-type)."""
-        return self.attributes.get("eventType", {}).get("StringValue", "")
+        value = self.attributes.get("eventType")
+        return value.get("StringValue", "") if value else ""
 
     @property
     def size(self) -> int:
