@@ -98,27 +98,32 @@ PYTHON_OPTIONS = (
 )
 
 
-def python_models(out: Path) -> list[Path]:
-    """One module per schema: events keep fields they do not know (a later minor version may add some), the send
-    command refuses them (as the sender does)."""
+def _generate(out: Path, command: Callable[[Shape, Path], tuple[list[str], Path]]) -> list[Path]:
+    """Runs a generator once per schema, on its codegen document; `command` gives the command line and the file
+    it writes for (shape, the document's path)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as work:
         for shape in SHAPES:
             source = Path(work) / shape.schema
             source.write_text(json.dumps(codegen_document(shape), indent=2), encoding="utf-8")
-            target = out / f"{shape.module}.py"
-            extra = "allow" if shape.event else "forbid"
-            _run(
-                [
-                    str(BIN / "datamodel-codegen"),
-                    f"--input={source}",
-                    f"--output={target}",
-                    f"--extra-fields={extra}",
-                    *PYTHON_OPTIONS,
-                ]
-            )
+            arguments, target = command(shape, source)
+            _run(arguments)
             written.append(target)
+    return written
+
+
+def python_models(out: Path) -> list[Path]:
+    """One module per schema: events keep fields they do not know (a later minor version may add some), the send
+    command refuses them (as the sender does)."""
+
+    def datamodel_codegen(shape: Shape, source: Path) -> tuple[list[str], Path]:
+        target = out / f"{shape.module}.py"
+        extra = "allow" if shape.event else "forbid"
+        options = [f"--extra-fields={extra}", *PYTHON_OPTIONS]
+        return [str(BIN / "datamodel-codegen"), f"--input={source}", f"--output={target}", *options], target
+
+    written = _generate(out, datamodel_codegen)
     _run([str(BIN / "ruff"), "format", "--quiet", "--config", str(ROOT / "pyproject.toml"), *map(str, written)])
     return written
 
@@ -128,28 +133,13 @@ def typescript_types(out: Path) -> list[Path]:
     json2ts = TYPESCRIPT / "node_modules" / ".bin" / "json2ts"
     if not json2ts.exists():
         raise RuntimeError(f"{json2ts} is missing: `make typescript` installs it (npm ci, from the lockfile)")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory() as work:
-        for shape in SHAPES:
-            source = Path(work) / shape.schema
-            source.write_text(json.dumps(codegen_document(shape), indent=2), encoding="utf-8")
-            target = out / f"{shape.stem}.d.ts"
-            _run(
-                [
-                    str(json2ts),
-                    "--input",
-                    str(source),
-                    "--output",
-                    str(target),
-                    "--maxItems",
-                    "-1",
-                    "--bannerComment",
-                    _BANNER,
-                ]
-            )
-            written.append(target)
-    return written
+
+    def json_schema_to_typescript(shape: Shape, source: Path) -> tuple[list[str], Path]:
+        target = out / f"{shape.stem}.d.ts"
+        options = ["--maxItems", "-1", "--bannerComment", _BANNER]
+        return [str(json2ts), "--input", str(source), "--output", str(target), *options], target
+
+    return _generate(out, json_schema_to_typescript)
 
 
 _BANNER = "/* Generated from schemas/ by `make generate` (json-schema-to-typescript): do not edit. */"
