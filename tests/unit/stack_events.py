@@ -17,12 +17,12 @@ Captured = list[dict[str, Any]]
 
 
 def publish_one_of_each(stack: Stack) -> None:
-    """Every function loaded afresh, so its module-level publisher is the one this stack's PublishTo asks for."""
+    """Each function loaded with this stack's environment (its module-level publisher is the one PublishTo asks for)."""
     functions = stack.functions()
-    ingest = load_function(functions["IngestFunction"], OFFLINE_ENV, fresh=True)
-    fanout = load_function(functions["FanoutFunction"], fresh=True)
-    media = load_function(functions["MediaFunction"], fresh=True)
-    send = load_function(functions["SenderFunction"], OFFLINE_ENV, fresh=True)
+    ingest = load_function(functions["IngestFunction"], OFFLINE_ENV)
+    fanout = load_function(functions["FanoutFunction"])
+    media = load_function(functions["MediaFunction"])
+    send = load_function(functions["SenderFunction"], OFFLINE_ENV)
     assert ingest(load_event("http-api-mms.json"))["statusCode"] == 200
     (source,) = functions["FanoutFunction"].events
     stream = StreamPoller(stack.session, source.arn, fanout, source.properties)

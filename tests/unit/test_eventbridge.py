@@ -167,7 +167,7 @@ def test_with_the_bus_only_the_stack_s_queues_get_the_topic_s_bodies_and_the_top
     # the CloudEvent alone (InputPath $.detail), as raw SNS delivery gave it, messages and media only
     assert {type(parse_event(body)) for body in bodies(delivered)} == {MessageReceived, MediaArchived}
     assert [json.loads(body)["data"]["numMedia"] for body in bodies(media())] == [2]
-    consumer = load_function(stack.functions()["ConsumerFunction"], fresh=True)
+    consumer = load_function(stack.functions()["ConsumerFunction"])
     assert all(consumer(event) == {"batchItemFailures": []} for event in delivered)
 
 
@@ -265,8 +265,8 @@ def test_a_message_the_bus_keeps_refusing_lands_in_the_dlq_and_replay_delivers_i
     stack = provisioned(aws, "SnsAndEventBridge")
     bus_events = bus_subscriber(stack, "bus")
     functions = stack.functions()
-    ingest = load_function(functions["IngestFunction"], OFFLINE_ENV, fresh=True)
-    fanout = load_function(functions["FanoutFunction"], fresh=True)
+    ingest = load_function(functions["IngestFunction"], OFFLINE_ENV)
+    fanout = load_function(functions["FanoutFunction"])
     forms = [inbound_form(body=f"message {index}") for index in range(4)]
     for form in forms:
         assert ingest(signed_event(form))["statusCode"] == 200
