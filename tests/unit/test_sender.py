@@ -100,7 +100,7 @@ def wire(
         registry=NumberRegistry(client, physical["NumbersTable"]["Ref"], ttl=0),
         optouts=OptOutStore(client, physical["OptOutsTable"]["Ref"]),
         pools=ServicePools(accounts, ttl=0),
-        topic=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
+        publisher=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
         dead_letters=DeadLetters(stack.session.client("sqs"), physical["OutboundDeadLetterQueue"]["Ref"]),
         accounts=accounts,
         status_callback_url=f"{callback_base}/status",

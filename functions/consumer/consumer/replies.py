@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,12 +35,11 @@ class ReplyPolicy:
         )
 
 
-def too_old(data: Mapping[str, Any], policy: ReplyPolicy, now: datetime) -> str:
-    """Why a recovered message is not answered ("" when it may be)."""
-    if not data.get("recovered"):
+def too_old(recovered: bool, sent_at: str, policy: ReplyPolicy, now: datetime | None = None) -> str:
+    """Why a message reconcile recovered is not answered ("" when it may be): it was sent too long ago."""
+    if not recovered:
         return ""
-    sent = datetime.fromisoformat(str(data["timestamp"]))
-    age = (now - sent).total_seconds()
+    age = ((now or datetime.now(UTC)) - datetime.fromisoformat(sent_at)).total_seconds()
     return f"recovered {age / 60:.0f} minutes after it was sent" if age > policy.max_age_seconds else ""
 
 
@@ -49,15 +48,24 @@ class ReplyBudget:
     answered in it, and expires with it."""
 
     def __init__(
-        self, client: DynamoDBClient, table_name: str, policy: ReplyPolicy, now: Callable[[], datetime]
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        policy: ReplyPolicy,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._client = client
         self._table_name = table_name
         self._policy = policy
         self._now = now
 
-    def take(self, conversation: str, message_sid: str) -> bool:
-        """True when `message_sid` may be answered (again, for an event delivered twice); False past the bound."""
+    def withheld(self, conversation: str, message_sid: str) -> str:
+        """Why `message_sid` is not answered ("" when it may be, again for an event delivered twice)."""
+        if self._take(conversation, message_sid):
+            return ""
+        return f"more than {self._policy.limit} replies in this conversation within {self._policy.window_seconds} s"
+
+    def _take(self, conversation: str, message_sid: str) -> bool:
         window = int(self._now().timestamp()) // self._policy.window_seconds * self._policy.window_seconds
         try:
             self._client.update_item(

@@ -28,7 +28,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound_table import OutboundStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import event_publisher
 from twilio_inbound.redact import mask_numbers
 from twilio_inbound.sends_table import SendIntentStore
 from twilio_inbound.twilio_rest import Backoff
@@ -46,7 +46,7 @@ sender = Sender(
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
     optouts=OptOutStore(dynamodb, settings.opt_outs_table_name),
     pools=ServicePools(accounts, ttl=settings.registry_cache_seconds),
-    topic=TopicPublisher(boto3.client("sns"), settings.topic_arn),
+    publisher=event_publisher(settings.topic_arn, settings.event_bus_name, boto3.client),
     dead_letters=DeadLetters(boto3.client("sqs"), settings.dead_letter_queue_url),
     accounts=accounts,
     status_callback_url=settings.status_callback_url,

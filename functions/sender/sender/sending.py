@@ -43,7 +43,7 @@ from twilio_inbound.outbound import (
     parse_command,
 )
 from twilio_inbound.outbound_table import OutboundStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import Publisher
 from twilio_inbound.sends_table import IntentState, SendIntent, SendIntentStore
 from twilio_inbound.status_event import status_data_from_intent, status_data_from_item, status_outgoing
 from twilio_inbound.twilio_rest import Backoff
@@ -64,7 +64,7 @@ class SendLater(Exception):
 
 
 class PublishFailed(Exception):
-    """SNS refused an outcome event; the command is delivered again and the event republished."""
+    """An outcome event was refused (SNS or EventBridge); the command is delivered again and the event republished."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Sender:
     registry: NumberRegistry
     optouts: OptOutStore
     pools: ServicePools
-    topic: TopicPublisher
+    publisher: Publisher  # the stack's events: its topic, its bus, or both
     dead_letters: DeadLetters
     accounts: TwilioAccounts
     status_callback_url: str
@@ -315,12 +315,12 @@ class Sender:
         item = self.messages.get(message_sid)
         if item is None or "status" not in item:
             return
-        if self.topic.publish_batch([status_outgoing(0, status_data_from_item(item))]):
+        if self.publisher.publish_batch([status_outgoing(0, status_data_from_item(item))]):
             raise PublishFailed(message_sid)
 
     def _report(self, intent: SendIntent) -> Outcome:
         """Publishes the event of an outcome without a message, then notes it was published."""
-        if self.topic.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
+        if self.publisher.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
             raise PublishFailed(intent.key)
         if not intent.reported:
             self.intents.mark_reported(intent.key)
