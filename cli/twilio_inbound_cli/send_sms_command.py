@@ -4,6 +4,8 @@ status as the stack records them.
 
     twilio-inbound send-sms --from support-line --to +14155550100 --body "Your order shipped"
     twilio-inbound send-sms --in-reply-to SM... --body "Thanks!" --wait 30
+    twilio-inbound send-sms --from support-whatsapp --to whatsapp:+14155550100 --content-sid HX... \
+        --content-variables '{"1": "12/1"}'
 """
 
 from __future__ import annotations
@@ -33,8 +35,21 @@ def build_command(args: argparse.Namespace) -> dict[str, Any]:
         "mediaUrls": args.media,
         "inReplyTo": args.in_reply_to,
         "accountSid": args.account_sid,
+        "contentSid": args.content_sid,
     }
-    return {name: value for name, value in fields.items() if value}
+    command: dict[str, Any] = {name: value for name, value in fields.items() if value}
+    if args.content_variables is not None:
+        command["contentVariables"] = args.content_variables
+    return command
+
+
+def _variables(text: str) -> Any:
+    """--content-variables' JSON object (parse_command checks what is in it)."""
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        example = '{"1": "12/1"}'
+        raise argparse.ArgumentTypeError(f"--content-variables takes a JSON object, e.g. '{example}'") from error
 
 
 def _outcome(target: Target, key: str, timeout: float) -> tuple[dict[str, Any], int]:
@@ -103,6 +118,17 @@ def add_command(commands: Any) -> None:
     )
     parser.add_argument("--in-reply-to", help="an inbound MessageSid: sender, recipient and channel come from it")
     parser.add_argument("--body", default="", help="the text (at most 1,600 characters)")
+    parser.add_argument(
+        "--content-sid",
+        metavar="HX…",
+        help="a Content Template instead of a body (WhatsApp outside the customer's 24-hour window needs one)",
+    )
+    parser.add_argument(
+        "--content-variables",
+        type=_variables,
+        metavar="JSON",
+        help='the template\'s variables, e.g. \'{"1": "12/1", "2": "3pm"}\'',
+    )
     parser.add_argument(
         "--media", action="append", default=[], metavar="URL", help="an https:// media URL (repeatable)"
     )
