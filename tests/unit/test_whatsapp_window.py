@@ -193,7 +193,7 @@ def test_a_customer_known_only_by_their_business_scoped_user_id_is_threaded_answ
 
 
 def test_an_rcs_message_with_a_button_payload_is_stored_published_and_answered_from_the_rcs_sender(
-    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn, registry: NumberRegistry, table_items: Any
+    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn, *, registry: NumberRegistry, table_items: Any
 ) -> None:
     """An RCS user taps a button: Twilio posts From rcs:<their number>, To rcs:<our sender>, and the button's
     ButtonPayload (the id given in the Content template) and ButtonText
