@@ -32,6 +32,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.reply_correlation import LastSent
 from twilio_inbound.secret_source import SecretSource
 from twilio_inbound.secrets import WebhookSecrets
 from twilio_inbound.signature import SignatureVerifier
@@ -266,12 +267,15 @@ def sent_for(stack: Stack, callback_event: dict[str, Any]) -> str:
     return sent_message(stack, key=key, sid=form["MessageSid"])
 
 
-def replayer(stack: Stack) -> Replayer:
+def replayer(stack: Stack, reply_window_minutes: int = 1440) -> Replayer:
+    """As `twilio-inbound replay` wires it, with the template's default ReplyWindowMinutes."""
     client = stack.session.client("dynamodb")
+    messages = MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["OptOutsTable"]["Ref"])
     return Replayer(
-        MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["OptOutsTable"]["Ref"]),
+        messages,
         TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
         OptOutStore(client, stack.physical["OptOutsTable"]["Ref"]),
+        LastSent(messages, reply_window_minutes),
     )
 
 
