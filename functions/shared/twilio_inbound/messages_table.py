@@ -29,10 +29,9 @@ REQUIRED_FIELDS = frozenset({"messageSid", "to", "from", "receivedAt", "channel"
 # Reading a thread back newest first: index keys a page at a time, then just these fields of each item (an inbound
 # item has no `direction` attribute: it is in its document; an outbound item says "outbound").
 _THREAD_PAGE = 25
-_THREAD_READ = {
+_THREAD_READ = {  # eventually consistent, as the index itself is: half a read unit per item
     "ProjectionExpression": "messageSid, #d, receivedAt, idempotencyKey",
     "ExpressionAttributeNames": {"#d": "direction"},
-    "ConsistentRead": True,
 }
 Direction = Literal["inbound", "outbound"]
 
@@ -131,7 +130,7 @@ class MessageStore:
     def latest(self, conversation: str, direction: Direction, since: str, before: str = "~") -> ThreadMessage | None:
         """The conversation's latest message of `direction` received in [since, before) (stored timestamps; "~"
         sorts after any): the index's keys newest first, a page at a time, each page's items read in one
-        consistent BatchGetItem of a few fields, until one is found. Deterministic for a given `before`."""
+        BatchGetItem of a few fields, until one is found. Deterministic for a given `before`."""
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table_name,
             IndexName=BY_CONVERSATION_INDEX,
