@@ -164,12 +164,12 @@ def _start_twilio(args: argparse.Namespace, token: str, webhook_url: str) -> Any
     return standin
 
 
-def _register_demo(session: Any, outputs: dict[str, Any], reply: str) -> None:
+def _register_demo(session: Any, numbers_table: str, reply: str) -> None:
     """The seeded number as an entry point with an auto-reply: a newcomer's first text is answered."""
     from twilio_inbound.numbers import NumberConfig
     from twilio_inbound.numbers_table import NumberRegistry
 
-    registry = NumberRegistry(session.client("dynamodb"), outputs["NumbersTableName"])
+    registry = NumberRegistry(session.client("dynamodb"), numbers_table)
     registry.put(NumberConfig(DEMO_NUMBER, name="demo", auto_reply=reply))
 
 
@@ -208,8 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         session = boto3.session.Session(region_name=REGION)
         stack, outputs = _provision(session, args, token)
-        if args.demo_reply:
-            _register_demo(session, outputs, args.demo_reply)
         console = _console(args, outputs, twilio, webhook_url)
         running = _start_functions(session, stack, args, endpoint, stop, observe=console.observe if console else None)
         outputs.update(
@@ -299,6 +297,8 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
             "PublicBaseUrl": args.public_base_url,
         },
     ).provision()
+    if args.demo_reply:
+        _register_demo(session, stack.physical["NumbersTable"]["Ref"], args.demo_reply)
     return stack, {
         **stack.parameters,  # what it ran with (RetentionDays, ...): the CLI reads a deployed stack's the same way
         **stack.outputs(),
