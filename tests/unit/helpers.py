@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
-from devtools.apigw import http_api_event, rest_api_event
+from devtools.apigw import GatewayServer, http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import StreamPoller
 from devtools.subscriber import subscribe_queue as subscribe_queue_to
@@ -301,3 +302,16 @@ def function_with(stack: Stack, logical_id: str, overrides: dict[str, str]) -> I
         yield load_function(spec, overrides, fresh=True)
     finally:
         load_function(spec, OFFLINE_ENV, fresh=True)
+
+
+@contextmanager
+def serving(routes: dict[str, Invoke]) -> Iterator[str]:
+    """Routes (path -> function) on loopback, served as API Gateway serves them; yields the base URL."""
+    server = GatewayServer(("127.0.0.1", 0), routes)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

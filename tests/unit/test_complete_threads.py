@@ -9,17 +9,15 @@ callbacks as Twilio does) calls back, and the status route stores the reply from
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from devtools.apigw import GatewayServer
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
-from tests.unit.helpers import OFFLINE_ENV, signed_event, status_subscriber
+from tests.unit.helpers import OFFLINE_ENV, serving, signed_event, status_subscriber
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
@@ -48,12 +46,8 @@ def webhooks(stack: Stack) -> Iterator[str]:
         "/sms": load_function(functions["IngestFunction"], OFFLINE_ENV),
         "/status": load_function(functions["StatusFunction"], OFFLINE_ENV),
     }
-    server = GatewayServer(("127.0.0.1", 0), routes)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(routes) as url:
+        yield url
 
 
 @pytest.fixture
