@@ -14,7 +14,7 @@ IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/c
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv twilio-openapi contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load clean
+.PHONY: venv twilio-openapi mermaid contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -46,6 +46,23 @@ $(TWILIO_OPENAPI)/.fetched:
 
 twilio-openapi: $(TWILIO_OPENAPI)/.fetched
 
+# Mermaid's browser bundle (npm, pinned with its SHA-256; never committed): the docs site serves it itself, so
+# the material theme never fetches it from a CDN when a page with a diagram is viewed.
+MERMAID := 11.17.2
+MERMAID_JS := $(VENV)/mermaid/mermaid.min.js
+MERMAID_SHA256 := 581ed7d74bd9048d0e3a91363927d72ef22942d7722546b27f7cc29e35390eb8
+
+$(MERMAID_JS): | $(BIN)/.installed
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to fetch mermaid@$(MERMAID) for the docs' diagrams: install Node.js" >&2; exit 1; }
+	rm -rf $(VENV)/mermaid.tmp && mkdir -p $(VENV)/mermaid.tmp
+	cd $(VENV)/mermaid.tmp && npm pack --silent mermaid@$(MERMAID) >/dev/null \
+	  && tar -xzf mermaid-$(MERMAID).tgz --strip-components=2 package/dist/mermaid.min.js \
+	  && echo "$(MERMAID_SHA256)  mermaid.min.js" | sha256sum --check --quiet \
+	  && rm mermaid-$(MERMAID).tgz
+	rm -rf $(VENV)/mermaid && mv $(VENV)/mermaid.tmp $(VENV)/mermaid
+
+mermaid: $(MERMAID_JS)
+
 contract: venv twilio-openapi ## The Twilio API stand-in against Twilio's OpenAPI description, through the twilio SDK
 	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
@@ -57,10 +74,10 @@ $(CHECKOV): | $(BIN)/.installed
 local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint twilio-openapi ## Lint, type-check, unit + integration tests, the benchmark's deterministic figures
+test: venv lint twilio-openapi mermaid ## Lint, type-check, unit + integration tests, the docs site (strict), the benchmark's deterministic figures
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-unit: venv twilio-openapi
+unit: venv twilio-openapi mermaid
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv twilio-openapi
@@ -113,5 +130,16 @@ bench-media: venv ## Peak memory of the media function archiving 10 x 100 MB (be
 load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (devtools/load.py --help)
 	$(BIN)/python -m devtools.load --start $(ARGS)
 
+DOCS_PORT ?= 8000
+
+docs: venv mermaid ## Build the documentation site into site/ (strict: a broken link, a missing or stale page fails)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: venv mermaid ## Serve the documentation site on http://127.0.0.1:$(DOCS_PORT), rebuilt on every change
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+reference: venv ## Regenerate docs/reference/ from schemas/, the CLI's parser and template.yaml
+	$(BIN)/python -m devtools.docs_reference
+
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache site
