@@ -21,7 +21,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from devtools.template import ROOT, load_template
@@ -52,7 +52,7 @@ def _text(value: str) -> str:
     return "`".join(parts).replace("|", r"\|")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 
@@ -300,7 +300,7 @@ def cli_page() -> str:
 def _show(value: Any) -> str:
     """A template value as a reader sees it: !Ref X -> X, !GetAtt X.Y -> X.Y, !Sub "..." -> the string."""
     if isinstance(value, dict) and len(value) == 1:
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Ref":
             return str(argument)
         if function == "Fn::GetAtt":
@@ -380,7 +380,8 @@ ALARM_MONTHLY_USD = 0.10  # a standard-resolution alarm, us-east-1 list price
 
 def _fires_when(properties: dict[str, Any]) -> str:
     dimensions = ", ".join(f"{item['Name']}={_show(item['Value'])}" for item in properties.get("Dimensions", []))
-    periods, needed = properties["EvaluationPeriods"], properties.get("DatapointsToAlarm", properties["EvaluationPeriods"])
+    periods = properties["EvaluationPeriods"]
+    needed = properties.get("DatapointsToAlarm", periods)
     window = f"{needed} of {periods} periods" if needed != periods else f"{periods} period{'s' * (periods > 1)}"
     return (
         f"`{properties['Namespace']}` `{properties['MetricName']}` ({dimensions}), {properties['Statistic']} over "
@@ -507,4 +508,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
