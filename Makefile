@@ -13,6 +13,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: venv twilio-openapi mermaid contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
 
