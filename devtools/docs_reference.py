@@ -22,6 +22,7 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devtools.template import ROOT, load_template
@@ -427,11 +428,11 @@ GENERATED = {
 }
 
 
-def stale_pages() -> list[str]:
+def stale_pages(docs: Path = DOCS) -> list[str]:
     """The generated pages whose file in docs/ differs from what the code gives now (or is missing)."""
     stale = []
     for name, render in GENERATED.items():
-        path = DOCS / name
+        path = docs / name
         if not path.exists() or path.read_text(encoding="utf-8") != render():
             stale.append(f"docs/{name}")
     return stale
@@ -475,7 +476,7 @@ def site_link(page_path: str, target: str) -> str | None:
 def on_pre_build(config: MkDocsConfig) -> None:
     from mkdocs.exceptions import PluginError
 
-    stale = stale_pages()
+    stale = stale_pages(DOCS)
     if stale:
         raise PluginError(f"{', '.join(stale)} differ from the code they are generated from: run `make reference`")
     if not MERMAID_JS.exists():
