@@ -71,6 +71,8 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type(node: dict[str, Any], root: dict[str, Any]) -> str:
+    if "$ref" in node and _resolve(node, root).get("type") != "object":
+        return f"_{node['$ref'].rsplit('/', 1)[-1]}_"  # a named type of $defs: described under the table
     node = _resolve(node, root)
     if "const" in node:
         return f"`{json.dumps(node['const'])}`"
@@ -132,7 +134,12 @@ def _field_table(schema: dict[str, Any]) -> list[str]:
         (f"`{path}`", _text(" or ".join(dict.fromkeys(kinds))), "yes" if all(requirements) else "", _text(text))
         for path, (kinds, requirements, text) in merged.items()
     ]
-    return _table(("field", "type", "required", "description"), rows)
+    named = [
+        f"- _{name}_: {_text(_type({key: value for key, value in node.items() if key != 'description'}, schema))}"
+        for name, node in schema.get("$defs", {}).items()
+        if node.get("type") != "object"
+    ]
+    return _table(("field", "type", "required", "description"), rows) + ([*named, ""] if named else [])
 
 
 def _rules(schema: dict[str, Any]) -> list[str]:
@@ -173,9 +180,9 @@ def events_page() -> str:
         "[Subscribe a service](../guides/subscribe.md).",
         "",
     ]
-    for name, schema in _schemas():
-        if not _is_event(schema):
-            continue
+    events = [(name, schema) for name, schema in _schemas() if _is_event(schema)]
+    # the event every subscriber reads first, then the others by name
+    for name, schema in sorted(events, key=lambda event: event[0] != "message-received.v1.json"):
         event_type = schema["properties"]["type"]["const"]
         lines += [f"## {event_type}", "", _text(schema.get("description", "")), ""]
         lines += [f"Schema: `schemas/{name}`, `dataschema` `{schema['$id']}`.", ""]
