@@ -1,7 +1,8 @@
 """Progress of a long command on a terminal, and nothing when its output is piped or redirected.
 
-`reconcile`, `replay --since` and `media replay` count what they have done on stderr while they work; stdout
-carries only their JSON result, so a script reading it sees the same bytes either way. tqdm draws the line and
+`reconcile`, `replay --since` and `media replay` (and any long command after them) count what they have done
+on stderr while they work; stdout carries only their JSON result, so a script reading it sees the same bytes
+either way. tqdm draws the line and
 stays off unless stderr is a terminal (`disable=None`). The final count stays on the terminal.
 """
 
