@@ -63,6 +63,10 @@ def test_the_site_loads_nothing_from_another_host(site: Path) -> None:
     assert '<pre class="mermaid">' in architecture
     assert '<script src="../javascripts/mermaid.min.js"></script>' in architecture
     assert (site / "javascripts" / "mermaid.min.js").stat().st_size > 1_000_000
+    # the theme's bundle fetches mermaid from unpkg only when no `mermaid` is defined (checked in Chromium with
+    # every other host unreachable: the diagrams render); a theme that always fetched it would fail here
+    (bundle,) = (site / "assets" / "javascripts").glob("bundle.*.min.js")
+    assert re.search(r'typeof mermaid=="undefined"[^;]{0,80}\?\w+\("https://unpkg\.com/mermaid', bundle.read_text())
 
 
 def test_the_reference_pages_are_what_the_code_generates() -> None:
