@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import posixpath
 import re
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ SCHEMAS = ROOT / "schemas"
 ROOT_PAGES = ("CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md")  # repository files that are also site pages
 MERMAID_JS = ROOT / ".venv" / "mermaid" / "mermaid.min.js"  # `make mermaid`
 MERMAID_SITE_PATH = "javascripts/mermaid.min.js"  # mkdocs.yml extra_javascript
-USAGE_COLUMNS = "100"  # argparse wraps usage lines to the terminal: a fixed width keeps the pages stable
+USAGE_COLUMNS = 100  # usage lines wrap at this width
 
 
 def _header(source: str) -> str:
@@ -250,11 +250,34 @@ def _default(action: argparse.Action) -> str:
     return f"`{action.default}`"
 
 
+def _usage(prog: str, parser: argparse.ArgumentParser) -> str:
+    """The usage line, built here rather than by argparse, whose layout changes between Python versions: options,
+    then positionals, then the subcommand; an item never breaks across lines."""
+    options: list[str] = []
+    positionals: list[str] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        if isinstance(action, argparse._SubParsersAction):
+            positionals.append(str(action.metavar or "COMMAND"))
+            continue
+        flag = action.option_strings[-1] if action.option_strings else ""
+        value = str(action.metavar or (action.dest.upper() if flag else action.dest))
+        text = f"{flag} {value}" if flag and action.nargs != 0 else flag or value
+        optional = (flag and not action.required) or action.nargs == "?"
+        (options if flag else positionals).append(f"[{text}]" if optional else text)
+    items = [item.replace(" ", "\N{NO-BREAK SPACE}") for item in [prog, *options, *positionals]]
+    wrapped = textwrap.fill(
+        " ".join(items), USAGE_COLUMNS, subsequent_indent=" " * (len(prog) + 1), break_on_hyphens=False
+    )
+    return wrapped.replace("\N{NO-BREAK SPACE}", " ")
+
+
 def _command_section(prog: str, summary: str, parser: argparse.ArgumentParser, level: int) -> list[str]:
     lines = [f"{'#' * level} {prog}", ""]
     if summary:
         lines += [_text(summary[0].upper() + summary[1:]) + ".", ""]
-    lines += ["```text", parser.format_usage().strip(), "```", ""]
+    lines += ["```text", _usage(prog, parser), "```", ""]
     if parser.description and level > 1:
         raw = parser.formatter_class is argparse.RawDescriptionHelpFormatter
         paragraphs = parser.description.strip().split("\n\n")
@@ -278,27 +301,19 @@ def _command_section(prog: str, summary: str, parser: argparse.ArgumentParser, l
 def cli_page() -> str:
     from twilio_inbound_cli.main import build_parser
 
-    previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = USAGE_COLUMNS
-    try:
-        parser = build_parser()
-        lines = [
-            _header("the CLI's parser (cli/twilio_inbound_cli/main.py)"),
-            "# Command line",
-            "",
-            "`twilio-inbound` operates a deployed stack (`--stack-name NAME`, with your AWS credentials) or the "
-            "running local one (no `--stack-name`). Install it with `pipx install .` from a clone (it needs only "
-            "boto3, twilio and tqdm), or use `.venv/bin/twilio-inbound` after `make venv`. Every command has "
-            "`--help`. Long runs (`reconcile`, `replay`, `media replay`) show progress on a terminal (stderr); "
-            "piped, they print only their JSON result.",
-            "",
-        ]
-        lines += _command_section("twilio-inbound", "", parser, 1)[2:]
-    finally:
-        if previous is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = previous
+    parser = build_parser()
+    lines = [
+        _header("the CLI's parser (cli/twilio_inbound_cli/main.py)"),
+        "# Command line",
+        "",
+        "`twilio-inbound` operates a deployed stack (`--stack-name NAME`, with your AWS credentials) or the "
+        "running local one (no `--stack-name`). Install it with `pipx install .` from a clone (it needs only "
+        "boto3, twilio and tqdm), or use `.venv/bin/twilio-inbound` after `make venv`. Every command has "
+        "`--help`. Long runs (`reconcile`, `replay`, `media replay`) show progress on a terminal (stderr); "
+        "piped, they print only their JSON result.",
+        "",
+    ]
+    lines += _command_section("twilio-inbound", "", parser, 1)[2:]
     return "\n".join(lines).rstrip() + "\n"
 
 
