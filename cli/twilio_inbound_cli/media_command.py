@@ -17,7 +17,7 @@ from botocore.config import Config
 
 from twilio_inbound.media_bucket import NoSuchMedia, find_media_key
 from twilio_inbound_cli.progress import progress
-from twilio_inbound_cli.target import resolve
+from twilio_inbound_cli.target import Target, resolve
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -66,12 +66,17 @@ def _url(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay_dead_letters(target: Target, advance: Callable[[int], object] = lambda moved: None) -> int:
+    """The media dead-letter queue moved back to the media queue (`media replay`); how many were moved, telling
+    `advance` of each."""
+    return move_dead_letters(
+        target.client("sqs"), target.output("MediaDeadLetterQueueUrl"), target.output("MediaQueueUrl"), advance
+    )
+
+
 def _replay(args: argparse.Namespace) -> int:
-    target = resolve(args.stack_name)
     with progress("media replay", "messages") as bar:
-        moved = move_dead_letters(
-            target.client("sqs"), target.output("MediaDeadLetterQueueUrl"), target.output("MediaQueueUrl"), bar.update
-        )
+        moved = replay_dead_letters(resolve(args.stack_name), bar.update)
     print(json.dumps({"moved": moved}))
     return 0
 

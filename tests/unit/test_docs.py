@@ -9,14 +9,20 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
 import pytest
+from selenium.webdriver.common.by import By
 
 from devtools import docs_reference
 from devtools.docs_reference import site_link, stale_pages
 from devtools.template import ROOT
+from tests.browser import chromium
 
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 EXTERNAL_ASSET = re.compile(r"<(?:script|link|img)\b[^>]*\b(?:src|href)=\"(?:https?:)?//[^\"]+\"[^>]*>")
@@ -67,6 +73,33 @@ def test_the_site_loads_nothing_from_another_host(site: Path) -> None:
     # every other host unreachable: the diagrams render); a theme that always fetched it would fail here
     (bundle,) = (site / "assets" / "javascripts").glob("bundle.*.min.js")
     assert re.search(r'typeof mermaid=="undefined"[^;]{0,80}\?\w+\("https://unpkg\.com/mermaid', bundle.read_text())
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_diagrams_render_in_a_browser_that_can_reach_no_other_host(site: Path, tmp_path: Path) -> None:
+    # GIVEN the site served on 127.0.0.1, and a browser for which every other host does not exist
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    web = chromium(tmp_path, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+    origin = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        # WHEN a person opens the architecture page
+        web.get(origin + "ARCHITECTURE/")
+        # THEN both diagrams are drawn (the theme swaps each <pre class="mermaid"> for its rendered picture)
+        drawn = "return [...document.querySelectorAll('div.mermaid')].map(d => d.getBoundingClientRect().height)"
+        deadline = time.monotonic() + 20
+        while len(heights := web.execute_script(drawn)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(heights) == 2, heights
+        assert min(heights) > 200, heights
+        assert not web.find_elements(By.CSS_SELECTOR, "pre.mermaid")
+        # AND everything the page loaded came from the site itself
+        loaded = web.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert any(url.endswith("/javascripts/mermaid.min.js") for url in loaded)
+        assert all(url.startswith(origin) for url in loaded), loaded
+    finally:
+        web.quit()
+        server.shutdown()
 
 
 def test_the_reference_pages_are_what_the_code_generates() -> None:
