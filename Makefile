@@ -64,7 +64,7 @@ $(MERMAID_JS): | $(BIN)/.installed
 
 mermaid: $(MERMAID_JS)
 
-# The console's browser tests (tests/integration/test_console.py) drive Debian's Chromium through its own
+# The browser tests (the console's, and the docs site's diagrams) drive Debian's Chromium through its own
 # chromedriver, never a downloaded browser: installed with apt-get where missing (as root), else those tests
 # are skipped and say why.
 CHROMIUM_PACKAGES := chromium chromium-driver
@@ -91,7 +91,7 @@ local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated A
 test: venv lint twilio-openapi browser mermaid ## Lint, type-check, unit + integration tests, the docs site (strict), the benchmark's deterministic figures
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-unit: venv twilio-openapi mermaid
+unit: venv twilio-openapi mermaid browser
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv twilio-openapi browser
