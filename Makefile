@@ -9,13 +9,14 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # Where the functions' packages live, as Lambda lays them out (each CodeUri and the shared layer), plus the
 # repo root for devtools/bench/tests: written into the venv as a .pth file, so every tool and subprocess sees
 # them. Each CodeUri holds one package named after its function, so no module name is ambiguous. The operator
-# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH.
-IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender
+# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH. clients/python is the
+# subscribers' package (twilio_inbound_client), as a service or the consumer function has it installed.
+IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender clients/python
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: venv twilio-openapi browser mermaid contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
+.PHONY: venv twilio-openapi typescript generate browser mermaid contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -64,6 +65,18 @@ $(MERMAID_JS): | $(BIN)/.installed
 
 mermaid: $(MERMAID_JS)
 
+# The TypeScript types' generator and compiler (clients/typescript), from its lockfile.
+TYPESCRIPT_CLIENT := clients/typescript
+$(TYPESCRIPT_CLIENT)/node_modules/.installed: $(TYPESCRIPT_CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to generate and check the TypeScript types: install Node.js" >&2; exit 1; }
+	cd $(TYPESCRIPT_CLIENT) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+typescript: $(TYPESCRIPT_CLIENT)/node_modules/.installed
+
+generate: venv typescript ## From schemas/: the client package's models, the TypeScript types, the schema registry's documents
+	$(BIN)/python -m devtools.codegen
+
 # The browser tests (the console's, and the docs site's diagrams) drive Debian's Chromium through its own
 # chromedriver, never a downloaded browser: installed with apt-get where missing (as root), else those tests
 # are skipped and say why.
@@ -88,14 +101,17 @@ $(CHECKOV): | $(BIN)/.installed
 local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint twilio-openapi browser mermaid ## Lint, type-check, unit + integration tests, the docs site (strict), the benchmark's deterministic figures
+test: venv lint twilio-openapi typescript browser mermaid ## Lint, type-check, unit + integration tests, the docs site (strict), the benchmark's deterministic figures
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-unit: venv twilio-openapi mermaid browser
+unit: venv twilio-openapi typescript mermaid browser
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv twilio-openapi browser
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+# Stacks a subscriber deploys beside the main one (docs/eventbridge.md): linted and scanned as template.yaml is.
+SUBSCRIBER_TEMPLATES := subscribers/https-subscriber.yaml
 
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
@@ -103,9 +119,10 @@ lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, chec
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r functions cli
 	$(BIN)/bandit -q -r devtools bench -s B404,B603 2>/dev/null  # dev tools start this repo's own processes
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml $(SUBSCRIBER_TEMPLATES)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint
-	$(CHECKOV) --config-file .checkov.yaml -f template.yaml
+	for extra in $(SUBSCRIBER_TEMPLATES); do AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint -t $$extra || exit 1; done
+	$(CHECKOV) --config-file .checkov.yaml -f template.yaml $(addprefix -f ,$(SUBSCRIBER_TEMPLATES))
 
 format: venv
 	$(BIN)/ruff format .
@@ -156,4 +173,4 @@ reference: venv ## Regenerate docs/reference/ from schemas/, the CLI's parser an
 	$(BIN)/python -m devtools.docs_reference
 
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache site $(TYPESCRIPT_CLIENT)/node_modules
