@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from twilio_inbound_cli.opt_out_import import (
     verdict,
     write_export,
 )
+from twilio_inbound_cli.progress import progress
 from twilio_inbound_cli.target import Target, resolve
 
 MAX_TEXT_CHARS = 256
@@ -126,28 +128,36 @@ def _import(args: argparse.Namespace) -> int:
         return 2
     operator = Operator(resolve(args.stack_name), args.by or "")
     report = Report(dry_run=args.dry_run)
+    rows = list(read_rows(text, _format_of(args.file, args.format)))
     now = utc_now()
-    for line, fields in read_rows(text, _format_of(args.file, args.format)):
-        try:
-            row = parse_row(line, fields, now)
-            operator.check_scope(row.scope, row.sender)
-        except RowRefused as refused:
-            report.note(
-                "refused", line, f"{fields.get('scope') or fields.get('number')} {fields.get('sender')}", str(refused)
-            )
-            continue
-        what = f"{row.scope} {row.sender}"
-        outcome, reason = verdict(row, operator.store.entry(row.scope, row.sender))
-        if outcome == "applied" and not args.dry_run:
-            written, current = operator.store.apply(
-                change_of(row, fields, operator.actor, operator.requested_by), "import"
-            )
-            if not written:  # changed meanwhile (the customer texted): judged again on what is there now
-                outcome, reason = verdict(row, current)
-        report.note(outcome, line, what, reason)
+    with progress("opt-outs import", "rows", total=len(rows)) as bar:  # on a terminal only: stderr
+        for line, fields in rows:
+            _import_row(operator, report, line, fields, now=now, dry_run=args.dry_run)
+            bar.update(1)
     for printed in report.lines():
         print(printed)
     return 1 if report.counts["refused"] else 0
+
+
+def _import_row(
+    operator: Operator, report: Report, line: int, fields: dict[str, Any], *, now: datetime, dry_run: bool
+) -> None:
+    """One row: checked, judged on the entry as it is, written unless a dry run (and judged again on what is there
+    when the conditional write finds the entry changed meanwhile: the customer texted)."""
+    try:
+        row = parse_row(line, fields, now)
+        operator.check_scope(row.scope, row.sender)
+    except RowRefused as refused:
+        what = f"{fields.get('scope') or fields.get('number')} {fields.get('sender')}"
+        report.note("refused", line, what, str(refused))
+        return
+    outcome, reason = verdict(row, operator.store.entry(row.scope, row.sender))
+    if outcome == "applied" and not dry_run:
+        change = change_of(row, fields, operator.actor, operator.requested_by)
+        written, current = operator.store.apply(change, "import")
+        if not written:
+            outcome, reason = verdict(row, current)
+    report.note(outcome, line, f"{row.scope} {row.sender}", reason)
 
 
 def _change(args: argparse.Namespace, *, opted_out: bool) -> int:
