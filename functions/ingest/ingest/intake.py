@@ -21,9 +21,8 @@ from twilio_inbound.numbers import Keyword, NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.outbound import REPLY_TO_QUERY
 from twilio_inbound.signature import SignatureVerifier
-from twilio_inbound.webhook import request_url, sibling_url
+from twilio_inbound.webhook import REPLY_TO_QUERY, request_url, sibling_url
 
 STATUS_ROUTE = "status"  # the status function's route, beside the webhook's (template.yaml)
 

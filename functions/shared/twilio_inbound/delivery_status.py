@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from twilio_inbound.message import MAX_ADDRESS_BYTES, SID_PATTERN, WHOLE_NUMBER, FormParams, first
-from twilio_inbound.outbound import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_QUERY, REPLY_TO_QUERY
+from twilio_inbound.outbound import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_QUERY
+from twilio_inbound.webhook import REPLY_TO_QUERY
 
 STATUS_RANKS = {
     "accepted": 1,

@@ -21,8 +21,6 @@ MEDIA_URL_PATTERN = re.compile(r"https://[^\s]{1,2040}")
 # Keys travel in the StatusCallback URL's query, so status callbacks name the command they belong to.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 IDEMPOTENCY_QUERY = "idempotencyKey"
-# A reply the webhook answered in TwiML: its <Message statusCallback> names the inbound message it answers.
-REPLY_TO_QUERY = "replyTo"
 # E.164, or a channel address (whatsapp:+1..., messenger:..., rcs:...). A WhatsApp business-scoped user ID
 # (whatsapp:US.13491208655302741918, a parent one whatsapp:US.ENT.…) has up to 128 characters after its prefix.
 ADDRESS_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,160}")

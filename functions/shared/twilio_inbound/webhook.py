@@ -153,6 +153,10 @@ def _unescaped(text: str) -> str:
     return unquote(text, errors="strict") if "%" in text else text
 
 
+# A reply the webhook answers in TwiML: its <Message statusCallback> names the inbound message it answers.
+REPLY_TO_QUERY = "replyTo"
+
+
 def twiml(reply: str = "", status_callback: str = "") -> str:
     """Empty TwiML, or one <Message> with the text escaped and within Twilio's length limit, and where its status
     callbacks go (the verb's statusCallback attribute)."""
