@@ -35,7 +35,7 @@ from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.twilio_rest import TWILIO_API_BASE, OutOfTime, twilio_failure
 
-PAGE_SIZE = 200  # messages per list request (Twilio allows up to 1,000)
+PAGE_SIZE = 1000  # messages per list request: Twilio's largest page, one request per thousand
 LOOKUP_BATCH = 100  # messages compared with the table per BatchGetItem
 COMPARED_FIELDS = (("body", "body"), ("from", "from_"), ("to", "to"), ("numMedia", "num_media"))
 
@@ -215,7 +215,10 @@ def inbound_addresses(client: Any, registered: Iterable[str]) -> list[str]:
             addresses.append(entry)
             continue
         try:
-            addresses += [number.phone_number for number in client.messaging.v1.services(entry).phone_numbers.stream()]
+            addresses += [
+                number.phone_number
+                for number in client.messaging.v1.services(entry).phone_numbers.stream(page_size=PAGE_SIZE)
+            ]
         except TwilioException as error:
             failure = twilio_failure(error)
             if failure is None or failure.status != 404:
