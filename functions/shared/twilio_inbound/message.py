@@ -53,8 +53,8 @@ FormParams = dict[str, list[str]]
 class MultiParams(dict[str, list[str]]):
     """The form with every value of a repeated key, the MultiDict shape twilio's RequestValidator reads."""
 
-    def getall(self, name: str) -> list[str]:
-        return self[name]
+    # RequestValidator calls getall once per parameter: the dict's own lookup, not a Python method around it.
+    getall = dict.__getitem__
 
 
 class Media(TypedDict):
