@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench import fakeaws, invoke
+from bench import fakeaws, faketwilio, invoke
 from bench.proc import BenchError, child_env, probe
 from bench.report import Row
 from bench.subjects import Subject
@@ -24,44 +24,107 @@ from bench.subjects import Subject
 if TYPE_CHECKING:  # the measuring process must not import the dev tooling behind it
     from bench.stackenv import Deployed
 
-# Warm CPU per message against the bare SDK call(s) the function exists to make.
-MAX_RATIO = {"ingest": 1.25, "fanout": 1.5}
 MAX_SNS_CALLS_PER_100 = 10
 Call = tuple[str, str, dict[str, Any]]  # service, Operation, parameters
+TWILIO_METHODS = ("create", "stream")  # MessageList's: the floor of the sender and of reconcile
 
 
 # ---------------------------------------------------------------- inside the measuring process
 @contextmanager
 def _recording() -> Iterator[list[Call]]:
-    """Every SDK call made meanwhile, with a copy of its parameters."""
+    """Every SDK call made meanwhile (AWS, and the twilio SDK's Messages.create and .stream), with a copy of its
+    parameters. A streamed body (S3) is recorded as its bytes."""
     from botocore.client import BaseClient
 
     recorded: list[Call] = []
     original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def record(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        recorded.append((self.meta.service_model.service_name, operation_name, copy.deepcopy(api_params)))
+        recorded.append((self.meta.service_model.service_name, operation_name, _copied(api_params)))
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = record  # type: ignore[attr-defined]
+    undo = _recording_twilio(recorded)
     try:
         yield recorded
     finally:
         BaseClient._make_api_call = original  # type: ignore[attr-defined]
+        undo()
+
+
+def _copied(params: dict[str, Any]) -> dict[str, Any]:
+    body = params.get("Body")
+    if body is None or isinstance(body, bytes | str):
+        return copy.deepcopy(params)
+    position = body.tell()
+    data = body.read()
+    body.seek(position)
+    return {**copy.deepcopy({name: value for name, value in params.items() if name != "Body"}), "Body": data}
+
+
+def _recording_twilio(recorded: list[Call]) -> Callable[[], None]:
+    """Records MessageList.create and .stream when the function uses the twilio SDK (never imports it otherwise)."""
+    import sys
+
+    if "twilio.rest" not in sys.modules:
+        return lambda: None
+    from twilio.rest.api.v2010.account.message import MessageList
+
+    originals = {name: getattr(MessageList, name) for name in TWILIO_METHODS}
+
+    def recording(name: str) -> Callable[..., Any]:
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            client = self._version.domain.twilio
+            who = {"username": client.username, "password": client.password, "account_sid": client.account_sid}
+            recorded.append(("twilio", f"Messages.{name}", {"client": who, "arguments": copy.deepcopy(kwargs)}))
+            return originals[name](self, *args, **kwargs)
+
+        return method
+
+    for name in TWILIO_METHODS:
+        setattr(MessageList, name, recording(name))
+
+    def undo() -> None:
+        for name, method in originals.items():
+            setattr(MessageList, name, method)
+
+    return undo
 
 
 def bind_calls(calls: list[Call]) -> list[tuple[Callable[..., Any], dict[str, Any]]]:
-    """The calls as bound methods of fresh, bare clients: the floor."""
+    """The calls as bound methods of fresh, bare clients: the floor. S3's PutObject lets the SDK compute the
+    checksum of the bytes, as a bare write with an integrity check does."""
     import boto3
     from botocore import xform_name
 
     clients: dict[str, Any] = {}
-    bound = []
+    bound: list[tuple[Callable[..., Any], dict[str, Any]]] = []
     for service, operation, params in calls:
+        if service == "twilio":
+            bound.append(_bound_twilio(operation, params, clients))
+            continue
         if service not in clients:
             clients[service] = boto3.client(service)  # type: ignore[call-overload]
-        bound.append((getattr(clients[service], xform_name(operation)), params))
+        unchecked = (service, operation) == ("s3", "PutObject")
+        arguments = {name: value for name, value in params.items() if not (unchecked and name == "ChecksumSHA256")}
+        bound.append((getattr(clients[service], xform_name(operation)), arguments))
     return bound
+
+
+def _bound_twilio(
+    operation: str, params: dict[str, Any], clients: dict[str, Any]
+) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The SDK's own Client (its default HTTP client, no retries of ours), as a bare caller creates it."""
+    from twilio.rest import Client
+
+    who = params["client"]
+    key = f"twilio {who['username']} {who['account_sid']}"
+    if key not in clients:
+        clients[key] = Client(who["username"], who["password"], who["account_sid"])
+    messages = clients[key].messages
+    if operation == "Messages.stream":
+        return (lambda **arguments: list(messages.stream(**arguments))), params["arguments"]
+    return getattr(messages, operation.partition(".")[2]), params["arguments"]
 
 
 def _check(subject: Subject, result: Any) -> None:
@@ -77,7 +140,7 @@ def _floor_calls(
     _check(subject, function(first_two[0], context))
     with _recording() as recorded:
         _check(subject, function(first_two[1], context))
-    floor_calls = [call for call in recorded if f"{call[0]}.{call[1]}" == subject.floor_operation]
+    floor_calls = [call for call in recorded if f"{call[0]}.{call[1]}" in subject.floor_operations]
     floor_calls = floor_calls[: subject.floor_calls_per_event]
     if not floor_calls:
         raise BenchError(f"{subject.name} made no {subject.floor_operation} call: nothing to compare with")
@@ -107,13 +170,13 @@ def measure(subject: Subject, handler: str, events_path: Path, pairs: int) -> di
         event = next(source)
         for side in ("figure", "floor") if pair % 2 == 0 else ("floor", "figure"):
             if side == "figure":
-                before = dict(fakeaws.calls)
+                before = {**fakeaws.calls, **faketwilio.calls}
                 start = clock()
                 result = function(event, context)
                 figure_seconds.append(clock() - start)
                 # Checked, not kept: answers kept alive would bring GC passes the function does not cause.
                 failed += not subject.accepted(result)
-                for name, count in fakeaws.calls.items():
+                for name, count in {**fakeaws.calls, **faketwilio.calls}.items():
                     figure_calls[name] = figure_calls.get(name, 0) + count - before.get(name, 0)
             else:
                 start = clock()
@@ -153,7 +216,7 @@ def run(subject: Subject, deployed: Deployed, events: Path, pairs: int) -> tuple
             result["figure_us"],
             "µs",
             floor=result["floor_us"],
-            max_ratio=MAX_RATIO[subject.name],
+            max_ratio=subject.max_warm_ratio,
             note=f"floor: {floor_per_event} bare {', '.join(floor_names)} per {_units(subject)}",
             paired_ratio=result["paired_ratio"],
         )
