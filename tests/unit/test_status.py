@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -238,3 +239,20 @@ def test_replay_republishes_an_outbound_message_as_its_current_status_never_as_r
         dict(form)["MessageSid"]: "twilio-inbound.message.received",
         f"{sid}:delivered": STATUS_EVENT_TYPE,
     }
+
+
+def test_a_recorded_status_is_one_log_line_with_its_fields(status: Invoke, capfd: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a callback for a message the stack sent
+    sid = new_message_sid()
+    capfd.readouterr()
+    assert post(status, callback(sid, "delivered"))["statusCode"] == 200
+    # THEN the invocation wrote one line, its metrics line, which says what was recorded
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    (line,) = lines
+    assert "_aws" in line  # CloudWatch EMF: the metrics are on it
+    assert (line["message"], line["messageSid"], line["messageStatus"], line["outcome"]) == (
+        "status recorded",
+        sid,
+        "delivered",
+        "moved",
+    )
