@@ -12,7 +12,7 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,9 +134,9 @@ def _check(subject: Subject, result: Any) -> None:
 
 def _floor_calls(
     subject: Subject, function: invoke.Handler, context: Any, first_two: list[dict[str, Any]]
-) -> list[Call]:
+) -> tuple[list[Call], list[Call]]:
     """The first invocation takes the cold path (secret, registry, first-use caches); the second shows the
-    steady state, and which floor calls it made."""
+    steady state: the floor's calls it made, and every call it made."""
     _check(subject, function(first_two[0], context))
     with _recording() as recorded:
         _check(subject, function(first_two[1], context))
@@ -144,7 +144,17 @@ def _floor_calls(
     floor_calls = floor_calls[: subject.floor_calls_per_event]
     if not floor_calls:
         raise BenchError(f"{subject.name} made no {subject.floor_operation} call: nothing to compare with")
-    return floor_calls
+    return floor_calls, recorded
+
+
+def _bare(calls: list[tuple[Callable[..., Any], dict[str, Any]]]) -> None:
+    """The calls one after the other; an error answer (S3's 404 for an object not there yet) is one the caller
+    expects and handles, as the function does."""
+    from botocore.exceptions import ClientError
+
+    for method, params in calls:
+        with suppress(ClientError):
+            method(**params)
 
 
 def measure(subject: Subject, handler: str, events_path: Path, pairs: int) -> dict[str, Any]:
@@ -155,46 +165,61 @@ def measure(subject: Subject, handler: str, events_path: Path, pairs: int) -> di
     context = invoke.lambda_context(subject.logical_id)
     if subject.records_per_event == 1 and len(events) < 2 + pairs:
         raise BenchError(f"{len(events)} events are too few for {pairs} distinct messages")
-    floor_calls = _floor_calls(subject, function, context, events[:2])
+    floor_calls, every_call = _floor_calls(subject, function, context, events[:2])
     floor = bind_calls(floor_calls)
+    # Every SDK call the function made, bare: what is left over is the function's own work.
+    every = bind_calls(every_call) if subject.max_every_call_ratio is not None else []
     source = itertools.cycle(events[2:])
 
-    # One event and its floor side by side, in alternating order: both see the same machine state, so a
-    # burst of noise moves both; medians over many pairs leave bursts out.
-    figure_seconds: list[float] = []
-    floor_seconds: list[float] = []
+    # One event and its floor(s) side by side, in rotating order: all see the same machine state, so a burst of
+    # noise moves all; medians over many pairs leave bursts out.
+    seconds: dict[str, list[float]] = {"figure": [], "floor": [], "every": []}
+    sides = ["figure", "floor", *(["every"] if every else [])]
     figure_calls: dict[str, int] = {}
     failed = 0
     clock = time.process_time
     for pair in range(pairs):
         event = next(source)
-        for side in ("figure", "floor") if pair % 2 == 0 else ("floor", "figure"):
+        shift = pair % len(sides)
+        for side in sides[shift:] + sides[:shift]:
             if side == "figure":
                 before = {**fakeaws.calls, **faketwilio.calls}
                 start = clock()
                 result = function(event, context)
-                figure_seconds.append(clock() - start)
+                seconds["figure"].append(clock() - start)
                 # Checked, not kept: answers kept alive would bring GC passes the function does not cause.
                 failed += not subject.accepted(result)
                 for name, count in {**fakeaws.calls, **faketwilio.calls}.items():
                     figure_calls[name] = figure_calls.get(name, 0) + count - before.get(name, 0)
             else:
                 start = clock()
-                for method, params in floor:
-                    method(**params)
-                floor_seconds.append(clock() - start)
+                _bare(floor if side == "floor" else every)
+                seconds[side].append(clock() - start)
     if failed:
         raise BenchError(f"{subject.name} failed {failed} of {pairs} events while measured")
 
     units = subject.records_per_event
+
+    def paired(side: str) -> float:
+        return statistics.median(f / b for f, b in zip(seconds["figure"], seconds[side], strict=True))
+
+    figures = {
+        "figure_us": statistics.median(seconds["figure"]) / units * 1e6,
+        "floor_us": statistics.median(seconds["floor"]) / units * 1e6,
+        "paired_ratio": paired("floor"),
+    }
+    if every:
+        figures |= {
+            "every_call_us": statistics.median(seconds["every"]) / units * 1e6,
+            "every_call_ratio": paired("every"),
+        }
     return {
-        "figure_us": statistics.median(figure_seconds) / units * 1e6,
-        "floor_us": statistics.median(floor_seconds) / units * 1e6,
-        "paired_ratio": statistics.median(f / b for f, b in zip(figure_seconds, floor_seconds, strict=True)),
+        **figures,
         "pairs": pairs,
         "records_per_event": subject.records_per_event,
         "calls_per_event": {name: count / pairs for name, count in sorted(figure_calls.items()) if count},
         "floor_calls": floor_calls,
+        "every_call": sorted({f"{service}.{operation}" for service, operation, _ in every_call}),
     }
 
 
@@ -221,6 +246,18 @@ def run(subject: Subject, deployed: Deployed, events: Path, pairs: int) -> tuple
             paired_ratio=result["paired_ratio"],
         )
     ]
+    if "every_call_us" in result:
+        rows.append(
+            Row(
+                f"warm CPU per {subject.per}, every SDK call as floor: {subject.name}",
+                result["figure_us"],
+                "µs",
+                floor=result["every_call_us"],
+                max_ratio=subject.max_every_call_ratio,
+                note=f"floor: every call it made, bare ({', '.join(result['every_call'])})",
+                paired_ratio=result["every_call_ratio"],
+            )
+        )
     if subject.name == "fanout":
         sns = sum(count for name, count in calls.items() if name.startswith("sns."))
         per_100 = sns * 100 / subject.records_per_event
