@@ -24,6 +24,9 @@ from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from types import ModuleType
 
 ABSENT_ON_LAMBDA = frozenset({"awscrt", "OpenSSL"})
+# Top-level packages this venv has that a function's built package leaves out (comma-separated): unimportable, so
+# a run from the built folder proves the package holds everything the function imports (bench.package).
+LEFT_OUT_ENV = "BENCH_LEFT_OUT"
 # Lambda's Python runtime ships these with bytecode; everything else comes from the deployment package.
 RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "dateutil", "six", "urllib3", "bench"})
 BYTECODE_ENV = "BENCH_BYTECODE"
@@ -61,13 +64,14 @@ class _PatchingLoader:
 
 
 class _LambdaLikeFinder:
-    def __init__(self, runtime_bytecode_only: bool) -> None:
+    def __init__(self, runtime_bytecode_only: bool, left_out: frozenset[str]) -> None:
         self._runtime_bytecode_only = runtime_bytecode_only
+        self._absent = ABSENT_ON_LAMBDA | left_out
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname.partition(".")[0] in ABSENT_ON_LAMBDA:
+        if fullname.partition(".")[0] in self._absent:
             raise ModuleNotFoundError(f"No module named {fullname!r} (not in Lambda's runtime)", name=fullname)
         if fullname in TRANSPORTS:
             spec = PathFinder.find_spec(fullname, path, target)
@@ -89,4 +93,5 @@ def enter() -> None:
     if loaded:
         raise RuntimeError(f"{', '.join(loaded)} already imported: enter() must come first")
     if not any(isinstance(finder, _LambdaLikeFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _LambdaLikeFinder(os.environ.get(BYTECODE_ENV) == "runtime"))
+        left_out = frozenset(name for name in os.environ.get(LEFT_OUT_ENV, "").split(",") if name)
+        sys.meta_path.insert(0, _LambdaLikeFinder(os.environ.get(BYTECODE_ENV) == "runtime", left_out))
