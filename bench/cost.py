@@ -46,6 +46,10 @@ PRICE = {
     "sns_request": 0.50,  # per million requests, each 64 KB of a publish a request
     "sqs_request": 0.40,  # per million requests, each 64 KB a request
 }
+# PublishTo with EventBridge, us-east-1, USD (aws.amazon.com/eventbridge/pricing, check before relying): custom
+# events put on the bus, each 64 KB of an entry one event; every event archived, per GB; and, not per message, the
+# archive's storage ($0.023 per GB-month) and replays (the events replayed, as custom events).
+EVENTBRIDGE_PRICE = {"put_event": 1.00, "archive_gb": 0.10}
 MEMORY_GB = 128 / 1024  # every function but media: MemorySize 128
 # Lambda gives a function CPU in proportion to memory, one vCPU at 1,769 MB: at 128 MB, CPU time stretches so.
 CPU_STRETCH = 1769 / 128
@@ -365,6 +369,18 @@ def subscriber_dollars(event_size: int) -> dict[str, float]:
     }
 
 
+def eventbridge_dollars(event_size: int, work: Workload) -> dict[str, float]:
+    """$ per million messages the bus adds (PublishTo=SnsAndEventBridge): PutEvents, the archive's processing, and
+    the fanout's wait for its PutEvents calls (as many as its PublishBatch calls). PublishTo=EventBridge saves the
+    SNS line of the pipeline instead."""
+    lambda_s_price = MEMORY_GB * PRICE["lambda_gb_s"] * 1e6
+    return {
+        "put_events": math.ceil(event_size / SNS_CHUNK) * EVENTBRIDGE_PRICE["put_event"],
+        "archive": event_size * 1e6 / KB**3 * EVENTBRIDGE_PRICE["archive_gb"],
+        "fanout_lambda": work.fanout_sns_calls * ROUND_TRIP_S * lambda_s_price,
+    }
+
+
 @dataclass(frozen=True)
 class KindCost:
     kind: str
@@ -377,6 +393,7 @@ class KindCost:
     after_function_url: float
     subscriber: float
     parts_after_http_api: dict[str, float]
+    eventbridge: float = 0.0  # + the bus and its archive (PublishTo=SnsAndEventBridge)
 
 
 def measure(work: Workload) -> list[KindCost]:
@@ -403,6 +420,7 @@ def measure(work: Workload) -> list[KindCost]:
                 after_function_url=sum(pipeline_dollars(after.write_units, size, work, http_api=False).values()),
                 subscriber=sum(subscriber_dollars(size).values()),
                 parts_after_http_api=after_api,
+                eventbridge=sum(eventbridge_dollars(size, work).values()),
             )
         )
     return rows
@@ -423,8 +441,8 @@ def target_rows(costs: list[KindCost]) -> list[Row]:
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the table: a header and the cell of each kind of message (a new delivery option, e.g. an
-    EventBridge bus, is one more Column here and its part in pipeline_dollars)."""
+    """One column of the table: a header and the cell of each kind of message (a delivery option is one more
+    Column here and its dollars beside pipeline_dollars, as the EventBridge bus's)."""
 
     header: str
     cell: Callable[[KindCost], str]
@@ -444,6 +462,7 @@ COLUMNS = [
     Column("HTTP API $ before → after", lambda cost: f"{cost.before_http_api:.2f} → **{cost.after_http_api:.2f}**"),
     Column("function URL $ after", lambda cost: f"**{cost.after_function_url:.2f}**"),
     Column("+ each SQS subscriber $", lambda cost: f"{cost.subscriber:.2f}"),
+    Column("+ EventBridge bus and archive $", lambda cost: f"{cost.eventbridge:.2f}"),
 ]
 
 

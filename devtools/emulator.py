@@ -113,6 +113,7 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     import moto.awslambda.models
     import moto.dynamodb.models
     import moto.dynamodbstreams.models
+    import moto.events.models
     import moto.s3.models
     import moto.secretsmanager.models
     import moto.sns.models
@@ -120,9 +121,11 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     from moto.server import ThreadedMotoServer
 
     from devtools.moto_atomic import serialize_dynamodb_writes
+    from devtools.moto_eventbridge import deliver_to_sqs_as_eventbridge
 
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
+    deliver_to_sqs_as_eventbridge()  # EventBridge's SQS targets as EventBridge delivers (devtools/moto_eventbridge.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     ready.set()

@@ -35,12 +35,14 @@ class LocalStackProcess:
         emulator_port: int | None = None,
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),  # more local_stack options (--parameter Name=Value)
+        console: bool = False,  # the console in the browser (ConsoleUrl in the outputs), on a free port
     ) -> None:
         self.port = port or free_port()
         self.emulator_port = emulator_port or free_port()
         self.outputs_file = folder / f"outputs-{self.port}.json"
         self.log_file = folder / f"local-{self.port}.log"
         arguments = ["--host", LOOPBACK, "--port", str(self.port), "--emulator-port", str(self.emulator_port)]
+        arguments += ["--console-port", str(free_port() if console else 0)]
         with self.log_file.open("w", encoding="utf-8") as log:  # the child keeps its own handle
             self.process = subprocess.Popen(  # this interpreter, a fixed module, ports we chose  # nosec B603
                 [

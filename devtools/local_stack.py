@@ -15,13 +15,14 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from devtools.drain import DRAIN_SECONDS
-from devtools.ports import port_is_free
+from devtools.ports import LOOPBACK, port_is_free
 from devtools.template import ROOT
 from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address
@@ -30,6 +31,8 @@ from twilio_inbound_cli.target import LOCAL_OUTPUTS
 
 if TYPE_CHECKING:  # imported when the functions start: after the environment points at the emulator
     from devtools.apigw import GatewayServer
+    from devtools.console.server import Console
+    from devtools.lambda_runtime import Invoke
     from devtools.pollers import PollingThread
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
@@ -70,6 +73,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=DRAIN_SECONDS,
         help="on Ctrl-C/SIGTERM, how long to keep delivering what is stored before exiting (default %(default)g)",
+    )
+    parser.add_argument(
+        "--console-port",
+        type=int,
+        default=int(os.environ.get("CONSOLE_PORT", "3030")),
+        help="the console's port in the browser (always on 127.0.0.1; 0: no console)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
@@ -142,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     if endpoint_kind != "HttpApi":  # function URLs are an AWS-side choice: the same event, served here as /sms
         print(f"error: make local serves the HTTP API's routes only, not WebhookEndpoint={endpoint_kind}")
         return 2
-    for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
-        if not port_is_free(args.host, port):
-            print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")
+    ports = [("webhook", args.host, args.port), ("emulator", args.host, args.emulator_port)]
+    for name, host, port in [*ports, *([("console", LOOPBACK, args.console_port)] if args.console_port else [])]:
+        if not port_is_free(host, port):
+            print(f"error: {name} port {host}:{port} is already in use (choose another with --help)")
             return 2
 
     endpoint = f"http://{args.host}:{args.emulator_port}"
@@ -166,10 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     twilio = _start_twilio(args, token, webhook_url)
     args.twilio_api_url = args.twilio_api_url or twilio.base_url
     running: _Running | None = None
+    console: Console | None = None
     try:
         session = boto3.session.Session(region_name=REGION)
         stack, outputs = _provision(session, args, token)
-        running = _start_functions(session, stack, args, endpoint, stop)
+        console = _console(args, outputs, twilio, webhook_url)
+        running = _start_functions(session, stack, args, endpoint, stop, observe=console.observe if console else None)
         outputs.update(
             {
                 "WebhookUrl": webhook_url,
@@ -177,13 +189,20 @@ def main(argv: list[str] | None = None) -> int:
                 **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
             }
         )
+        if console:
+            console.start(session)
+            outputs["ConsoleUrl"] = console.url
         _write_outputs(args.outputs, outputs)
-        _print_banner(args, token, webhook_url, endpoint, twilio is not None)
+        _print_banner(args, token, webhook_url, endpoint, twilio is not None, bus=outputs.get("EventBusName", ""))
+        if console:
+            print(f"console   {console.url}   (developer tool: 127.0.0.1 only, never deployed)", flush=True)
         while not closing.wait(0.5):  # a short wait: the main thread gets back to the signal handler even when busy
             pass
         _drain(running, args.drain_seconds, interrupted)
     finally:
         stop.set()
+        if console:
+            console.stop()
         # One deadline for every thread (each is a daemon): a busy machine must not add up per-thread timeouts.
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         for thread in running.threads if running else []:
@@ -193,6 +212,22 @@ def main(argv: list[str] | None = None) -> int:
         emulator.stop()
         args.outputs.unlink(missing_ok=True)
     return 0
+
+
+def _console(args: argparse.Namespace, outputs: dict[str, Any], twilio: Any, webhook_url: str) -> Console | None:
+    """The console in the browser (devtools/console), unless --console-port 0."""
+    if not args.console_port:
+        return None
+    from devtools.console.server import Console
+
+    return Console(
+        port=args.console_port,
+        outputs=outputs,
+        stack_name=args.stack_name,
+        standin=twilio,
+        account_sid=TEST_ACCOUNT_SID,
+        webhook_url=webhook_url,
+    )
 
 
 def _point_at_emulator(endpoint: str, verbose: bool) -> None:
@@ -251,12 +286,16 @@ def _write_outputs(path: Path, outputs: dict[str, Any]) -> None:
     temporary.replace(path)  # readers never see a half-written file
 
 
-def _print_banner(args: argparse.Namespace, token: str, webhook_url: str, endpoint: str, standin: bool) -> None:
+def _print_banner(
+    args: argparse.Namespace, token: str, webhook_url: str, endpoint: str, standin: bool, *, bus: str
+) -> None:
     token_note = "from TWILIO_AUTH_TOKEN" if token != TEST_AUTH_TOKEN else f"{token} (documented test token)"
     print(f"webhook   {webhook_url}", flush=True)
     print(f"token     {token_note}", flush=True)
     print(f"emulator  {endpoint} (region {REGION})", flush=True)
     print(f"twilio    {args.twilio_api_url} ({'Twilio API stand-in' if standin else '--twilio-api-url'})", flush=True)
+    if bus:  # PublishTo: what the emulator does of EventBridge (docs/eventbridge.md, "Locally")
+        print(f"bus       {bus} (rules to SQS, archive and replay; no API destination calls or schemas)", flush=True)
     print(f"outputs   {args.outputs}", flush=True)
     print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 
@@ -280,9 +319,16 @@ class _Running:
 
 
 def _start_functions(
-    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event
+    session: Any,
+    stack: Any,
+    args: argparse.Namespace,
+    endpoint: str,
+    stop: threading.Event,
+    *,
+    observe: Callable[[str, Invoke], Invoke] | None = None,
 ) -> _Running:
-    """Loads every function of the template and starts its event sources; the gateway serves the webhook."""
+    """Loads every function of the template and starts its event sources; the gateway serves the webhook.
+    `observe` (the console's) wraps every function's invoke."""
     from devtools.apigw import GatewayServer
     from devtools.lambda_runtime import load_function
     from devtools.pollers import PollingThread, QueuePoller, StreamPoller
@@ -299,6 +345,8 @@ def _start_functions(
     }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
+    if observe is not None:
+        invokers = {logical_id: observe(logical_id, invoke) for logical_id, invoke in invokers.items()}
     pollers: list[PollingThread] = []
     for logical_id, spec in functions.items():
         for source in spec.events:

@@ -10,30 +10,46 @@ from typing import Any
 from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher
-from twilio_inbound_cli.replay import Replayer
-from twilio_inbound_cli.target import resolve
+from twilio_inbound.publishing import Publisher, event_publisher
+from twilio_inbound_cli.replay import Replayer, ReplayResult
+from twilio_inbound_cli.target import Target, resolve
 from twilio_inbound_cli.time_arguments import stored_time
+
+
+def stack_publisher(target: Target) -> Publisher:
+    """Where the stack publishes (its PublishTo output; a stack deployed before it publishes to SNS)."""
+    publish_to = target.outputs.get("PublishTo", "Sns")
+    topic = target.output("MessagesTopicArn") if publish_to != "EventBridge" else ""
+    bus = target.output("EventBusName") if publish_to != "Sns" else ""
+    return event_publisher(topic, bus, target.client)
+
+
+def replayer(target: Target) -> Replayer:
+    dynamodb = target.client("dynamodb")
+    opt_outs_table = target.output("OptOutsTableName")
+    return Replayer(
+        MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
+        stack_publisher(target),
+        OptOutStore(dynamodb, opt_outs_table),
+    )
+
+
+def replay_dead_letters(target: Target) -> ReplayResult:
+    """The stream batches the fanout function gave up on, republished from the table (`replay --from-dlq`)."""
+    return replayer(target).from_dead_letters(
+        target.client("sqs"), target.output("FanoutDeadLetterQueueUrl"), target.client("dynamodbstreams")
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
     target = resolve(args.stack_name)
-    dynamodb = target.client("dynamodb")
-    opt_outs_table = target.output("OptOutsTableName")
-    replayer = Replayer(
-        MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
-        TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
-        OptOutStore(dynamodb, opt_outs_table),
-    )
     if args.from_dlq:
-        result = replayer.from_dead_letters(
-            target.client("sqs"), target.output("FanoutDeadLetterQueueUrl"), target.client("dynamodbstreams")
-        )
+        result = replay_dead_letters(target)
     elif args.message_sid:
-        result = replayer.by_message_sids(args.message_sid)
+        result = replayer(target).by_message_sids(args.message_sid)
     else:
         until = args.until or iso_millis(utc_now())
-        result = replayer.by_time_range(args.since, until, args.number or "")
+        result = replayer(target).by_time_range(args.since, until, args.number or "")
     summary: dict[str, Any] = {key: value for key, value in asdict(result).items() if value}
     print(json.dumps(summary or {"published": []}, indent=2))
     return 1 if result.failed or result.dead_letters_kept else 0
