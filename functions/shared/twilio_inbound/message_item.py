@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from datetime import datetime
 from typing import Any, cast
 
 from twilio_inbound.dynamo import from_item
@@ -100,10 +99,9 @@ def _record_of_document(item: dict[str, Any]) -> MessageRecord:
     params: FormParams = {
         name: list(value) if isinstance(value, list) else [value] for name, value in document["p"].items()
     }
-    received_at = item["receivedAt"]["S"]
-    # The parameters passed check_parameters when they were stored; build_record derives the same fields again.
-    record = build_record(InboundForm(params), datetime.fromisoformat(received_at))
-    record["receivedAt"] = received_at  # as stored, to the character
+    # The parameters passed check_parameters when they were stored; build_record derives the same fields again,
+    # and keeps receivedAt as stored, to the character.
+    record = build_record(InboundForm(params), item["receivedAt"]["S"])
     for name in ("messageSid", "to", "conversation"):  # KeyError when absent: not an item we wrote
         if item[name].get("S") != record[name]:
             raise ValueError(f"{name} does not match the stored parameters")
