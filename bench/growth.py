@@ -81,7 +81,8 @@ def setup_growth(numbers: int, services: int) -> SetupGrowth:
         def connect_number() -> None:
             lookup = AccountLookup(client, account.sid)
             number = lookup.number(target)
-            assert number is not None
+            if number is None:
+                raise LookupError(f"{target} is not a number of the stand-in's account")
             lookup.service_sending_elsewhere(number, here)
 
         return SetupGrowth(
