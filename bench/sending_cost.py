@@ -100,7 +100,7 @@ def _written(session: Any, stack: Any) -> SentItems:
     from twilio_inbound.delivery_status import StatusReport
     from twilio_inbound.dynamo import from_item, to_item
     from twilio_inbound.numbers import EntryPoint
-    from twilio_inbound.outbound import Route, SendCommand, outbound_record
+    from twilio_inbound.outbound import Created, Route, SendCommand, outbound_draft, outbound_record
     from twilio_inbound.outbound_table import OutboundStore
     from twilio_inbound.sends_table import SendIntent, SendIntentStore
     from twilio_inbound.status_event import status_data_from_item, status_outgoing
@@ -141,11 +141,13 @@ def _written(session: Any, stack: Any) -> SentItems:
 
     intents = SendIntentStore(client, sends_table)
     outbound = OutboundStore(client, messages_table, retention_days=365)
+    draft = outbound_draft(command, route)
     intent = SendIntent(
         command.idempotency_key, "sending", command.fingerprint(), claimed_at=1795491000, to=theirs, sender=ours,
-        account_sid=account, in_reply_to=command.in_reply_to,
+        account_sid=account, in_reply_to=command.in_reply_to, draft=draft,
     )  # fmt: skip
-    record = outbound_record(command, route, message_sid=sid, sender=ours, num_segments=1, sent_at=at)
+    created = Created(sid, "queued", ours, 1, at)
+    record = outbound_record(draft, created)
     intent_key, message_key = {"idempotencyKey": command.idempotency_key}, {"messageSid": sid}
 
     def status(name: str) -> Callable[[], object]:
@@ -155,7 +157,7 @@ def _written(session: Any, stack: Any) -> SentItems:
     first_status = "its first status (the create call's answer)"
     sender = [
         write("intent claimed", sends_table, intent_key, lambda: intents.claim(intent)),
-        write("intent sent", sends_table, intent_key, lambda: intents.sent(command.idempotency_key, sid)),
+        write("intent sent", sends_table, intent_key, lambda: intents.sent(command.idempotency_key, created)),
         write("outbound item", messages_table, message_key, lambda: outbound.put_sent(record)),
         write(first_status, messages_table, message_key, status("queued"), publishes=True),
     ]
@@ -190,7 +192,17 @@ class SendingWork:
 
     @property
     def sender_reads(self) -> float:
-        return sum(count for name, count in self.sender_calls.items() if name in ("dynamodb.GetItem", "dynamodb.Query"))
+        return _reads(self.sender_calls)
+
+    @property
+    def status_reads(self) -> float:
+        return _reads(self.status_calls)
+
+
+def _reads(calls: dict[str, float]) -> float:
+    """Items read a message (or a callback): each GetItem one; each BatchGetItem one per key it asks for (the
+    sender's opt-out state: the number's and, with a Messaging Service, the service's: counted as one here)."""
+    return sum(count for name, count in calls.items() if name in ("dynamodb.GetItem", "dynamodb.BatchGetItem"))
 
 
 def work_from(details: dict[str, Any], source: str) -> SendingWork:
@@ -258,6 +270,10 @@ def message_dollars(
         "sender writes": sum(write.units for write in sender) * PRICE["write_unit"],
         "callbacks: API requests": len(called) * PRICE["http_api_request"] * options.http_api,
         "callbacks: status Lambda": len(called) * (PRICE["lambda_request"] + status_s * lambda_s),
+        "callbacks: reads (the command each names)": len(called)
+        * work.status_reads
+        * READ_UNITS_CONSISTENT
+        * PRICE["read_unit"],
         "callbacks: writes": sum(write.units for write in recorded) * PRICE["write_unit"],
         "stream: fanout Lambda": records * fanout_per_record,
         "status events (SNS)": events * event_request,

@@ -52,8 +52,11 @@ INGEST = Subject("ingest", "IngestFunction", ("dynamodb.PutItem",), 1, 1, "messa
 FANOUT = Subject("fanout", "FanoutFunction", ("sns.PublishBatch",), None, 100, "record", "batch", 1.5)
 # The example subscriber makes no SDK call: measured for memory only, on the events the fanout published.
 CONSUMER = Subject("consumer", "ConsumerFunction", (), 0, 10, "message", "batch")
-# Three or four callbacks per message sent; each records one status with one conditional UpdateItem.
-STATUS = Subject("status", "StatusFunction", ("dynamodb.UpdateItem",), 1, 1, "callback", "http", 1.25)
+# Three or four callbacks per message sent; each records one status with one conditional UpdateItem, after reading
+# the command its URL names (a callback is accepted only for a message the stack sent): the target is on every call.
+STATUS = Subject(
+    "status", "StatusFunction", ("dynamodb.UpdateItem",), 1, 1, "callback", "http", max_every_call_ratio=1.25
+)
 # One command per invocation (a quiet queue; a busy one batches 10): Messages.create and the writes around it. It
 # also reads the intent and the opt-out state (both consistent) before it sends: the target is on every call.
 SENDER = Subject(

@@ -25,6 +25,7 @@ from devtools.twilio_api.models import Message
 from devtools.twilio_api.resources import message_json
 from twilio_inbound.clock import utc_now
 from twilio_inbound.cloudevent import build_event, encode, message_attributes
+from twilio_inbound.dynamo import to_item
 from twilio_inbound.message_item import message_item
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import config_item
@@ -43,6 +44,7 @@ STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/bench-MessagesTable/
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:bench-SubscriberQueue"
 STATUS_URL = TEST_WEBHOOK_URL.removesuffix("/sms") + "/status"
 OUR_NUMBER = "+15005550001"  # registered in the numbers table the sender and reconcile read
+STATUS_SERIAL = "02"
 RECONCILED_MESSAGES = 200  # a run's window: the messages Twilio lists for the registered number, all stored
 MEDIA_BYTES = 256 * 1024  # one MMS picture (Twilio's MMS limit is 5 MB a message; phones send a few hundred KB)
 
@@ -118,17 +120,41 @@ def write_json(path: Path, content: Any) -> Path:
     return path
 
 
-def status_events(count: int, serial: str = "02") -> Iterator[dict[str, Any]]:
+def status_events(count: int, serial: str = STATUS_SERIAL) -> Iterator[dict[str, Any]]:
     """Twilio's status callbacks (delivered) for messages the sender sent, each to the StatusCallback URL it set."""
     for index in range(count):
         url = f"{STATUS_URL}?idempotencyKey={idempotency_key(index)}"
-        pairs = status_callback_form(f"SM{serial}{index:030x}", "delivered", sender=OUR_NUMBER, to=_customer(index))
+        pairs = status_callback_form(_sent_sid(index, serial), "delivered", sender=OUR_NUMBER, to=_customer(index))
         event = http_api_event("POST", url, signed_headers(url, pairs), encode_form(pairs), route_key="POST /status")
         yield event
 
 
 def idempotency_key(index: int) -> str:
     return f"bench-{index:08d}"
+
+
+def _sent_sid(index: int, serial: str = STATUS_SERIAL) -> str:
+    return f"SM{serial}{index:030x}"
+
+
+def sent_intents(count: int) -> list[dict[str, Any]]:
+    """The sends table's items of the commands the status events answer: sent, of the events' account (the status
+    route accepts a callback naming a command only for the message that command sent)."""
+    return [
+        to_item(
+            {
+                "idempotencyKey": idempotency_key(index),
+                "state": "sent",
+                "fingerprint": "0" * 64,
+                "messageSid": _sent_sid(index),
+                "accountSid": TEST_ACCOUNT_SID,
+                "to": _customer(index),
+                "from": OUR_NUMBER,
+                "claimedAt": 1_767_225_600,
+            }
+        )
+        for index in range(count)
+    ]
 
 
 def _customer(index: int) -> str:
@@ -234,9 +260,11 @@ def twilio_answers(listed: list[Message]) -> dict[str, Any]:
     return {"created": message_json(created, 0), "listed": [message_json(message, 0) for message in listed]}
 
 
-def seeded_items(tables: dict[str, str], listed: list[Message]) -> dict[str, list[dict[str, Any]]]:
-    """What the fake DynamoDB finds (table name -> items): the registered number, and the listed messages as the
-    webhook stored them (reconcile compares them)."""
+def seeded_items(
+    tables: dict[str, str], listed: list[Message], intents: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """What the fake DynamoDB finds (table name -> items): the registered number, the listed messages as the
+    webhook stored them (reconcile compares them), the commands the status callbacks name."""
     stored = [
         message_item(
             stored_record(
@@ -249,6 +277,7 @@ def seeded_items(tables: dict[str, str], listed: list[Message]) -> dict[str, lis
     return {
         tables["numbers"]: [config_item(registered_number())],
         tables["messages"]: [as_event_json(item) for item in stored],
+        tables["sends"]: intents,
     }
 
 
@@ -263,10 +292,15 @@ class Feed:
 def feed(subject: str, count: int, scratch: Path, deployed: Deployed) -> Feed:
     """`count` events for one subject (status, sender, media, reconcile), in `scratch`."""
     environment = deployed.environment
-    tables = {"messages": environment.get("TABLE_NAME", ""), "numbers": environment.get("NUMBERS_TABLE_NAME", "")}
+    tables = {
+        "messages": environment.get("TABLE_NAME", ""),
+        "numbers": environment.get("NUMBERS_TABLE_NAME", ""),
+        "sends": environment.get("SENDS_TABLE_NAME", ""),
+    }
     listed = reconciled_messages() if subject == "reconcile" else []
+    intents = sent_intents(count) if subject == "status" else []
     fakes = {
-        SEEDED_ENV: str(write_json(scratch / f"{subject}-items.json", seeded_items(tables, listed))),
+        SEEDED_ENV: str(write_json(scratch / f"{subject}-items.json", seeded_items(tables, listed, intents))),
         MESSAGES_ENV: str(write_json(scratch / f"{subject}-twilio.json", twilio_answers(listed))),
         MEDIA_BYTES_ENV: str(MEDIA_BYTES),
     }

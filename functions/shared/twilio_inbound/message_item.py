@@ -37,6 +37,10 @@ _WINDOW_BITS = -15  # what the stream may refer back to; a smaller window's stre
 _MAX_MEM_LEVEL = 8  # zlib's default
 _MIN_LOOKAHEAD = 262  # zlib's MIN_LOOKAHEAD: a match may reach back 2^window_bits - 262 bytes
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # once per container, not per message
+# The largest document the webhook can write: a form of at most MAX_BODY_BYTES (32 KiB) whose every byte JSON
+# writes as \u00XX (6 bytes), plus an entry point (a registry item: DynamoDB's 400 KB). A document inflating past
+# this was not written by us (DEFLATE reaches ~1000:1: a 100 KiB item could claim 100 MiB): it is refused unread.
+MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
 def _deflate(data: bytes) -> bytes:
@@ -91,11 +95,20 @@ def _blob(value: Any) -> bytes:
     raise TypeError(f"{DOCUMENT} is not binary")
 
 
+def _inflate(data: bytes) -> bytes:
+    """The document, never more than MAX_DOCUMENT_BYTES of it: ValueError past that (nothing larger is held)."""
+    inflater = zlib.decompressobj(_WINDOW_BITS)
+    text = inflater.decompress(data, MAX_DOCUMENT_BYTES)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError(f"the message document is over {MAX_DOCUMENT_BYTES:,} bytes inflated, or cut short: refused")
+    return text
+
+
 def _record_of_document(item: dict[str, Any]) -> MessageRecord:
     blob = _blob(item[DOCUMENT].get("B"))
     if blob[:1] != bytes([FORMAT_DEFLATE_JSON]):
         raise ValueError(f"unknown message format {blob[:1]!r}")
-    document = json.loads(zlib.decompress(blob[1:], _WINDOW_BITS))
+    document = json.loads(_inflate(blob[1:]))
     params: FormParams = {
         name: list(value) if isinstance(value, list) else [value] for name, value in document["p"].items()
     }

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from twilio.base.exceptions import TwilioException
 
+from twilio_inbound.clock import utc_now
 from twilio_inbound.message import (
     FormParams,
     InvalidMessage,
@@ -57,6 +58,9 @@ class Report:
     different: list[Difference] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)  # stored by this run
     failed: dict[str, str] = field(default_factory=dict)  # MessageSid -> why it could not be stored
+    # Sent longer ago than RetentionDays: the table has deleted them (or is about to), so they are neither
+    # compared nor stored again (a backfill would publish an expired message to every subscriber as new).
+    past_retention: list[str] = field(default_factory=list)
     complete: bool = True
 
     def merge(self, other: Report) -> None:
@@ -67,6 +71,7 @@ class Report:
         self.different += other.different
         self.recovered += other.recovered
         self.failed.update(other.failed)
+        self.past_retention += other.past_retention
         self.complete = self.complete and other.complete
 
 
@@ -108,12 +113,14 @@ class Reconciler:
         *,
         time_left: Callable[[], float] = lambda: float("inf"),
         page_size: int = PAGE_SIZE,
+        now: Callable[[], datetime] = utc_now,
         consistent_reads: bool = True,
     ) -> None:
         """`time_left`: seconds until the run must stop (checked between batches; the client's own deadline
         stops a request that would start later). `consistent_reads=False` for a window that ends minutes ago: the
         table's reads then cost half (a message stored meanwhile and not yet seen is kept once by the conditional
         write, and counted present)."""
+        self._now = now
         self._store = store
         self._registry = registry
         self._optouts = optouts
@@ -150,6 +157,12 @@ class Reconciler:
 
     def _compare(self, client: Any, batch: list[Any], report: Report, backfill: bool) -> None:
         report.checked += len(batch)
+        retention = self._options.retention_days
+        if retention > 0:
+            cutoff = self._now() - timedelta(days=retention)
+            expired = [message for message in batch if (message.date_sent or message.date_created) <= cutoff]
+            report.past_retention += [message.sid for message in expired]
+            batch = [message for message in batch if message not in expired]
         listed = (message.sid for message in batch)
         stored = {
             record["messageSid"]: record for record in self._store.get_many(listed, consistent=self._consistent_reads)
@@ -190,7 +203,7 @@ class Reconciler:
         change = opt_out_change(record)
         if change is None:
             return None
-        last = self._optouts.changed_at(change.number, change.sender)
+        last = self._optouts.changed_at(change.scopes, change.sender)
         return change if last is None or last <= change.at else None
 
 
