@@ -1,18 +1,25 @@
-"""What the Twilio-side commands ask Twilio for on a large account: requests proportional to what the command
-needs, counted at the Twilio API stand-in (issue 20, item 15: `connect +1…` made 58 requests on an account of 61
-numbers and 52 Messaging Services, about 10 s against Twilio; `doctor` and `twilio-numbers` alike)."""
+"""What the Twilio-side commands and reconcile ask Twilio for on a large account: requests proportional to what
+they need, counted at the Twilio API stand-in (issue 20, item 15: `connect +1…` made 58 requests on an account of
+61 numbers and 52 Messaging Services, about 10 s against Twilio; `doctor` and `twilio-numbers` alike)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.models import Account, PhoneNumber, Service
 from tests.unit.twilio_side.conftest import Cli
-from twilio_inbound_cli.signing import TEST_WEBHOOK_URL
+from twilio_inbound.messages_table import MessageStore
+from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.reconciliation import Reconciler
+from twilio_inbound.secrets import AccountSecrets
+from twilio_inbound.twilio_rest import account_client
+from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, TEST_WEBHOOK_URL
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -118,3 +125,25 @@ def test_twilio_numbers_still_shows_which_service_sends_a_numbers_messages_elsew
     assert f"messages go to {large.services[7].sid}'s URL" in row
     (row,) = [line for line in rows if line.startswith(large.number(4))]
     assert "messages go to" not in row
+
+
+def test_a_reconcile_run_lists_a_thousand_messages_a_request(
+    stack: Stack, cli: Cli, twilio: TwilioStandIn, account: Account
+) -> None:
+    # GIVEN one registered number with 1,001 inbound messages in the window
+    number = twilio.add_number(account.sid, "+15005550001").phone_number
+    cli.register(number)
+    sent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    for serial in range(1001):
+        twilio.add_inbound_message(account.sid, sender=f"+1415{serial:07d}", to=number, body="hi", date_sent=sent)
+    tables = stack.physical
+    dynamodb = stack.session.client("dynamodb")
+    store = MessageStore(dynamodb, tables["MessagesTable"]["Ref"], tables["OptOutsTable"]["Ref"])
+    reconciler = Reconciler(store, cli.registry, OptOutStore(dynamodb, tables["OptOutsTable"]["Ref"]))
+    client = account_client(AccountSecrets((TEST_AUTH_TOKEN,)), account.sid, api_base_url=twilio.base_url)
+    twilio.clear_logs()
+    # WHEN a run compares them with the table
+    report = reconciler.run(client, [number], sent - timedelta(minutes=5), sent + timedelta(minutes=5))
+    # THEN Twilio was asked for two pages (six at the 200 a page of before), and every message was compared
+    listings = [record for record in twilio.requests("api") if record.path.endswith("/Messages.json")]
+    assert (len(listings), report.checked) == (2, 1001)
