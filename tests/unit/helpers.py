@@ -104,7 +104,7 @@ def form_of(body: bytes) -> FormPairs | None:
 
 # ---------------------------------------------------------------- subscribers
 def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
-    """A downstream team's queue, subscribed the way the README tells them to."""
+    """A downstream team's queue, subscribed the way docs/guides/subscribe.md tells them to."""
     sqs, sns = stack.session.client("sqs"), stack.session.client("sns")
     return subscribe_queue_to(sqs, sns, stack.physical["MessagesTopic"]["Ref"], name, filter_policy)[0]
 

@@ -114,12 +114,13 @@ class Reconciler:
         time_left: Callable[[], float] = lambda: float("inf"),
         page_size: int = PAGE_SIZE,
         now: Callable[[], datetime] = utc_now,
+        advance: Callable[[int], object] = lambda checked: None,
         consistent_reads: bool = True,
     ) -> None:
         """`time_left`: seconds until the run must stop (checked between batches; the client's own deadline
-        stops a request that would start later). `consistent_reads=False` for a window that ends minutes ago: the
-        table's reads then cost half (a message stored meanwhile and not yet seen is kept once by the conditional
-        write, and counted present)."""
+        stops a request that would start later). `advance(n)`: n more of Twilio's messages were compared.
+        `consistent_reads=False` for a window that ends minutes ago: the table's reads then cost half (a message
+        stored meanwhile and not yet seen is kept once by the conditional write, and counted present)."""
         self._now = now
         self._store = store
         self._registry = registry
@@ -128,6 +129,7 @@ class Reconciler:
         self._time_left = time_left
         self._page_size = page_size
         self._consistent_reads = consistent_reads
+        self._advance = advance
 
     def run(
         self, client: Any, numbers: Iterable[str], since: datetime, until: datetime, *, backfill: bool = False
@@ -140,6 +142,7 @@ class Reconciler:
             try:
                 for batch in _batches(self._inbound(client, number, since, until), LOOKUP_BATCH):
                     self._compare(client, batch, report, backfill)
+                    self._advance(len(batch))
                     if self._time_left() <= 0:
                         report.complete = False
                         return report

@@ -59,7 +59,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.error("webhook misconfigured: %s", error)
         return error_response(RequestRejected(500, "webhook is not configured"))
     except (BotoCoreError, ClientError, RuntimeError) as error:
-        # Nothing was recorded: Twilio retries if the callback URL's connection overrides say so (README).
+        # Nothing was recorded: Twilio retries if the callback URL's connection overrides say so
+        # (docs/guides/deploy.md).
         metrics.add_metric(name="StatusErrors", unit=MetricUnit.Count, value=1)
         logger.error("recording the status failed: %s", type(error).__name__)
         return error_response(RequestRejected(503, "temporarily unavailable, retry"))
@@ -78,7 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return RECORDED
     metrics.add_metric(name="StatusesRecorded", unit=MetricUnit.Count, value=1)
     # One line per callback, as the ingest function does: the fields ride on the metrics line this invocation
-    # writes anyway (README "Logs"); a second JSON log line would cost a sixth of the UpdateItem it reports.
+    # writes anyway (docs/guides/operate.md, "Logs"); a second JSON log line would cost a sixth of the UpdateItem.
     metrics.add_metadata(key="message", value="status recorded")
     for key, value in fields.items():
         metrics.add_metadata(key=key, value=value)
