@@ -26,7 +26,7 @@ from devtools.ports import LOOPBACK, port_is_free
 from devtools.template import ROOT
 from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address, mask_numbers
-from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, signing_token
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
 from twilio_inbound_cli.twilio_access import api_url_argument
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     endpoint = f"http://{args.host}:{args.emulator_port}"
-    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or TEST_AUTH_TOKEN
+    token = signing_token()
     _point_at_emulator(endpoint, args.verbose)
     # Imported after the environment is set: boto3 and the functions read it once.
     import boto3
