@@ -2,7 +2,7 @@
 from what `sam deploy` creates.
 
 Reads the template's tables, topics, queues, queue policies, subscriptions, buckets, bucket policies, managed
-policies, alarms, dashboard and key and creates them with the same properties (skipping resources whose
+policies, log groups, alarms, dashboard and key and creates them with the same properties (skipping resources whose
 Condition is false); resolves Ref (AWS::NoValue too), GetAtt, Sub, If, Equals and Not; and describes each
 function (handler, code folder, environment, event sources) for the local stack to run. Functions and the HTTP
 API are served in process: here they only have names.
@@ -411,7 +411,15 @@ def _create_managed_policy(stack: Stack, logical_id: str, properties: dict[str, 
     return {"Ref": arn, "PolicyArn": arn}
 
 
+def _create_log_group(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The group the function's role lets Lambda write to (its Arn, as CloudFormation gives it, ends in :*)."""
+    name = properties.get("LogGroupName") or stack.physical_name(logical_id)
+    stack.session.client("logs").create_log_group(logGroupName=name)
+    return {"Ref": name, "Arn": f"arn:aws:logs:{stack.region}:{ACCOUNT_ID}:log-group:{name}:*"}
+
+
 _CREATORS = {
+    "AWS::Logs::LogGroup": _create_log_group,
     "AWS::S3::Bucket": _create_bucket,
     "AWS::S3::BucketPolicy": _create_bucket_policy,
     "AWS::IAM::ManagedPolicy": _create_managed_policy,

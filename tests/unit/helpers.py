@@ -93,6 +93,14 @@ def form_of(body: bytes) -> FormPairs | None:
         return None
 
 
+def put_twilio_secret(stack: Stack, document: dict[str, Any] | str) -> str:
+    """Changes the stack's Twilio secret (the one every function's role names); returns its ARN."""
+    arn = stack.parameters["TwilioAuthTokenSecretArn"]
+    text = document if isinstance(document, str) else json.dumps(document)
+    stack.session.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=text)
+    return arn
+
+
 # ---------------------------------------------------------------- subscribers
 def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
     """A downstream team's queue, subscribed the way the README tells them to."""

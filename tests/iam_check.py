@@ -1,0 +1,112 @@
+"""Every AWS call a function makes in a test is checked against that function's role in template.yaml.
+
+devtools/iam records each call (who made it, what AWS authorizes for it) in this process and in the local
+stacks the integration tests start. After each test, every request a function made is evaluated against its
+role, resources included; a request the role does not allow fails the test, naming the function, the action
+and the resource. The requests that were allowed are what the suite exercises: at the end of a full run,
+every grant no test exercised must be listed in docs/IAM.md with the reason it stays (report.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devtools.iam.acting import Attribution, function_folders
+from devtools.iam.policy import Decision, decide, granting
+from devtools.iam.record import Recorded, install
+from devtools.iam.report import Exercised, names_of
+from devtools.iam.roles import function_roles
+from devtools.template import Stack, load_template
+
+_recorded: list[Recorded] = []
+install(Attribution(function_folders(load_template())), _recorded.append)
+exercised = Exercised()
+
+
+class RoleViolation(AssertionError):
+    pass
+
+
+def _sources(item: pytest.Item) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], list[Recorded]]:
+    """The roles in play (per stack: function -> policies, and its physical names) and the local stacks' calls."""
+    roles: list[tuple[dict[str, Any], dict[str, str]]] = []
+    calls: list[Recorded] = []
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Stack):
+            roles.append(({name: role.policies for name, role in function_roles(value).items()}, names_of(value)))
+        source = getattr(value, "iam_source", None)
+        if source is not None:
+            roles.append(source.roles())
+            calls += source.new_calls()
+    return roles, calls
+
+
+def check(item: pytest.Item) -> None:
+    """Evaluates the calls recorded since the last check; raises RoleViolation for what a role does not allow."""
+    roles, remote = _sources(item)
+    calls, _recorded[:] = [*_recorded, *remote], []
+    problems: list[str] = []
+    for recorded in calls:
+        if recorded.error and recorded.caller:
+            problems.append(f"{recorded.caller or 'a test'}: {recorded.error}")
+            continue
+        if recorded.caller.startswith("operator:"):
+            exercised.operator(recorded, [names for _, names in roles])
+            continue
+        function = recorded.function
+        if function is None:
+            continue
+        for action, resource in recorded.requests:
+            problem = _evaluate(function, action, resource, roles)
+            if problem:
+                problems.append(problem)
+    if problems:
+        raise RoleViolation("calls their roles do not allow:\n  " + "\n  ".join(dict.fromkeys(problems)))
+
+
+def _evaluate(function: str, action: str, resource: str, roles: list[tuple[dict[str, Any], dict[str, str]]]) -> str:
+    if not roles:
+        return f"{function}: {action} on {resource}: no stack in this test to find the function's role in"
+    for policies, _ in roles:
+        if function in policies and decide(policies[function].values(), action, resource) is Decision.ALLOWED:
+            exercised.grants(function, granting(policies[function], action, resource))
+            return ""
+    return f"{function} is not allowed {action} on {resource} (its role in template.yaml)"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    _recorded.clear()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    check(item)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    check(item)
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller adds it up
+        workeroutput["iam_exercised"] = json.dumps(exercised.to_json())
+        return
+    exercised.finish(session)
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist's controller: a worker's exercised grants and operator calls."""
+    if "iam_exercised" in getattr(node, "workeroutput", {}):
+        exercised.merge(json.loads(node.workeroutput["iam_exercised"]))
