@@ -119,8 +119,10 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     import moto.sqs.models  # noqa: F401
     from moto.server import ThreadedMotoServer
 
+    from devtools.iam.local import answer_denials_as_json
     from devtools.moto_atomic import serialize_dynamodb_writes
 
+    answer_denials_as_json()  # as AWS answers a JSON-protocol call it refuses
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

@@ -2,7 +2,9 @@
 
 They follow the template's settings (BatchSize, MaximumRetryAttempts, BisectBatchOnFunctionError,
 ReportBatchItemFailures, the on-failure destination) and Lambda's documented behaviour, so that the local
-stack and the tests see the failure semantics the deployed stack has.
+stack and the tests see the failure semantics the deployed stack has. As Lambda's event source mappings do,
+they read the source and write the on-failure destination with the function's role (`acting_as`); what only
+the local stack does (counting what is pending, bringing a failed message back sooner) is the operator's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import boto3
 from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
+from devtools.iam.acting import acting_as
 from devtools.lambda_events import sqs_record
 from devtools.lambda_runtime import Invoke
 from twilio_inbound.clock import iso_millis, utc_now
@@ -47,7 +50,10 @@ class StreamPoller:
         invoke: Invoke,
         properties: dict[str, Any],
         retry_delay: float = 0.05,
+        *,
+        function: str,
     ) -> None:
+        self.function = function  # whose role reads the stream
         self._streams = session.client("dynamodbstreams")
         self._sqs = session.client("sqs")
         self._stream_arn = stream_arn
@@ -98,6 +104,10 @@ class StreamPoller:
 
     def poll_once(self) -> int:
         """Reads one batch from each shard and delivers it; returns how many records were read."""
+        with acting_as(self.function):
+            return self._poll_once()
+
+    def _poll_once(self) -> int:
         self._refresh_shards()
         total = 0
         for shard_id, iterator in list(self._iterators.items()):
@@ -200,7 +210,10 @@ class QueuePoller:
         invoke: Invoke,
         properties: dict[str, Any],
         retry_visibility: int | None = 1,
+        *,
+        function: str,
     ) -> None:
+        self.function = function  # whose role receives and deletes
         self._sqs = session.client("sqs")
         self._queue_arn = queue_arn
         self._queue_url = str(self._sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"])
@@ -222,13 +235,14 @@ class QueuePoller:
         return sum(int(value) for value in attributes.values())  # just the counts asked for
 
     def poll_once(self, wait_seconds: int = 0) -> int:
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with acting_as(self.function):
+            response = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=self._batch_size,
+                WaitTimeSeconds=wait_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = response.get("Messages", [])
         if not messages:
             return 0
@@ -249,7 +263,7 @@ class QueuePoller:
         except Exception:
             log.exception("queue batch failed")
             failed = {record["messageId"] for record in records}
-        if self._retry_visibility is not None:
+        if self._retry_visibility is not None:  # the local shortcut, not Lambda's: the operator's doing
             for record in records:
                 if record["messageId"] in failed:
                     self._sqs.change_message_visibility(
@@ -264,7 +278,8 @@ class QueuePoller:
             if record["messageId"] not in failed
         ]
         if done:
-            undeleted = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done).get("Failed", [])
+            with acting_as(self.function):
+                undeleted = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done).get("Failed", [])
             if undeleted:
                 log.error("queue poller: %d messages not deleted; they come back", len(undeleted))
         return len(records)

@@ -81,9 +81,10 @@ def _matches(statement: Mapping[str, Any], action: str, resource: str, context: 
     if "Resource" in statement:
         if not any(_resource_matches(pattern, resource, context) for pattern in _listed(statement["Resource"])):
             return False
-    elif "NotResource" in statement:
-        if any(_resource_matches(pattern, resource, context) for pattern in _listed(statement["NotResource"])):
-            return False
+    elif "NotResource" in statement and any(
+        _resource_matches(pattern, resource, context) for pattern in _listed(statement["NotResource"])
+    ):
+        return False
     return all(
         _condition_holds(operator, key, _listed(values), context)
         for operator, block in statement.get("Condition", {}).items()

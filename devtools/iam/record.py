@@ -22,6 +22,10 @@ from devtools.iam.requests import Call, Request, UnknownRequest, requests
 from devtools.lambda_context import ACCOUNT_ID
 
 
+# The folder where a local stack writes its roles and every call (set by the integration tests' stacks).
+RECORD_FOLDER_VARIABLE = "TWILIO_INBOUND_IAM_RECORD"
+
+
 @dataclass
 class Recorded:
     caller: str  # a function's logical id, "operator:<command>", or "" (the test itself, the local stack)
@@ -56,6 +60,7 @@ def install(attribution: Attribution, sink: Callable[[Recorded], None]) -> None:
             recorded.requests = requests(call)
         except (UnknownRequest, KeyError, ValueError) as error:
             recorded.error = f"{recorded.call}: {error!r}"
+        context["iam_recorded"] = recorded  # for later hooks of the same call (the local stack's denial line)
         sink(recorded)
 
     botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", record))

@@ -79,33 +79,40 @@ def _stream(iterator_or_arn: str) -> str:
     return iterator_or_arn.split("|", 1)[0]
 
 
+def _named(call: Call, key: str, arn: Callable[[str], str]) -> str | None:
+    value = call.params.get(key)
+    return None if value is None else value if str(value).startswith("arn:") else arn(str(value))
+
+
+# Per service: the resource its calls' parameters name (None: they name none, AWS checks "*").
+_RESOURCES: dict[str, Callable[[Call], str | None]] = {
+    "dynamodb": lambda c: (
+        _table(c, c.params["TableName"], c.params.get("IndexName")) if "TableName" in c.params else None
+    ),
+    "dynamodbstreams": lambda c: _stream(c.params.get("StreamArn") or c.params.get("ShardIterator") or "*"),
+    "sqs": lambda c: (
+        _queue(c, c.params["QueueUrl"])
+        if "QueueUrl" in c.params
+        else _named(c, "QueueName", lambda name: _arn(c, "sqs", name, account=c.params.get("QueueOwnerAWSAccountId")))
+    ),
+    "sns": lambda c: c.params.get("TopicArn") or c.params.get("TargetArn"),
+    "s3": lambda c: (_object(c.params) if "Key" in c.params else _bucket(c.params)) if "Bucket" in c.params else None,
+    "secretsmanager": lambda c: _named(c, "SecretId", lambda name: _arn(c, "secretsmanager", f"secret:{name}")),
+    "lambda": lambda c: _named(c, "FunctionName", lambda name: _arn(c, "lambda", f"function:{name}")),
+    "cloudformation": lambda c: _named(c, "StackName", lambda name: _arn(c, "cloudformation", f"stack/{name}/*")),
+    "logs": lambda c: _log(c) if "logGroupName" in c.params else None,
+}
+
+
+def _log(call: Call) -> str:
+    group = _arn(call, "logs", f"log-group:{call.params['logGroupName']}")
+    return f"{group}:log-stream:{call.params['logStreamName']}" if "logStreamName" in call.params else group
+
+
 def _resource(call: Call) -> str:
     """The resource the call's parameters name, or "*" for the calls that name none."""
-    params = call.params
-    if call.service == "dynamodb" and "TableName" in params:
-        return _table(call, params["TableName"], params.get("IndexName"))
-    if call.service == "dynamodbstreams":
-        return _stream(params.get("StreamArn") or params.get("ShardIterator") or "*")
-    if call.service == "sqs" and "QueueUrl" in params:
-        return _queue(call, params["QueueUrl"])
-    if call.service == "sqs" and "QueueName" in params:
-        return _arn(call, "sqs", params["QueueName"], account=params.get("QueueOwnerAWSAccountId"))
-    if call.service == "sns" and ("TopicArn" in params or "TargetArn" in params):
-        return str(params.get("TopicArn") or params["TargetArn"])
-    if call.service == "s3" and "Bucket" in params:
-        return _object(params) if "Key" in params else _bucket(params)
-    if call.service == "secretsmanager" and "SecretId" in params:
-        return _secret(call, params["SecretId"])
-    if call.service == "lambda" and "FunctionName" in params:
-        name = params["FunctionName"]
-        return name if name.startswith("arn:") else _arn(call, "lambda", f"function:{name}")
-    if call.service == "cloudformation" and "StackName" in params:
-        name = params["StackName"]
-        return name if name.startswith("arn:") else _arn(call, "cloudformation", f"stack/{name}/*")
-    if call.service == "logs" and "logGroupName" in params:
-        group = _arn(call, "logs", f"log-group:{params['logGroupName']}")
-        return f"{group}:log-stream:{params['logStreamName']}" if "logStreamName" in params else group
-    return "*"
+    resolve = _RESOURCES.get(call.service)
+    return (resolve(call) if resolve else None) or "*"
 
 
 # ---------------------------------------------------------------------- actions

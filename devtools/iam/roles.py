@@ -108,7 +108,7 @@ def _template_managed(resources: dict[str, Any], arn: Any) -> Document:
 
 
 def as_text(value: Any) -> str:
-    """A template value as a reader writes it: MessagesTable.Arn, ${MediaBucket.Arn}/media/*, TwilioAuthTokenSecretArn."""
+    """A template value as a reader writes it: MessagesTable.Arn, ${MediaBucket.Arn}/media/*, a parameter's name."""
     if isinstance(value, dict) and len(value) == 1:
         ((key, argument),) = value.items()
         if key == "Ref":

@@ -133,7 +133,7 @@ def publish_stream(stack: Stack, optouts: OptOutStore) -> None:
         retry = fan_out(event["Records"], topic, optouts).retry
         return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in retry]}
 
-    poller = StreamPoller(stack.session, source.arn, invoke, source.properties)
+    poller = StreamPoller(stack.session, source.arn, invoke, source.properties, function="FanoutFunction")
     while poller.poll_once():
         pass
 
@@ -202,7 +202,7 @@ def status_subscriber(
     event source would) and returns the status events received since, each checked against the schema."""
     queue = subscribe_queue(stack, name, {"eventType": [STATUS_EVENT_TYPE]})
     (source,) = stack.functions()["FanoutFunction"].events
-    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    stream = StreamPoller(stack.session, source.arn, fanout, source.properties, function="FanoutFunction")
 
     def received() -> list[dict[str, Any]]:
         while stream.poll_once():

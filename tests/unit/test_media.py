@@ -151,9 +151,16 @@ def pipeline(
         twilio,
         account,
         ingest,
-        StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties),
+        StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties, function="FanoutFunction"),
         # A failed message comes back at once (the deployed queue waits 30 s, doubling), to see every retry.
-        QueuePoller(stack.session, queue_source.arn, invoke, queue_source.properties, retry_visibility=0),
+        QueuePoller(
+            stack.session,
+            queue_source.arn,
+            invoke,
+            queue_source.properties,
+            retry_visibility=0,
+            function="MediaFunction",
+        ),
         subscribe_queue(stack),
         configure,
     )
