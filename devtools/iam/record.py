@@ -21,7 +21,6 @@ from devtools.iam.acting import Attribution
 from devtools.iam.requests import Call, Request, UnknownRequest, requests
 from devtools.lambda_context import ACCOUNT_ID
 
-
 # The folder where a local stack writes its roles and every call (set by the integration tests' stacks).
 RECORD_FOLDER_VARIABLE = "TWILIO_INBOUND_IAM_RECORD"
 
