@@ -94,7 +94,7 @@ class Exercised:
 
 def _full_run(session: Any) -> bool:
     option = session.config.option
-    selective = option.keyword or option.markexpr or getattr(option, "deselect", None) or option.lf
+    selective = option.keyword or option.markexpr or getattr(option, "deselect", None) or getattr(option, "lf", False)
     return not session.config.args and not selective and session.testsfailed == 0 and session.testscollected > 0
 
 
