@@ -131,7 +131,7 @@ def session_signing_as_functions(credentials: FunctionCredentials, region: str) 
     """A session (made boto3's default too, which the functions' module-level clients use) whose every request
     is signed by the function making it."""
     core = botocore.session.Session()
-    core._credentials = credentials  # botocore's own cache of resolved credentials: resolved, once, to these
+    core._credentials = credentials  # type: ignore[attr-defined]  # botocore's own cache of resolved credentials: resolved, once, to these
     session = boto3.session.Session(botocore_session=core, region_name=region)
     boto3.DEFAULT_SESSION = session
     return session

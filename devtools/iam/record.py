@@ -66,7 +66,7 @@ def install(attribution: Attribution, sink: Callable[[Recorded], None]) -> None:
     import boto3
 
     if boto3.DEFAULT_SESSION is not None:  # created before: give it the hook too
-        boto3.DEFAULT_SESSION._session.register("before-parameter-build", record)
+        boto3.DEFAULT_SESSION._session.register("before-parameter-build", record)  # type: ignore[arg-type]
 
 
 class FileSink:

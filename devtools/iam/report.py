@@ -138,8 +138,9 @@ def rendered(record: dict[str, Any], text: str) -> tuple[str, list[str]]:
     rows, unexplained = role_rows(record, _kept_actions(text))
     for name, block in (("roles", rows), ("operators", operator_rows(record))):
         marker = _BLOCK.format(name=name)
-        pattern = re.compile(re.escape(marker) + r"\n.*?\n" + re.escape(marker), re.DOTALL)
-        text = pattern.sub(lambda _, marker=marker, block=block: "\n".join([marker, *block, marker]), text)
+        pattern = re.compile(re.escape(marker) + r"\n(?:.*?\n)?" + re.escape(marker), re.DOTALL)
+        replacement = "\n".join([marker, *block, marker])
+        text = pattern.sub(replacement.replace("\\", "\\\\"), text)
     return text, unexplained
 
 
