@@ -21,7 +21,7 @@ from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
 from devtools.iam.acting import acting_as
 from devtools.lambda_events import sqs_record
-from devtools.lambda_runtime import Invoke
+from devtools.lambda_runtime import SYNC_REQUEST_BYTES, Invoke
 from twilio_inbound.clock import iso_millis, utc_now
 
 log = logging.getLogger("twilio_inbound.local")
@@ -36,6 +36,17 @@ def _failed_identifiers(result: Any) -> list[str] | None:
         return None
     failures = result.get("batchItemFailures") or []
     return [str(failure["itemIdentifier"]) for failure in failures] or None
+
+
+def within_payload_limit(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The longest first part of a batch whose event fits Lambda's 6 MB (at least one record), as Lambda's event
+    source mapping makes its batches."""
+    size = len(b'{"Records":[]}')
+    for count, record in enumerate(records):
+        size += len(json.dumps(record, separators=(",", ":"), default=str).encode()) + 1
+        if size > SYNC_REQUEST_BYTES and count:
+            return records[:count]
+    return records
 
 
 class StreamPoller:
@@ -114,11 +125,17 @@ class StreamPoller:
             if iterator is None:
                 continue
             response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
-            records = [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
+            records = within_payload_limit(
+                [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
+            )
             if records:
+                # The rest of a batch over Lambda's 6 MB is read again from after the last record delivered.
+                whole = len(records) == len(response["Records"])
                 self._iterators[shard_id] = response.get("NextShardIterator")
                 self._deliver(shard_id, records)
-                self._last_sequence[shard_id] = str(response["Records"][-1]["dynamodb"]["SequenceNumber"])
+                self._last_sequence[shard_id] = str(records[-1]["dynamodb"]["SequenceNumber"])
+                if not whole:
+                    self._iterators[shard_id] = self._open(shard_id)
                 total += len(records)
             elif shard_id in self._last_sequence or self._starting_position == "TRIM_HORIZON":
                 self._iterators[shard_id] = self._open(shard_id)  # nothing is skipped by re-opening here
