@@ -37,7 +37,7 @@ class LocalStackProcess:
         emulator_port: int | None = None,
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),  # more local_stack options (--parameter Name=Value)
-        record_calls: bool = True,  # write every AWS call and the roles, for the test suite to check
+        record_calls: bool = False,  # write every AWS call and the roles, for the test suite to check
     ) -> None:
         self.port = port or free_port()
         self.emulator_port = emulator_port or free_port()

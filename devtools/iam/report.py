@@ -95,7 +95,10 @@ class Exercised:
 def _full_run(session: Any) -> bool:
     option = session.config.option
     selective = option.keyword or option.markexpr or getattr(option, "deselect", None) or getattr(option, "lf", False)
-    return not session.config.args and not selective and session.testsfailed == 0 and session.testscollected > 0
+    from _pytest.config import Config
+
+    every_test = session.config.args_source is Config.ArgsSource.TESTPATHS  # no paths given: the whole suite
+    return every_test and not selective and session.testsfailed == 0 and session.testscollected > 0
 
 
 # ---------------------------------------------------------------------- docs/IAM.md

@@ -22,7 +22,7 @@ def test_a_permission_taken_from_the_ingest_role_refuses_the_message_with_a_deni
     # GIVEN the local stack of a template whose ingest role lacks dynamodb:PutItem (its calls are not recorded:
     # the suite would rightly fail them)
     template = without(tmp_path, INGEST_PUT_ITEM)
-    process = LocalStackProcess(tmp_path, extra_args=["--template", str(template)], record_calls=False)
+    process = LocalStackProcess(tmp_path, extra_args=["--template", str(template)])
     try:
         stack = LocalStack(process, process.wait_for_outputs())
         # WHEN Twilio delivers a message
