@@ -19,7 +19,8 @@ from devtools.iam.acting import Attribution, function_folders
 from devtools.iam.policy import Decision, decide, granting
 from devtools.iam.record import Recorded, install
 from devtools.iam.report import Exercised, names_of
-from devtools.iam.roles import function_roles
+from devtools.iam.requests import with_key_use
+from devtools.iam.roles import customer_keys, function_roles
 from devtools.template import Stack, load_template
 
 _recorded: list[Recorded] = []
@@ -32,23 +33,26 @@ class RoleViolation(AssertionError):
     pass
 
 
-def _sources(item: pytest.Item) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], list[Recorded]]:
-    """The roles in play (per stack: function -> policies, and its physical names) and the local stacks' calls."""
+def _sources(item: pytest.Item) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], list[Recorded], dict[str, str]]:
+    """The roles in play (per stack: function -> policies, and its physical names), the local stacks' calls, and
+    the customer managed keys of the stacks' topics and queues."""
     roles: list[tuple[dict[str, Any], dict[str, str]]] = []
     calls: list[Recorded] = []
+    keys: dict[str, str] = {}
     for value in getattr(item, "funcargs", {}).values():
         if isinstance(value, Stack):
             roles.append(({name: role.policies for name, role in function_roles(value).items()}, names_of(value)))
+            keys.update(customer_keys(value))
         source = getattr(value, "iam_source", None)
         if source is not None:
             roles.append(source.roles())
             calls += source.new_calls()
-    return roles, calls
+    return roles, calls, keys
 
 
 def check(item: pytest.Item) -> None:
     """Evaluates the calls recorded since the last check; raises RoleViolation for what a role does not allow."""
-    roles, remote = _sources(item)
+    roles, remote, keys = _sources(item)
     calls, _recorded[:] = [*_recorded, *remote], []
     problems: list[str] = []
     for recorded in calls:
@@ -61,7 +65,7 @@ def check(item: pytest.Item) -> None:
         function = recorded.function
         if function not in _FOLDERS.values():  # the test itself, or a stand-in function of a test's own
             continue
-        for action, resource in recorded.requests:
+        for action, resource in with_key_use(recorded.requests, keys):
             problem = _evaluate(function, action, resource, roles)
             if problem:
                 problems.append(problem)

@@ -39,11 +39,12 @@ def names_of(stack: Stack) -> dict[str, str]:
 
 
 def generalized(resource: str, names: dict[str, str]) -> str:
-    """A resource ARN as a policy for any deployment of the stack names it."""
+    """A resource ARN as a policy for any deployment of the stack names it (an S3 object: its key's prefix)."""
+    if resource.startswith("arn:aws:s3:::") and resource.count("/") > 1:
+        bucket, prefix, _ = resource.split("/", 2)
+        resource = f"{bucket}/{prefix}/*"
     for physical in sorted(names, key=len, reverse=True):
         resource = resource.replace(physical, names[physical])
-    if resource.startswith("${") and "/" in resource and ".Arn}/" in resource and "s3" in resource.lower():
-        resource = resource.split("/", 1)[0] + "/" + resource.split("/", 2)[1] + "/*"  # object keys: their prefix
     return re.sub(rf":[a-z]{{2}}-[a-z]+-\d:{ACCOUNT_ID}:", ":${AWS::Region}:${AWS::AccountId}:", resource)
 
 

@@ -45,6 +45,26 @@ def requests(call: Call) -> list[Request]:
     return found
 
 
+# What a caller needs on a customer managed KMS key when the topic or queue it uses is encrypted with it: SNS and SQS
+# call KMS on the caller's behalf (AWS managed keys, alias/aws/*, and SQS-managed encryption need nothing).
+_KEY_USE = {
+    "sns:Publish": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sqs:SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sqs:ReceiveMessage": ("kms:Decrypt",),
+}
+
+
+def with_key_use(found: list[Request], keys: Mapping[str, str]) -> list[Request]:
+    """The requests, and the KMS requests they imply (`keys`: topic or queue ARN -> its customer managed key)."""
+    implied = [
+        (kms_action, keys[resource])
+        for action, resource in found
+        if resource in keys
+        for kms_action in _KEY_USE.get(action, ())
+    ]
+    return found + [request for request in dict.fromkeys(implied) if request not in found]
+
+
 # ---------------------------------------------------------------------- resources named by parameters
 def _arn(call: Call, service: str, path: str, *, region: bool = True, account: str | None = None) -> str:
     return f"arn:aws:{service}:{call.region if region else ''}:{account or call.account}:{path}"

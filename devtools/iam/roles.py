@@ -126,6 +126,26 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def customer_keys(stack: Stack) -> dict[str, str]:
+    """Topic and queue ARNs -> the customer managed KMS key (ARN) the template encrypts them with."""
+    keys: dict[str, str] = {}
+    for logical_id, resource in stack.resources.items():
+        key = resource.get("Properties", {}).get("KmsMasterKeyId")
+        if key is None or logical_id not in stack.physical:
+            continue
+        key_arn = str(stack.resolve(key))
+        if key_arn.startswith("alias/aws/"):
+            continue
+        if not key_arn.startswith("arn:"):
+            key_arn = next(
+                (attributes["Arn"] for attributes in stack.physical.values() if attributes.get("Ref") == key_arn),
+                key_arn,
+            )
+        attributes = stack.physical[logical_id]
+        keys[attributes.get("TopicArn") or attributes.get("Arn", "")] = key_arn
+    return keys
+
+
 @cache
 def _translated(template_json: str, region: str) -> dict[str, Any]:
     """The template as SAM translates it (local CodeUri folders stand in as S3 locations, as `sam validate` does)."""

@@ -10,7 +10,7 @@ import pytest
 
 from devtools.iam.local import emulator_policy
 from devtools.iam.policy import Decision, UnsupportedCondition, decide
-from devtools.iam.requests import Call, UnknownRequest, requests
+from devtools.iam.requests import Call, UnknownRequest, requests, with_key_use
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/messages"
 
@@ -156,3 +156,14 @@ def test_the_emulators_copy_grants_what_moto_checks_under_other_names() -> None:
         "Action": ["dynamodb:PutItem", "dynamodb:TransactWriteItems"],
         "Resource": "*",
     } in statements
+
+
+def test_a_topic_encrypted_with_a_customer_key_needs_the_key_too() -> None:
+    topic, key = "arn:aws:sns:us-east-1:123456789012:alarms", "arn:aws:kms:us-east-1:123456789012:key/k"
+    published = call("sns", "Publish", TopicArn=topic, Message="m")
+    assert with_key_use(published, {topic: key}) == [
+        ("sns:Publish", topic),
+        ("kms:GenerateDataKey", key),
+        ("kms:Decrypt", key),
+    ]
+    assert with_key_use(published, {}) == published  # an AWS managed key (alias/aws/sns): nothing more
