@@ -103,7 +103,7 @@ def _full_run(session: Any) -> bool:
 
 
 # ---------------------------------------------------------------------- docs/IAM.md
-def role_rows(record: dict[str, Any], kept: dict[str, str]) -> tuple[list[str], list[str]]:
+def role_rows(record: dict[str, Any], kept: dict[tuple[str, str], str]) -> tuple[list[str], list[str]]:
     """The per-role table, and the grants no test exercised and docs do not explain."""
     grants = template_grants(load_template(), "us-east-1")
     rows = ["| Function | Action | Resource | Exercised by the tests |", "|---|---|---|---|"]
@@ -116,9 +116,9 @@ def role_rows(record: dict[str, Any], kept: dict[str, str]) -> tuple[list[str], 
     return rows, unexplained
 
 
-def _kept(grant: Grant, kept: dict[str, str], function: str, unexplained: list[str]) -> str:
-    if grant.action in kept:
-        return "no: kept (below)"
+def _kept(grant: Grant, kept: dict[tuple[str, str], str], function: str, unexplained: list[str]) -> str:
+    if (grant.action, grant.resource) in kept or (grant.action, "*") in kept:
+        return "no: kept (above)"
     unexplained.append(f"{function} grants {grant.action} on {grant.resource}, which no test exercises")
     return "**no**"
 
@@ -132,10 +132,11 @@ def operator_rows(record: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _kept_actions(text: str) -> dict[str, str]:
-    """docs/IAM.md's "Granted, not exercised" table: action -> why it stays."""
+def _kept_actions(text: str) -> dict[tuple[str, str], str]:
+    """docs/IAM.md's "Granted, not exercised" table: (action, resource as the template writes it, or *) -> why."""
     section = text.split("## Granted, not exercised", 1)[-1].split("\n## ", 1)[0]
-    return dict(re.findall(r"^\| `([a-z0-9-]+:[A-Za-z*]+)` \| (.+?) \|$", section, re.MULTILINE))
+    rows = re.findall(r"^\| `([a-z0-9-]+:[A-Za-z*]+)` \| `([^`]+)` \| (.+?) \|$", section, re.MULTILINE)
+    return {(action, resource): reason for action, resource, reason in rows}
 
 
 def rendered(record: dict[str, Any], text: str) -> tuple[str, list[str]]:

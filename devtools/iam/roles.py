@@ -149,23 +149,19 @@ def customer_keys(stack: Stack) -> dict[str, str]:
 @cache
 def _translated(template_json: str, region: str) -> dict[str, Any]:
     """The template as SAM translates it (local CodeUri folders stand in as S3 locations, as `sam validate` does)."""
-    from samtranslator.translator.transform import transform
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
 
     template = json.loads(template_json)
     for resource in template["Resources"].values():
         for key in ("CodeUri", "ContentUri"):
             if isinstance(resource.get("Properties", {}).get(key), str):
                 resource["Properties"][key] = f"s3://local/{resource['Properties'][key]}"
-    pseudo = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
-    translated: dict[str, Any] = transform(template, pseudo, _NoManagedPolicyLookups())
+    # No IAM to ask for managed policy names samtranslator does not bundle: an empty map.
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    translated: dict[str, Any] = translator.translate(template, {}, get_managed_policy_map=dict)
     return translated
-
-
-class _NoManagedPolicyLookups:
-    """samtranslator asks IAM for managed policy names it does not bundle; there is no IAM to ask offline."""
-
-    def load(self) -> dict[str, str]:
-        return {}
 
 
 def _policies_naming(stack: Stack, resources: dict[str, Any], role_id: str) -> dict[str, Document]:

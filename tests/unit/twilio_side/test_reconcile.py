@@ -265,3 +265,17 @@ def test_the_scheduled_function_fails_visibly_when_twilio_refuses_it(
     cli.set_secret({"primary": "revoked", "accountSid": account.sid})
     with pytest.raises(RuntimeError, match="Twilio answered 401"):
         reconcile_function()({})
+
+
+def test_the_scheduled_function_recovers_a_missed_stop_and_its_opt_out(
+    cli: Cli, twilio: TwilioStandIn, account: Account, reconcile_function: Callable[..., Invoke]
+) -> None:
+    # GIVEN a STOP the webhook missed
+    twilio.add_number(account.sid, SUPPORT)
+    cli.register(SUPPORT)
+    stop = twilio.add_inbound_message(account.sid, sender=CUSTOMER, to=SUPPORT, body="STOP", date_sent=minutes_ago(10))
+    # WHEN the schedule runs
+    reconcile_function(RECONCILE_EVERY_MINUTES="15")({})
+    # THEN the STOP is stored, and the customer is opted out, as if the webhook had received it
+    assert stop.sid in cli.stored()
+    assert optout_store(cli.stack).is_opted_out(SUPPORT, CUSTOMER)
