@@ -63,7 +63,7 @@ def check(item: pytest.Item) -> None:
             exercised.operator(recorded, [names for _, names in roles])
             continue
         function = recorded.function
-        if function not in _FOLDERS.values():  # the test itself, or a stand-in function of a test's own
+        if function is None or function not in _FOLDERS.values():  # the test itself, or a test's own function
             continue
         for action, resource in with_key_use(recorded.requests, keys):
             problem = _evaluate(function, action, resource, roles)
