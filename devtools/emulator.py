@@ -119,10 +119,11 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     import moto.sqs.models  # noqa: F401
     from moto.server import ThreadedMotoServer
 
-    from devtools.iam.local import answer_denials_as_json
+    from devtools.iam.local import answer_denials_as_json, presigned_urls_unchecked
     from devtools.moto_atomic import serialize_dynamodb_writes
 
     answer_denials_as_json()  # as AWS answers a JSON-protocol call it refuses
+    presigned_urls_unchecked()  # moto cannot read a presigned URL's credentials
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

@@ -260,7 +260,7 @@ def _run_as_roles(session: Any, stack: Any, endpoint: str) -> tuple[Any, dict[st
     """The template's roles in the emulator, each function signing as its role, then enforcement on; returns the
     session the functions and pollers use, and the operator's credentials."""
     from devtools.iam.acting import Attribution, function_folders
-    from devtools.iam.local import FunctionCredentials, enforce, session_signing_as_functions, set_up_identities
+    from devtools.iam.local import FunctionCredentials, enforce, set_up_identities, sign_as_functions
     from devtools.iam.record import RECORD_FOLDER_VARIABLE, FileSink, install
     from devtools.iam.report import names_of
     from devtools.iam.roles import function_roles
@@ -275,7 +275,7 @@ def _run_as_roles(session: Any, stack: Any, endpoint: str) -> tuple[Any, dict[st
         (Path(record) / "roles.json").write_text(document, encoding="utf-8")
     install(attribution, FileSink(Path(record) / "calls.jsonl") if record else lambda recorded: None)
     botocore.handlers.BUILTIN_HANDLERS.append(("after-call", _print_denial))
-    signing = session_signing_as_functions(FunctionCredentials(attribution, credentials, operator), REGION)
+    signing = sign_as_functions(FunctionCredentials(attribution, credentials, operator), REGION)
     enforce(endpoint)
     return signing, operator
 

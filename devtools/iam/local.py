@@ -16,6 +16,8 @@ moto 5.2.5's enforcement has quirks, each worked around here (docs/IAM.md, "The 
   sns:PublishBatch with sns:Publish, dynamodb:TransactWriteItems with the item actions, and so on.
 - A denial of a JSON-protocol call (DynamoDB, SQS, Secrets Manager) comes back as XML, which botocore reads as
   error code "403": the emulator answers it in JSON, with the code the service uses (see `answer_denials_as_json`).
+- A presigned URL's credentials (in its query) are not read: it answers 500. Presigned requests pass unchecked
+  (only the operator presigns).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from typing import Any
 
 import boto3
 import botocore.credentials
-import botocore.session
 
 from devtools.iam.acting import Attribution
 from devtools.iam.roles import Document, Role
@@ -127,18 +128,52 @@ class FunctionCredentials(botocore.credentials.Credentials):
         return self._roles.get(function, self._operator) if function else self._operator
 
 
-def session_signing_as_functions(credentials: FunctionCredentials, region: str) -> boto3.session.Session:
-    """A session (made boto3's default too, which the functions' module-level clients use) whose every request
-    is signed by the function making it."""
-    core = botocore.session.Session()
-    core._credentials = credentials  # type: ignore[attr-defined]  # botocore's own cache of resolved credentials: resolved, once, to these
-    session = boto3.session.Session(botocore_session=core, region_name=region)
+class _FunctionsCredentialProvider(botocore.credentials.CredentialProvider):
+    METHOD = "twilio-inbound-local-roles"
+
+    def __init__(self, credentials: FunctionCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> FunctionCredentials:
+        return self._credentials
+
+
+def sign_as_functions(credentials: FunctionCredentials, region: str) -> boto3.session.Session:
+    """Every botocore session created from now on in this process (boto3's default one, the sessions Powertools
+    creates for itself) resolves its credentials to `credentials`, before the environment's: as a function's
+    environment holds its role's keys in Lambda. Returns a new session, made boto3's default."""
+    create_resolver = botocore.credentials.create_credential_resolver
+
+    def resolver(*args: Any, **kwargs: Any) -> botocore.credentials.CredentialResolver:
+        chain = create_resolver(*args, **kwargs)
+        chain.insert_before("env", _FunctionsCredentialProvider(credentials))
+        return chain
+
+    botocore.credentials.create_credential_resolver = resolver
+    session = boto3.session.Session(region_name=region)
     boto3.DEFAULT_SESSION = session
     return session
 
 
 # ---------------------------------------------------------------------- inside the emulator's process
 _JSON_DENIAL_CODES = {"sqs": "AccessDenied"}  # what each JSON-protocol service calls it (default below)
+
+
+def presigned_urls_unchecked() -> None:
+    """moto reads a request's credentials from its Authorization header only: a presigned URL (credentials in
+    its query) gets a 500 once enforcement is on. Such requests pass unchecked; only the operator presigns
+    (`twilio-inbound media url`), and the operator may do anything here."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+
+    def authorize(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        if "Authorization" not in self.headers and "X-Amz-Credential=" in (self.uri or ""):
+            return
+        original(self, bucket_name, key_name)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]
 
 
 def answer_denials_as_json() -> None:
