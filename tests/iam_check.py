@@ -33,11 +33,19 @@ class RoleViolation(AssertionError):
     pass
 
 
-def _sources(item: pytest.Item) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], list[Recorded], dict[str, str]]:
-    """The roles in play (per stack: function -> policies, and its physical names), the local stacks' calls, and
-    the customer managed keys of the stacks' topics and queues."""
-    roles: list[tuple[dict[str, Any], dict[str, str]]] = []
-    calls: list[Recorded] = []
+Roles = list[tuple[dict[str, Any], dict[str, str]]]  # per stack: function -> its policies, and physical names
+
+
+def _remote_calls(item: pytest.Item) -> list[Recorded]:
+    """The calls the test's local stacks made since the last check."""
+    sources = [getattr(value, "iam_source", None) for value in getattr(item, "funcargs", {}).values()]
+    return [recorded for source in sources if source is not None for recorded in source.new_calls()]
+
+
+def _roles(item: pytest.Item) -> tuple[Roles, dict[str, str]]:
+    """The roles in play (the test's stacks, in moto or local stacks) and the customer managed keys of the
+    stacks' topics and queues."""
+    roles: Roles = []
     keys: dict[str, str] = {}
     for value in getattr(item, "funcargs", {}).values():
         if isinstance(value, Stack):
@@ -46,14 +54,16 @@ def _sources(item: pytest.Item) -> tuple[list[tuple[dict[str, Any], dict[str, st
         source = getattr(value, "iam_source", None)
         if source is not None:
             roles.append(source.roles())
-            calls += source.new_calls()
-    return roles, calls, keys
+    return roles, keys
 
 
 def check(item: pytest.Item) -> None:
     """Evaluates the calls recorded since the last check; raises RoleViolation for what a role does not allow."""
-    roles, remote, keys = _sources(item)
-    calls, _recorded[:] = [*_recorded, *remote], []
+    calls, _recorded[:] = [*_recorded, *_remote_calls(item)], []
+    calls = [recorded for recorded in calls if recorded.caller]
+    if not calls:  # only the test's own calls
+        return
+    roles, keys = _roles(item)
     problems: list[str] = []
     for recorded in calls:
         if recorded.error and recorded.caller:
@@ -73,7 +83,7 @@ def check(item: pytest.Item) -> None:
         raise RoleViolation("calls their roles do not allow:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
-def _evaluate(function: str, action: str, resource: str, roles: list[tuple[dict[str, Any], dict[str, str]]]) -> str:
+def _evaluate(function: str, action: str, resource: str, roles: Roles) -> str:
     if not roles:
         return f"{function}: {action} on {resource}: no stack in this test to find the function's role in"
     for policies, _ in roles:
