@@ -100,6 +100,11 @@ class Stack:
         self.physical: dict[str, dict[str, str]] = {}  # logical id -> {"Ref": ..., "Arn": ..., ...}
 
     @cached_property
+    def logs(self) -> Any:
+        """One client for every log group (as for alarms)."""
+        return self.session.client("logs")
+
+    @cached_property
     def cloudwatch(self) -> Any:
         """One client for every alarm: creating a client costs more than creating an alarm in moto."""
         return self.session.client("cloudwatch")
@@ -416,7 +421,7 @@ def _create_managed_policy(stack: Stack, logical_id: str, properties: dict[str, 
 def _create_log_group(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
     """The group the function's role lets Lambda write to (its Arn, as CloudFormation gives it, ends in :*)."""
     name = properties.get("LogGroupName") or stack.physical_name(logical_id)
-    stack.session.client("logs").create_log_group(logGroupName=name)
+    stack.logs.create_log_group(logGroupName=name)
     return {"Ref": name, "Arn": f"arn:aws:logs:{stack.region}:{ACCOUNT_ID}:log-group:{name}:*"}
 
 

@@ -36,15 +36,21 @@ class Attribution:
 
     def __init__(self, folders: Mapping[Path, str]) -> None:
         self._folders = tuple((str(folder.resolve()) + "/", function) for folder, function in folders.items())
+        self._owners: dict[str, str | None] = {}  # source file -> its function (a cache: every call looks)
 
     def function(self) -> str | None:
         acting = _acting.get()
         if acting is not None:
             return acting
         for frame in _frames():
-            for folder, function in self._folders:
-                if frame.f_code.co_filename.startswith(folder):
-                    return function
+            filename = frame.f_code.co_filename
+            owner = self._owners.get(filename, "?")
+            if owner == "?":
+                owner = self._owners[filename] = next(
+                    (function for folder, function in self._folders if filename.startswith(folder)), None
+                )
+            if owner is not None:
+                return owner
         return None
 
     @staticmethod
