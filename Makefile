@@ -14,7 +14,7 @@ IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/c
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv twilio-openapi contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load clean
+.PHONY: venv twilio-openapi browser contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -46,6 +46,19 @@ $(TWILIO_OPENAPI)/.fetched:
 
 twilio-openapi: $(TWILIO_OPENAPI)/.fetched
 
+# The console's browser tests (tests/integration/test_console.py) drive Debian's Chromium through its own
+# chromedriver, never a downloaded browser: installed with apt-get where missing (as root), else those tests
+# are skipped and say why.
+CHROMIUM_PACKAGES := chromium chromium-driver
+
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Chromium for the console's browser tests: apt-get install $(CHROMIUM_PACKAGES)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; } \
+	    || echo "note: apt-get could not install $(CHROMIUM_PACKAGES): the console's browser tests will be skipped"; \
+	else echo "note: no chromium and chromedriver here, and no root apt-get to install them: the console's browser tests will be skipped"; fi
+
 contract: venv twilio-openapi ## The Twilio API stand-in against Twilio's OpenAPI description, through the twilio SDK
 	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
@@ -57,13 +70,13 @@ $(CHECKOV): | $(BIN)/.installed
 local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint twilio-openapi ## Lint, type-check, unit + integration tests, the benchmark's deterministic figures
+test: venv lint twilio-openapi browser ## Lint, type-check, unit + integration tests, the benchmark's deterministic figures
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 unit: venv twilio-openapi
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: venv twilio-openapi
+integration: venv twilio-openapi browser
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from urllib.parse import parse_qsl
 import botocore.handlers
 
 from devtools.drain import DRAIN_SECONDS
-from devtools.ports import port_is_free
+from devtools.ports import LOOPBACK, port_is_free
 from devtools.template import ROOT, TEMPLATE_PATH
 from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address
@@ -34,6 +35,8 @@ from twilio_inbound_cli.target import LOCAL_OUTPUTS
 
 if TYPE_CHECKING:  # imported when the functions start: after the environment points at the emulator
     from devtools.apigw import GatewayServer
+    from devtools.console.server import Console
+    from devtools.lambda_runtime import Invoke
     from devtools.pollers import PollingThread
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
@@ -77,6 +80,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--template", type=Path, default=TEMPLATE_PATH, help="the SAM template to run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--console-port",
+        type=int,
+        default=int(os.environ.get("CONSOLE_PORT", "3030")),
+        help="the console's port in the browser (always on 127.0.0.1; 0: no console)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
@@ -149,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     if endpoint_kind != "HttpApi":  # function URLs are an AWS-side choice: the same event, served here as /sms
         print(f"error: make local serves the HTTP API's routes only, not WebhookEndpoint={endpoint_kind}")
         return 2
-    for name, port in (("webhook", args.port), ("emulator", args.emulator_port)):
-        if not port_is_free(args.host, port):
-            print(f"error: {name} port {args.host}:{port} is already in use (choose another with --help)")
+    ports = [("webhook", args.host, args.port), ("emulator", args.host, args.emulator_port)]
+    for name, host, port in [*ports, *([("console", LOOPBACK, args.console_port)] if args.console_port else [])]:
+        if not port_is_free(host, port):
+            print(f"error: {name} port {host}:{port} is already in use (choose another with --help)")
             return 2
 
     endpoint = f"http://{args.host}:{args.emulator_port}"
@@ -173,28 +183,34 @@ def main(argv: list[str] | None = None) -> int:
     twilio = _start_twilio(args, token, webhook_url)
     args.twilio_api_url = args.twilio_api_url or twilio.base_url
     running: _Running | None = None
+    console: Console | None = None
     try:
         session = boto3.session.Session(region_name=REGION)  # the emulator checks nothing yet (devtools/iam/local.py)
         stack, outputs = _provision(session, args, token)
-        signing, operator = _run_as_roles(session, stack, endpoint)
-        running = _start_functions(signing, stack, args, endpoint, stop)
+        signing = _run_as_roles(session, stack, endpoint, outputs)
+        console = _console(args, outputs, twilio, webhook_url)
+        running = _start_functions(signing, stack, args, endpoint, stop, observe=console.observe if console else None)
         outputs.update(
             {
-                # The emulator's operator (an IAM user that may do anything): the CLI's and tests' credentials.
-                "EmulatorAccessKeyId": operator["AccessKeyId"],
-                "EmulatorSecretAccessKey": operator["SecretAccessKey"],
                 "WebhookUrl": webhook_url,
                 "TwilioApiUrl": args.twilio_api_url,
                 **({"TwilioStandInAdminUrl": twilio.admin_url} if twilio else {}),
             }
         )
+        if console:
+            console.start(signing)  # outside any function: the operator's credentials
+            outputs["ConsoleUrl"] = console.url
         _write_outputs(args.outputs, outputs)
         _print_banner(args, token, webhook_url, endpoint, twilio is not None)
+        if console:
+            print(f"console   {console.url}   (developer tool: 127.0.0.1 only, never deployed)", flush=True)
         while not closing.wait(0.5):  # a short wait: the main thread gets back to the signal handler even when busy
             pass
         _drain(running, args.drain_seconds, interrupted)
     finally:
         stop.set()
+        if console:
+            console.stop()
         # One deadline for every thread (each is a daemon): a busy machine must not add up per-thread timeouts.
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         for thread in running.threads if running else []:
@@ -204,6 +220,22 @@ def main(argv: list[str] | None = None) -> int:
         emulator.stop()
         args.outputs.unlink(missing_ok=True)
     return 0
+
+
+def _console(args: argparse.Namespace, outputs: dict[str, Any], twilio: Any, webhook_url: str) -> Console | None:
+    """The console in the browser (devtools/console), unless --console-port 0."""
+    if not args.console_port:
+        return None
+    from devtools.console.server import Console
+
+    return Console(
+        port=args.console_port,
+        outputs=outputs,
+        stack_name=args.stack_name,
+        standin=twilio,
+        account_sid=TEST_ACCOUNT_SID,
+        webhook_url=webhook_url,
+    )
 
 
 def _point_at_emulator(endpoint: str, verbose: bool) -> None:
@@ -256,9 +288,10 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
     }
 
 
-def _run_as_roles(session: Any, stack: Any, endpoint: str) -> tuple[Any, dict[str, str]]:
+def _run_as_roles(session: Any, stack: Any, endpoint: str, outputs: dict[str, Any]) -> Any:
     """The template's roles in the emulator, each function signing as its role, then enforcement on; returns the
-    session the functions and pollers use, and the operator's credentials."""
+    session the functions and pollers use. The outputs get the operator's credentials (an emulator IAM user that
+    may do anything: the CLI's, the console's, the tests')."""
     from devtools.iam.acting import Attribution, function_folders
     from devtools.iam.local import FunctionCredentials, enforce, set_up_identities, sign_as_functions
     from devtools.iam.record import RECORD_FOLDER_VARIABLE, FileSink, install
@@ -277,7 +310,10 @@ def _run_as_roles(session: Any, stack: Any, endpoint: str) -> tuple[Any, dict[st
     botocore.handlers.BUILTIN_HANDLERS.append(("after-call", _print_denial))
     signing = sign_as_functions(FunctionCredentials(attribution, credentials, operator), REGION)
     enforce(endpoint)
-    return signing, operator
+    outputs.update(
+        {"EmulatorAccessKeyId": operator["AccessKeyId"], "EmulatorSecretAccessKey": operator["SecretAccessKey"]}
+    )
+    return signing
 
 
 def _print_denial(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -326,9 +362,16 @@ class _Running:
 
 
 def _start_functions(
-    session: Any, stack: Any, args: argparse.Namespace, endpoint: str, stop: threading.Event
+    session: Any,
+    stack: Any,
+    args: argparse.Namespace,
+    endpoint: str,
+    stop: threading.Event,
+    *,
+    observe: Callable[[str, Invoke], Invoke] | None = None,
 ) -> _Running:
-    """Loads every function of the template and starts its event sources; the gateway serves the webhook."""
+    """Loads every function of the template and starts its event sources; the gateway serves the webhook.
+    `observe` (the console's) wraps every function's invoke."""
     from devtools.apigw import GatewayServer
     from devtools.lambda_runtime import load_function
     from devtools.pollers import PollingThread, QueuePoller, StreamPoller
@@ -345,6 +388,8 @@ def _start_functions(
     }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
+    if observe is not None:
+        invokers = {logical_id: observe(logical_id, invoke) for logical_id, invoke in invokers.items()}
     pollers: list[PollingThread] = []
     for logical_id, spec in functions.items():
         for source in spec.events:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import boto3
@@ -49,6 +50,10 @@ def within_payload_limit(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records
 
 
+def _acting(function: str | None) -> AbstractContextManager[None]:
+    return acting_as(function) if function else nullcontext()
+
+
 class StreamPoller:
     """Reads every shard of a DynamoDB stream and invokes the function with batches of records."""
 
@@ -62,9 +67,9 @@ class StreamPoller:
         properties: dict[str, Any],
         retry_delay: float = 0.05,
         *,
-        function: str,
+        function: str | None,
     ) -> None:
-        self.function = function  # whose role reads the stream
+        self.function = function  # whose role reads the stream (None: the operator's, a developer tool's poller)
         self._streams = session.client("dynamodbstreams")
         self._sqs = session.client("sqs")
         self._stream_arn = stream_arn
@@ -115,7 +120,7 @@ class StreamPoller:
 
     def poll_once(self) -> int:
         """Reads one batch from each shard and delivers it; returns how many records were read."""
-        with acting_as(self.function):
+        with _acting(self.function):
             return self._poll_once()
 
     def _poll_once(self) -> int:
@@ -228,9 +233,9 @@ class QueuePoller:
         properties: dict[str, Any],
         retry_visibility: int | None = 1,
         *,
-        function: str,
+        function: str | None,
     ) -> None:
-        self.function = function  # whose role receives and deletes
+        self.function = function  # whose role receives and deletes (None: the operator's)
         self._sqs = session.client("sqs")
         self._queue_arn = queue_arn
         self._queue_url = str(self._sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"])
@@ -252,7 +257,7 @@ class QueuePoller:
         return sum(int(value) for value in attributes.values())  # just the counts asked for
 
     def poll_once(self, wait_seconds: int = 0) -> int:
-        with acting_as(self.function):
+        with _acting(self.function):
             response = self._sqs.receive_message(
                 QueueUrl=self._queue_url,
                 MaxNumberOfMessages=self._batch_size,
@@ -295,7 +300,7 @@ class QueuePoller:
             if record["messageId"] not in failed
         ]
         if done:
-            with acting_as(self.function):
+            with _acting(self.function):
                 undeleted = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done).get("Failed", [])
             if undeleted:
                 log.error("queue poller: %d messages not deleted; they come back", len(undeleted))

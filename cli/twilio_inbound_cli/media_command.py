@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 
 from twilio_inbound.media_bucket import NoSuchMedia, find_media_key
-from twilio_inbound_cli.target import resolve
+from twilio_inbound_cli.target import Target, resolve
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -60,11 +60,15 @@ def _url(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(args: argparse.Namespace) -> int:
-    target = resolve(args.stack_name)
-    moved = move_dead_letters(
+def replay_dead_letters(target: Target) -> int:
+    """The media dead-letter queue moved back to the media queue (`media replay`); how many were moved."""
+    return move_dead_letters(
         target.client("sqs"), target.output("MediaDeadLetterQueueUrl"), target.output("MediaQueueUrl")
     )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    moved = replay_dead_letters(resolve(args.stack_name))
     print(json.dumps({"moved": moved}))
     return 0
 

@@ -11,29 +11,37 @@ from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
-from twilio_inbound_cli.replay import Replayer
-from twilio_inbound_cli.target import resolve
+from twilio_inbound_cli.replay import Replayer, ReplayResult
+from twilio_inbound_cli.target import Target, resolve
 from twilio_inbound_cli.time_arguments import stored_time
 
 
-def _run(args: argparse.Namespace) -> int:
-    target = resolve(args.stack_name)
+def replayer(target: Target) -> Replayer:
     dynamodb = target.client("dynamodb")
     opt_outs_table = target.output("OptOutsTableName")
-    replayer = Replayer(
+    return Replayer(
         MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
         TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
         OptOutStore(dynamodb, opt_outs_table),
     )
+
+
+def replay_dead_letters(target: Target) -> ReplayResult:
+    """The stream batches the fanout function gave up on, republished from the table (`replay --from-dlq`)."""
+    return replayer(target).from_dead_letters(
+        target.client("sqs"), target.output("FanoutDeadLetterQueueUrl"), target.client("dynamodbstreams")
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    target = resolve(args.stack_name)
     if args.from_dlq:
-        result = replayer.from_dead_letters(
-            target.client("sqs"), target.output("FanoutDeadLetterQueueUrl"), target.client("dynamodbstreams")
-        )
+        result = replay_dead_letters(target)
     elif args.message_sid:
-        result = replayer.by_message_sids(args.message_sid)
+        result = replayer(target).by_message_sids(args.message_sid)
     else:
         until = args.until or iso_millis(utc_now())
-        result = replayer.by_time_range(args.since, until, args.number or "")
+        result = replayer(target).by_time_range(args.since, until, args.number or "")
     summary: dict[str, Any] = {key: value for key, value in asdict(result).items() if value}
     print(json.dumps(summary or {"published": []}, indent=2))
     return 1 if result.failed or result.dead_letters_kept else 0

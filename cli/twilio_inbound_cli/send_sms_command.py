@@ -59,17 +59,30 @@ def _outcome(target: Target, key: str, timeout: float) -> tuple[dict[str, Any], 
     return {**report, "timedOut": True}, 3
 
 
+def checked_command(command: dict[str, Any]) -> str:
+    """The command as the outbound queue carries it, checked with the sender's own rules (MalformedCommand says
+    what is wrong)."""
+    text = json.dumps(command, ensure_ascii=False)
+    parse_command(text)
+    return text
+
+
+def queue_command(target: Target, text: str) -> str:
+    """Puts a checked command on the stack's outbound queue, as a sending service does; the queue's MessageId."""
+    queued = target.client("sqs").send_message(QueueUrl=target.output("OutboundQueueUrl"), MessageBody=text)
+    return str(queued["MessageId"])
+
+
 def _run(args: argparse.Namespace) -> int:
     command = build_command(args)
-    text = json.dumps(command, ensure_ascii=False)
     try:
-        parse_command(text)
+        text = checked_command(command)
     except MalformedCommand as error:
         print(f"error: {error}")
         return 2
     target = resolve(args.stack_name)
-    queued = target.client("sqs").send_message(QueueUrl=target.output("OutboundQueueUrl"), MessageBody=text)
-    print(json.dumps({"idempotencyKey": command["idempotencyKey"], "queued": queued["MessageId"]}), flush=True)
+    queued = queue_command(target, text)
+    print(json.dumps({"idempotencyKey": command["idempotencyKey"], "queued": queued}), flush=True)
     if not args.wait:
         return 0
     report, code = _outcome(target, command["idempotencyKey"], args.wait)
