@@ -186,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     console: Console | None = None
     try:
         session = boto3.session.Session(region_name=REGION)  # the emulator checks nothing yet (devtools/iam/local.py)
-        stack, outputs = _provision(session, args, token)
-        signing = _run_as_roles(session, stack, endpoint, outputs)
+        stack, outputs, signing = _provision(session, args, token)
         console = _console(args, outputs, twilio, webhook_url)
         running = _start_functions(signing, stack, args, endpoint, stop, observe=console.observe if console else None)
         outputs.update(
@@ -258,8 +257,9 @@ def _point_at_emulator(endpoint: str, verbose: bool) -> None:
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any, dict[str, Any]]:
-    """The template's resources in the emulator, and the stack's outputs."""
+def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any, dict[str, Any], Any]:
+    """The template's resources and roles in the emulator, the stack's outputs, and the session that signs as
+    each function (the emulator enforcing identity policies from then on)."""
     from devtools.template import Stack, load_template
 
     # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
@@ -278,7 +278,7 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
             "PublicBaseUrl": args.public_base_url,
         },
     ).provision()
-    return stack, {
+    outputs = {
         **stack.outputs(),
         "EmulatorEndpoint": os.environ["AWS_ENDPOINT_URL"],
         "Region": REGION,
@@ -286,6 +286,7 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
         "TwilioAuthTokenSecretArn": secret_arn,
         "StatusCallbackUrl": _status_callback_url(args),
     }
+    return stack, outputs, _run_as_roles(session, stack, os.environ["AWS_ENDPOINT_URL"], outputs)
 
 
 def _run_as_roles(session: Any, stack: Any, endpoint: str, outputs: dict[str, Any]) -> Any:
