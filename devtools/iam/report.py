@@ -31,7 +31,7 @@ def names_of(stack: Stack) -> dict[str, str]:
     names = {
         value: f"${{{logical_id}}}" if attribute == "Ref" else f"${{{logical_id}.{attribute}}}"
         for logical_id, attributes in stack.physical.items()
-        for attribute, value in attributes.items()
+        for attribute, value in sorted(attributes.items(), key=lambda item: item[0] == "Ref")  # Ref wins
         if value
     }
     names.update({value: f"${{{name}}}" for name, value in stack.parameters.items() if value.startswith("arn:")})
