@@ -9,12 +9,13 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # Where the functions' packages live, as Lambda lays them out (each CodeUri and the shared layer), plus the
 # repo root for devtools/bench/tests: written into the venv as a .pth file, so every tool and subprocess sees
 # them. Each CodeUri holds one package named after its function, so no module name is ambiguous. The operator
-# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH.
-IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender
+# CLI (cli/) is installed editable, which puts `twilio-inbound` on the venv's PATH. clients/python is the
+# subscribers' package (twilio_inbound_client), as a service or the consumer function has it installed.
+IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender clients/python
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv twilio-openapi browser contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load clean
+.PHONY: venv twilio-openapi typescript generate browser contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -46,6 +47,18 @@ $(TWILIO_OPENAPI)/.fetched:
 
 twilio-openapi: $(TWILIO_OPENAPI)/.fetched
 
+# The TypeScript types' generator and compiler (clients/typescript), from its lockfile.
+TYPESCRIPT_CLIENT := clients/typescript
+$(TYPESCRIPT_CLIENT)/node_modules/.installed: $(TYPESCRIPT_CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to generate and check the TypeScript types: install Node.js" >&2; exit 1; }
+	cd $(TYPESCRIPT_CLIENT) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+typescript: $(TYPESCRIPT_CLIENT)/node_modules/.installed
+
+generate: venv typescript ## From schemas/: the client package's models, the TypeScript types, the schema registry's documents
+	$(BIN)/python -m devtools.codegen
+
 # The console's browser tests (tests/integration/test_console.py) drive Debian's Chromium through its own
 # chromedriver, never a downloaded browser: installed with apt-get where missing (as root), else those tests
 # are skipped and say why.
@@ -70,14 +83,17 @@ $(CHECKOV): | $(BIN)/.installed
 local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint twilio-openapi browser ## Lint, type-check, unit + integration tests, the benchmark's deterministic figures
+test: venv lint twilio-openapi typescript browser ## Lint, type-check, unit + integration tests, the benchmark's deterministic figures
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-unit: venv twilio-openapi
+unit: venv twilio-openapi typescript
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv twilio-openapi browser
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+# Stacks a subscriber deploys beside the main one (docs/eventbridge.md): linted and scanned as template.yaml is.
+SUBSCRIBER_TEMPLATES := subscribers/https-subscriber.yaml
 
 lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
@@ -85,9 +101,10 @@ lint: venv $(CHECKOV) ## ruff, mypy, bandit, cfn-lint, sam validate --lint, chec
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r functions cli
 	$(BIN)/bandit -q -r devtools bench -s B404,B603 2>/dev/null  # dev tools start this repo's own processes
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml $(SUBSCRIBER_TEMPLATES)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint
-	$(CHECKOV) --config-file .checkov.yaml -f template.yaml
+	for extra in $(SUBSCRIBER_TEMPLATES); do AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/sam validate --lint -t $$extra || exit 1; done
+	$(CHECKOV) --config-file .checkov.yaml -f template.yaml $(addprefix -f ,$(SUBSCRIBER_TEMPLATES))
 
 format: venv
 	$(BIN)/ruff format .
@@ -130,4 +147,4 @@ load: venv ## 5,000 signed messages at concurrency 32 through a local stack of i
 	$(BIN)/python -m devtools.load --start $(ARGS)
 
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache $(TYPESCRIPT_CLIENT)/node_modules

@@ -46,6 +46,10 @@ PRICE = {
     "sns_request": 0.50,  # per million requests, each 64 KB of a publish a request
     "sqs_request": 0.40,  # per million requests, each 64 KB a request
 }
+# PublishTo with EventBridge, us-east-1, USD (aws.amazon.com/eventbridge/pricing, check before relying): custom
+# events put on the bus, each 64 KB of an entry one event; every event archived, per GB; and, not per message, the
+# archive's storage ($0.023 per GB-month) and replays (the events replayed, as custom events).
+EVENTBRIDGE_PRICE = {"put_event": 1.00, "archive_gb": 0.10}
 MEMORY_GB = 128 / 1024  # every function but media: MemorySize 128
 # Lambda gives a function CPU in proportion to memory, one vCPU at 1,769 MB: at 128 MB, CPU time stretches so.
 CPU_STRETCH = 1769 / 128
@@ -365,6 +369,18 @@ def subscriber_dollars(event_size: int) -> dict[str, float]:
     }
 
 
+def eventbridge_dollars(event_size: int, work: Workload) -> dict[str, float]:
+    """$ per million messages the bus adds (PublishTo=SnsAndEventBridge): PutEvents, the archive's processing, and
+    the fanout's wait for its PutEvents calls (as many as its PublishBatch calls). PublishTo=EventBridge saves the
+    SNS line of the pipeline instead."""
+    lambda_s_price = MEMORY_GB * PRICE["lambda_gb_s"] * 1e6
+    return {
+        "put_events": math.ceil(event_size / SNS_CHUNK) * EVENTBRIDGE_PRICE["put_event"],
+        "archive": event_size * 1e6 / KB**3 * EVENTBRIDGE_PRICE["archive_gb"],
+        "fanout_lambda": work.fanout_sns_calls * ROUND_TRIP_S * lambda_s_price,
+    }
+
+
 @dataclass(frozen=True)
 class KindCost:
     kind: str
@@ -377,6 +393,7 @@ class KindCost:
     after_function_url: float
     subscriber: float
     parts_after_http_api: dict[str, float]
+    eventbridge: float = 0.0  # + the bus and its archive (PublishTo=SnsAndEventBridge)
 
 
 def measure(work: Workload) -> list[KindCost]:
@@ -403,6 +420,7 @@ def measure(work: Workload) -> list[KindCost]:
                 after_function_url=sum(pipeline_dollars(after.write_units, size, work, http_api=False).values()),
                 subscriber=sum(subscriber_dollars(size).values()),
                 parts_after_http_api=after_api,
+                eventbridge=sum(eventbridge_dollars(size, work).values()),
             )
         )
     return rows
@@ -426,8 +444,8 @@ def table(costs: list[KindCost], work: Workload) -> str:
         f"Cost per million messages, us-east-1 (requests and CPU: {work.source}; subscribers apart)",
         "",
         "| message | before: item B, WRU | after: item B / index entries B, WRU | HTTP API $ before → after "
-        "| function URL $ after | + each SQS subscriber $ |",
-        "|---|---|---|---|---|---|",
+        "| function URL $ after | + each SQS subscriber $ | + EventBridge bus and archive $ |",
+        "|---|---|---|---|---|---|---|",
     ]
     for cost in costs:
         entries = ", ".join(f"{size:,}" for size in cost.after.index_bytes.values())
@@ -435,7 +453,7 @@ def table(costs: list[KindCost], work: Workload) -> str:
             f"| {cost.kind} | {cost.before.item_bytes:,}, {cost.before.write_units} "
             f"| {cost.after.item_bytes:,} / {entries}, {cost.after.write_units} "
             f"| {cost.before_http_api:.2f} → **{cost.after_http_api:.2f}** | **{cost.after_function_url:.2f}** "
-            f"| {cost.subscriber:.2f} |"
+            f"| {cost.subscriber:.2f} | {cost.eventbridge:.2f} |"
         )
     (sms,) = [cost for cost in costs if cost.kind == TARGET_KIND]
     parts = ", ".join(f"{name} {value:.3f}" for name, value in sms.parts_after_http_api.items())

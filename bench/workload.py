@@ -67,7 +67,12 @@ def queue_events(publish_batches: list[dict[str, Any]], messages: int, per_event
                 receipt_handle=f"bench-{index}",
                 body=entry["Message"],
                 queue_arn=QUEUE_ARN,
-                attributes={"ApproximateReceiveCount": "1", "SentTimestamp": "1767225600000"},
+                attributes={  # as Lambda hands them over (Powertools' SqsRecordModel requires each)
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1767225600000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1767225600000",
+                },
                 message_attributes=entry.get("MessageAttributes", {}),
             )
         )

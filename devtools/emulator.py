@@ -113,6 +113,7 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     import moto.awslambda.models
     import moto.dynamodb.models
     import moto.dynamodbstreams.models
+    import moto.events.models
     import moto.s3.models
     import moto.secretsmanager.models
     import moto.sns.models
@@ -121,11 +122,13 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
 
     from devtools.iam.local import answer_denials_as_json, presigned_urls_unchecked
     from devtools.moto_atomic import serialize_dynamodb_writes
+    from devtools.moto_eventbridge import deliver_to_sqs_as_eventbridge
 
     answer_denials_as_json()  # as AWS answers a JSON-protocol call it refuses
     presigned_urls_unchecked()  # moto cannot read a presigned URL's credentials
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
+    deliver_to_sqs_as_eventbridge()  # EventBridge's SQS targets as EventBridge delivers (devtools/moto_eventbridge.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     ready.set()

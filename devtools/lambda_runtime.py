@@ -26,6 +26,8 @@ from devtools.lambda_context import LocalContext
 from devtools.template import FunctionSpec
 
 Invoke = Callable[[dict[str, Any]], Any]
+# The environment each handler module's wiring read when it was last executed.
+_WIRED_WITH: dict[str, dict[str, str]] = {}
 
 # Lambda's quotas (bytes): a synchronous invocation's request and response, an asynchronous invocation's event.
 SYNC_REQUEST_BYTES = 6 * 1024 * 1024
@@ -58,17 +60,19 @@ def load_function(spec: FunctionSpec, overrides: dict[str, str] | None = None, *
     (a synchronous invocation; `invoke(event, asynchronous=True)` for an event Lambda queues).
 
     The function's folder must be importable (make and pytest put every CodeUri on the path, as Lambda
-    puts the function's folder and the layer on it). `fresh`: a new container, the handler module executed
-    again, so its module-level wiring reads this environment (not the one of the first import).
+    puts the function's folder and the layer on it). A handler already imported with another environment (another
+    stack, other parameters) is executed again, as Lambda starts new containers after a deploy; `fresh`: a new
+    container even with the same environment.
     """
-    os.environ.update(spec.environment)
-    os.environ.update(overrides or {})
+    environment = {**spec.environment, **(overrides or {})}
+    os.environ.update(environment)
     module_name, function_name = spec.handler.rsplit(".", 1)
     imported_before = module_name in sys.modules
     with acting_as(spec.logical_id):  # the container's init phase runs with the role too
         module = importlib.import_module(module_name)
-        if fresh and imported_before:
+        if imported_before and (fresh or _WIRED_WITH.get(module_name) != environment):
             module = importlib.reload(module)
+    _WIRED_WITH[module_name] = environment
     module_file = Path(module.__file__ or "").resolve()
     if not module_file.is_relative_to(spec.code_dir.resolve()):
         raise ImportError(f"{module_name} was imported from {module_file}, not from {spec.code_dir}")

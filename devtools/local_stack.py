@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             console.start(signing)  # outside any function: the operator's credentials
             outputs["ConsoleUrl"] = console.url
         _write_outputs(args.outputs, outputs)
-        _print_banner(args, token, webhook_url, endpoint, twilio is not None)
+        _print_banner(args, token, webhook_url, endpoint, twilio is not None, bus=outputs.get("EventBusName", ""))
         if console:
             print(f"console   {console.url}   (developer tool: 127.0.0.1 only, never deployed)", flush=True)
         while not closing.wait(0.5):  # a short wait: the main thread gets back to the signal handler even when busy
@@ -334,12 +334,16 @@ def _write_outputs(path: Path, outputs: dict[str, Any]) -> None:
     temporary.replace(path)  # readers never see a half-written file
 
 
-def _print_banner(args: argparse.Namespace, token: str, webhook_url: str, endpoint: str, standin: bool) -> None:
+def _print_banner(
+    args: argparse.Namespace, token: str, webhook_url: str, endpoint: str, standin: bool, *, bus: str
+) -> None:
     token_note = "from TWILIO_AUTH_TOKEN" if token != TEST_AUTH_TOKEN else f"{token} (documented test token)"
     print(f"webhook   {webhook_url}", flush=True)
     print(f"token     {token_note}", flush=True)
     print(f"emulator  {endpoint} (region {REGION})", flush=True)
     print(f"twilio    {args.twilio_api_url} ({'Twilio API stand-in' if standin else '--twilio-api-url'})", flush=True)
+    if bus:  # PublishTo: what the emulator does of EventBridge (docs/eventbridge.md, "Locally")
+        print(f"bus       {bus} (rules to SQS, archive and replay; no API destination calls or schemas)", flush=True)
     print(f"outputs   {args.outputs}", flush=True)
     print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 

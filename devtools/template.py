@@ -2,10 +2,11 @@
 from what `sam deploy` creates.
 
 Reads the template's tables, topics, queues, queue policies, subscriptions, buckets, bucket policies, managed
-policies, log groups, alarms, dashboard and key and creates them with the same properties (skipping resources whose
-Condition is false); resolves Ref (AWS::NoValue too), GetAtt, Sub, If, Equals and Not; and describes each
-function (handler, code folder, environment, event sources) for the local stack to run. Functions and the HTTP
-API are served in process: here they only have names.
+policies, log groups, alarms, dashboard and key, and its EventBridge bus, archive, rules, connections and API
+destinations, and creates them with the same properties (skipping resources whose Condition is false); resolves Ref
+(AWS::NoValue too), GetAtt, Sub, If, Equals, Not, Select and Split; and describes each function (handler, code
+folder, environment, event sources) for the local stack to run. Functions and the HTTP API are served in process,
+and the EventBridge schema registry is not emulated (moto has no `schemas` service): here they only have names.
 """
 
 from __future__ import annotations
@@ -142,6 +143,14 @@ class Stack:
     def _not(self, argument: list[Any]) -> bool:
         return not self.resolve(argument[0])
 
+    def _select(self, argument: list[Any]) -> Any:
+        index, items = argument
+        return self.resolve(items)[int(self.resolve(index))]
+
+    def _split(self, argument: list[Any]) -> list[str]:
+        delimiter, text = argument
+        return str(self.resolve(text)).split(delimiter)
+
     def _pseudo(self) -> dict[str, str]:
         return {
             "AWS::Region": self.region,
@@ -155,6 +164,8 @@ class Stack:
         if name == "AWS::NoValue":
             return _NO_VALUE
         if name in self.parameters:
+            if self.template["Parameters"].get(name, {}).get("Type") == "CommaDelimitedList":
+                return [item.strip() for item in self.parameters[name].split(",")]
             return self.parameters[name]
         if name in self._pseudo():
             return self._pseudo()[name]
@@ -186,7 +197,7 @@ class Stack:
         if resource["Type"] in _SERVED_IN_PROCESS:
             self.physical[logical_id] = _served_in_process(self, logical_id, resource["Type"])
             return self.physical[logical_id]
-        creator = _CREATORS.get(resource["Type"])
+        creator = _CREATORS.get(resource["Type"]) or _WHEN_NAMED.get(resource["Type"])
         if creator is None:
             raise KeyError(f"{logical_id}: {resource['Type']} is not created locally")
         self.physical[logical_id] = creator(self, logical_id, self.resolve(resource.get("Properties", {})))
@@ -199,7 +210,11 @@ class Stack:
         return self
 
     def outputs(self) -> dict[str, str]:
-        return {name: str(self.resolve(spec["Value"])) for name, spec in self.template.get("Outputs", {}).items()}
+        return {
+            name: str(self.resolve(spec["Value"]))
+            for name, spec in self.template.get("Outputs", {}).items()
+            if self._condition(spec.get("Condition"))
+        }
 
     def functions(self) -> dict[str, FunctionSpec]:
         globals_ = self.template.get("Globals", {}).get("Function", {})
@@ -243,6 +258,8 @@ _INTRINSICS: dict[str, Callable[[Stack, Any], Any]] = {
     "Fn::If": Stack._if,
     "Fn::Equals": Stack._equals,
     "Fn::Not": Stack._not,
+    "Fn::Select": Stack._select,
+    "Fn::Split": Stack._split,
     "Condition": Stack._condition,
 }
 
@@ -342,14 +359,22 @@ def _create_dashboard(stack: Stack, logical_id: str, properties: dict[str, Any])
     return {"Ref": name}
 
 
-_SERVED_IN_PROCESS = ("AWS::Serverless::Function", "AWS::Serverless::HttpApi")
+_SERVED_IN_PROCESS = (
+    "AWS::Serverless::Function",
+    "AWS::Serverless::HttpApi",
+    "AWS::EventSchemas::Registry",
+    "AWS::EventSchemas::Schema",
+)
 
 
 def _served_in_process(stack: Stack, logical_id: str, kind: str) -> dict[str, str]:
-    """Names only: functions run in process under their logical id (the local context's function name), and
-    the local stack serves the HTTP API itself."""
+    """Names only: functions run in process under their logical id (the local context's function name), the
+    local stack serves the HTTP API itself, and nothing stands in for the schema registry."""
     if kind == "AWS::Serverless::HttpApi":
         return {"Ref": "local"}
+    if kind.startswith("AWS::EventSchemas::"):
+        name = stack.physical_name(logical_id)
+        return {"Ref": name, "RegistryName": name, "SchemaName": name}
     return {"Ref": logical_id, "Arn": f"arn:aws:lambda:{stack.region}:{ACCOUNT_ID}:function:{logical_id}"}
 
 
@@ -425,8 +450,96 @@ def _create_log_group(stack: Stack, logical_id: str, properties: dict[str, Any])
     return {"Ref": name, "Arn": f"arn:aws:logs:{stack.region}:{ACCOUNT_ID}:log-group:{name}:*"}
 
 
+# ---------------------------------------------------------------------- EventBridge
+def _create_event_bus(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    client = stack.session.client("events")
+    name = properties["Name"]
+    arn = client.create_event_bus(Name=name, Tags=properties.get("Tags", []))["EventBusArn"]
+    return {"Ref": name, "Arn": arn, "Name": name}
+
+
+def _create_archive(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.get("ArchiveName") or stack.physical_name(logical_id)[-48:]  # EventBridge's limit
+    arn = stack.session.client("events").create_archive(
+        ArchiveName=name,
+        EventSourceArn=properties["SourceArn"],
+        Description=properties.get("Description", ""),
+        EventPattern=json.dumps(properties["EventPattern"]),
+        RetentionDays=int(properties.get("RetentionDays", 0)),
+    )["ArchiveArn"]
+    return {"Ref": name, "Arn": arn, "ArchiveName": name}
+
+
+def _create_rule(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The rule and its targets; its Ref is CloudFormation's: `bus|rule` on a custom bus."""
+    client = stack.session.client("events")
+    name = properties.get("Name") or stack.physical_name(logical_id)[:64]
+    bus = properties.get("EventBusName", "default")
+    arn = client.put_rule(
+        Name=name,
+        EventBusName=bus,
+        EventPattern=json.dumps(properties["EventPattern"]),
+        State=properties.get("State", "ENABLED"),
+        Description=properties.get("Description", ""),
+    )["RuleArn"]
+    targets: list[Any] = [_target(target) for target in properties.get("Targets", [])]
+    if targets:
+        client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+    return {"Ref": name if bus == "default" else f"{bus}|{name}", "Arn": arn}
+
+
+def _target(target: dict[str, Any]) -> dict[str, Any]:
+    """A rule's target with its numbers as numbers (a Number parameter resolves to text, which CloudFormation
+    converts)."""
+    retry = target.get("RetryPolicy")
+    return {**target, "RetryPolicy": {key: int(value) for key, value in retry.items()}} if retry else target
+
+
+def _create_connection(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.get("Name") or stack.physical_name(logical_id)[:64]
+    connection = stack.session.client("events").create_connection(
+        Name=name,
+        AuthorizationType=properties["AuthorizationType"],
+        AuthParameters=properties["AuthParameters"],
+        Description=properties.get("Description", ""),
+    )
+    return {"Ref": name, "Arn": connection["ConnectionArn"]}
+
+
+def _create_api_destination(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    name = properties.get("Name") or stack.physical_name(logical_id)[:64]
+    destination = stack.session.client("events").create_api_destination(
+        Name=name,
+        ConnectionArn=properties["ConnectionArn"],
+        InvocationEndpoint=properties["InvocationEndpoint"],
+        HttpMethod=properties["HttpMethod"],
+        InvocationRateLimitPerSecond=int(properties.get("InvocationRateLimitPerSecond", 300)),
+        Description=properties.get("Description", ""),
+    )
+    return {"Ref": name, "Arn": destination["ApiDestinationArn"]}
+
+
+def _create_role(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The role with its inline policies."""
+    client = stack.session.client("iam")
+    name = properties.get("RoleName") or stack.physical_name(logical_id)[:64]
+    arn = client.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"])
+    )["Role"]["Arn"]
+    for policy in properties.get("Policies", []):
+        client.put_role_policy(
+            RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+        )
+    return {"Ref": name, "Arn": arn, "RoleId": name}
+
+
 _CREATORS = {
     "AWS::Logs::LogGroup": _create_log_group,
+    "AWS::Events::EventBus": _create_event_bus,
+    "AWS::Events::Archive": _create_archive,
+    "AWS::Events::Rule": _create_rule,
+    "AWS::Events::Connection": _create_connection,
+    "AWS::Events::ApiDestination": _create_api_destination,
     "AWS::S3::Bucket": _create_bucket,
     "AWS::S3::BucketPolicy": _create_bucket_policy,
     "AWS::IAM::ManagedPolicy": _create_managed_policy,
@@ -439,3 +552,6 @@ _CREATORS = {
     "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::CloudWatch::Dashboard": _create_dashboard,
 }
+# Created only when another resource names them: an EventBridge target's role (the functions' roles name log
+# groups, which the local stack does not create).
+_WHEN_NAMED = {"AWS::IAM::Role": _create_role}

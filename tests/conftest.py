@@ -9,6 +9,7 @@ import pytest
 
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.spec import SpecMissing, TwilioSpec, load_spec
+from tests import published_events
 from tests.iam_check import (  # noqa: F401 (hooks: every function's AWS calls checked against its role)
     pytest_runtest_call,
     pytest_runtest_setup,
@@ -51,3 +52,16 @@ def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
     with TwilioStandIn.start(spec=spec) as standin:
         yield standin
         assert standin.violations == [], "requests or answers disagreed with Twilio's description"
+
+
+# ---------------------------------------------------------------- every event a test publishes parses with the client
+published_events.install()
+
+
+@pytest.fixture(autouse=True)
+def published_events_parse() -> Iterator[None]:
+    """Fails the test that published an event twilio_inbound_client cannot parse (tests/published_events.py)."""
+    published_events.FAILURES.clear()
+    yield
+    failures, published_events.FAILURES[:] = list(published_events.FAILURES), []
+    assert not failures, "\n".join(failures)

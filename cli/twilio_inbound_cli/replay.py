@@ -19,7 +19,7 @@ from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound import OUTBOUND
-from twilio_inbound.publishing import Outgoing, TopicPublisher, batches, outgoing_for
+from twilio_inbound.publishing import Outgoing, Publisher, batches, outgoing_for
 from twilio_inbound.status_event import status_data_from_item, status_outgoing
 
 if TYPE_CHECKING:
@@ -44,9 +44,9 @@ class ReplayResult:
 
 
 class Replayer:
-    def __init__(self, messages: MessageStore, topic: TopicPublisher, optouts: OptOutStore) -> None:
+    def __init__(self, messages: MessageStore, publisher: Publisher, optouts: OptOutStore) -> None:
         self._messages = messages
-        self._topic = topic
+        self._publisher = publisher
         self._optouts = optouts
 
     def publish(self, records: Iterable[MessageRecord]) -> ReplayResult:
@@ -70,7 +70,7 @@ class Replayer:
 
     def _publish(self, groups: Iterable[list[Outgoing]], result: ReplayResult) -> None:
         for batch in groups:
-            failed = {item.message_sid for item in self._topic.publish_batch(batch)}
+            failed = {item.message_sid for item in self._publisher.publish_batch(batch)}
             result.failed += [item.message_sid for item in batch if item.message_sid in failed]
             result.published += [item.message_sid for item in batch if item.message_sid not in failed]
 

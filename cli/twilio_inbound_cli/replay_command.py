@@ -10,10 +10,18 @@ from typing import Any
 from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import Publisher, event_publisher
 from twilio_inbound_cli.replay import Replayer, ReplayResult
 from twilio_inbound_cli.target import Target, resolve
 from twilio_inbound_cli.time_arguments import stored_time
+
+
+def stack_publisher(target: Target) -> Publisher:
+    """Where the stack publishes (its PublishTo output; a stack deployed before it publishes to SNS)."""
+    publish_to = target.outputs.get("PublishTo", "Sns")
+    topic = target.output("MessagesTopicArn") if publish_to != "EventBridge" else ""
+    bus = target.output("EventBusName") if publish_to != "Sns" else ""
+    return event_publisher(topic, bus, target.client)
 
 
 def replayer(target: Target) -> Replayer:
@@ -21,7 +29,7 @@ def replayer(target: Target) -> Replayer:
     opt_outs_table = target.output("OptOutsTableName")
     return Replayer(
         MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
-        TopicPublisher(target.client("sns"), target.output("MessagesTopicArn")),
+        stack_publisher(target),
         OptOutStore(dynamodb, opt_outs_table),
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from devtools.local_process import LocalStackProcess
 from devtools.subscriber import subscribe_queue
 from twilio_inbound_cli.target import local_target
+from twilio_inbound_client import parse_event
 
 
 class LocalStack:
@@ -31,7 +32,8 @@ class LocalStack:
 
 
 def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Everything delivered to the queue until `expected` arrived, plus a short wait for extras."""
+    """Everything delivered to the queue until `expected` arrived, plus a short wait for extras; each event is
+    parsed with twilio_inbound_client on the way (pydantic's ValidationError if it does not parse)."""
     sqs = stack.client("sqs")
     events: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
@@ -39,6 +41,7 @@ def receive_events(stack: LocalStack, queue: str, expected: int, timeout: float 
     while time.monotonic() < deadline:
         messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         for message in messages:
+            parse_event(message["Body"])  # every event the stack publishes parses with the subscribers' package
             events.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         if len(events) >= expected and quiet_until is None:

@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.moto_atomic import serialize_dynamodb_writes
+from devtools.moto_eventbridge import deliver_to_sqs_as_eventbridge
 from devtools.template import Stack
 from tests.unit.helpers import OFFLINE_ENV
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
@@ -24,6 +25,7 @@ from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 # Writes from several threads (the stand-in's callbacks through the /status route, the test's own) are atomic,
 # as in DynamoDB.
 serialize_dynamodb_writes()
+deliver_to_sqs_as_eventbridge()  # SQS targets get what EventBridge sends them (InputPath, the whole event)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -11,6 +11,7 @@ from bench.cost import (
     TARGETS,
     Workload,
     corpus_record,
+    eventbridge_dollars,
     index_entry,
     item_size,
     measure,
@@ -89,3 +90,15 @@ def test_a_160_character_sms_meets_both_targets() -> None:
     assert sms.after_http_api - sms.after_function_url == pytest.approx(1.00)  # the HTTP API's request charge
     assert sms.after_function_url <= TARGETS["function_url"]
     assert sms.before_http_api > 5  # 6 write units before
+
+
+def test_the_bus_adds_a_put_event_per_message_and_the_archive_its_bytes() -> None:
+    # GIVEN the 160-character SMS's event (about 2 KB: one 64 KB chunk)
+    (sms,) = [cost for cost in measure(WORK) if cost.kind == TARGET_KIND]
+    parts = eventbridge_dollars(sms.event_bytes, WORK)
+    # THEN EventBridge bills one custom event per message ($1.00 per million), the archive ~$0.10 per GB of events,
+    # and the fanout waits a round trip per 10 events: twenty times SNS's share (a PublishBatch of 10 per request)
+    assert parts["put_events"] == 1.00
+    assert parts["archive"] == pytest.approx(sms.event_bytes * 1e6 / 1024**3 * 0.10)
+    assert sms.eventbridge == pytest.approx(sum(parts.values()))
+    assert sms.eventbridge / sms.parts_after_http_api["sns"] > 20

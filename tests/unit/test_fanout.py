@@ -81,6 +81,7 @@ def test_publishes_ten_per_call(stack: Stack, fanout: Invoke) -> None:
     from fanout import handler as fanout_handler  # loaded by the fixture, with its environment
 
     calls: list[int] = []
+    assert isinstance(fanout_handler.publisher, TopicPublisher)  # PublishTo=Sns, the default
     client = fanout_handler.publisher._client
     hook = lambda params, **_: calls.append(len(params["PublishBatchRequestEntries"]))  # noqa: E731
     client.meta.events.register("provide-client-params.sns.PublishBatch", hook)

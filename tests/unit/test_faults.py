@@ -12,7 +12,7 @@ from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import QueuePoller, StreamPoller
 from devtools.template import Stack
 from tests.unit.helpers import Injector, drain, replayer, signed_event, subscribe_queue
-from twilio_inbound.publishing import Outgoing, TopicPublisher
+from twilio_inbound.publishing import Outgoing, Publisher, TopicPublisher
 from twilio_inbound_cli.signing import inbound_form, new_message_sid
 
 
@@ -74,7 +74,7 @@ def test_failed_opt_out_transaction_leaves_neither_message_nor_state(
 class BrokenTopic(TopicPublisher):
     """SNS that refuses some messages (or all, while `outage`), around the real topic."""
 
-    def __init__(self, real: TopicPublisher, refuse: set[str] | None = None) -> None:
+    def __init__(self, real: Publisher, refuse: set[str] | None = None) -> None:
         self.real = real
         self.refuse = refuse or set()
         self.outage = False
@@ -199,9 +199,9 @@ def test_a_failing_subscriber_retries_then_dead_letters(stack: Stack, ingest: In
     real_handle = consumer_handler.handle_message
     received: dict[str, int] = {}
 
-    def flaky(event: dict[str, Any]) -> dict[str, Any]:
-        received[event["data"]["body"]] = received.get(event["data"]["body"], 0) + 1
-        if event["data"]["body"] == "message 1":
+    def flaky(event: Any) -> Any:
+        received[event.data.body] = received.get(event.data.body, 0) + 1
+        if event.data.body == "message 1":
             raise RuntimeError("downstream system is down")
         return real_handle(event)
 

@@ -132,7 +132,13 @@ def test_failed_messages_come_back_later_each_time_then_rest_in_the_dead_letter_
     assert next_attempt_seconds(20) == 900
 
 
-BASE_ENV = {"MEDIA_BUCKET_NAME": "b", "TOPIC_ARN": "t", "MEDIA_QUEUE_URL": "q", "TWILIO_AUTH_TOKEN_SECRET_ARN": "s"}
+BASE_ENV = {
+    "MEDIA_BUCKET_NAME": "b",
+    "TOPIC_ARN": "t",
+    "EVENT_BUS_NAME": "",
+    "MEDIA_QUEUE_URL": "q",
+    "TWILIO_AUTH_TOKEN_SECRET_ARN": "s",
+}
 
 
 def test_settings_default_to_twilio_itself_and_a_limit_over_twilios_largest_file() -> None:

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from devtools.template import Stack, load_template
+from tests.unit.test_template import branches
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
@@ -73,7 +74,7 @@ def test_only_message_events_with_media_reach_the_media_queue_and_nothing_is_dro
         "deadLetterTargetArn": {"Fn::GetAtt": ["MediaDeadLetterQueue", "Arn"]},
         "maxReceiveCount": 5,
     }
-    (statement,) = RESOURCES["MediaQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    statement, _rule = RESOURCES["MediaQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "MessagesTopic"}}}
     source = FUNCTION["Events"]["Queue"]["Properties"]
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -84,7 +85,8 @@ def test_the_media_role_writes_only_the_media_prefix_and_reads_only_its_secret()
     statements = RESOURCES["MediaRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     by_action = {
         action: s["Resource"]
-        for s in statements
+        for statement in statements
+        for s in branches(statement)
         for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert by_action["s3:PutObject"] == by_action["s3:GetObject"] == {"Fn::Sub": "${MediaBucket.Arn}/media/*"}

@@ -182,7 +182,11 @@ def alarms(stack: Stack) -> dict[str, dict[str, Any]]:
         for page in stack.cloudwatch.get_paginator("describe_alarms").paginate()
         for alarm in page["MetricAlarms"]
     }
-    return {name: created[stack.physical[name]["Ref"]] for name in of_type("AWS::CloudWatch::Alarm")}
+    return {
+        name: created[stack.physical[name]["Ref"]]
+        for name in of_type("AWS::CloudWatch::Alarm")
+        if name in stack.physical  # an alarm under a Condition false by default is tested with its setting
+    }
 
 
 def alarm_metric(alarm: dict[str, Any]) -> Metric:

@@ -1,6 +1,6 @@
-"""The send command's two definitions agree: schemas/send-command.v1.json (for services) and parse_command (what
-the sender enforces, without a schema library). Generated commands, valid and broken, are accepted by both or by
-neither."""
+"""The send command's definitions agree: schemas/send-command.v1.json (for services), parse_command (what the sender
+enforces, without a schema library) and the subscribers' package's SendCommand (generated from the schema, plus the
+rule of which fields go together). Generated commands, valid and broken, are accepted by all or by none."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from devtools.template import ROOT
 from twilio_inbound.outbound import MalformedCommand, parse_command
+from twilio_inbound_client import SendCommand
 
 SCHEMA = json.loads((ROOT / "schemas" / "send-command.v1.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -65,10 +67,22 @@ def accepted_by_parser(document: Any) -> bool:
     return True
 
 
+def accepted_by_client(document: Any) -> bool:
+    try:
+        SendCommand.model_validate(document)
+    except ValidationError:
+        return False
+    return True
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(commands())
-def test_the_schema_and_the_parser_accept_the_same_commands(document: dict[str, Any]) -> None:
-    assert accepted_by_parser(document) == VALIDATOR.is_valid(document), document
+def test_the_schema_the_parser_and_the_client_accept_the_same_commands(document: dict[str, Any]) -> None:
+    valid = VALIDATOR.is_valid(document)
+    assert accepted_by_parser(document) == valid, document
+    assert accepted_by_client(document) == valid, document
+    if valid:  # and what the client queues is the command it was given
+        assert json.loads(SendCommand.model_validate(document).to_json()) == document
 
 
 @pytest.mark.parametrize(
@@ -82,6 +96,7 @@ def test_the_schema_and_the_parser_accept_the_same_commands(document: dict[str, 
 def test_the_readme_examples_are_valid(document: dict[str, Any]) -> None:
     VALIDATOR.validate(document)
     assert accepted_by_parser(document)
+    assert accepted_by_client(document)
 
 
 @pytest.mark.parametrize("text", ["not json", "[]", '"text"', "null", '{"idempotencyKey": "k", "body": "hi"'])

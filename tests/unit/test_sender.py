@@ -102,7 +102,7 @@ def wire(stack: Stack, api_url: str, callback_base: str, sleeps: list[float], ti
         outbound=OutboundStore(client, physical["MessagesTable"]["Ref"]),
         registry=NumberRegistry(client, physical["NumbersTable"]["Ref"], ttl=0),
         optouts=OptOutStore(client, physical["OptOutsTable"]["Ref"]),
-        topic=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
+        publisher=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
         dead_letters=DeadLetters(stack.session.client("sqs"), physical["OutboundDeadLetterQueue"]["Ref"]),
         accounts=TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout),
         status_callback_url=f"{callback_base}/status",

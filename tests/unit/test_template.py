@@ -23,11 +23,19 @@ FUNCTIONS = of_type("AWS::Serverless::Function")
 RESOURCELESS_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
 
 
+def branches(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """A statement, or both branches of a conditional one (!If [Condition, statement, AWS::NoValue])."""
+    if "Fn::If" not in statement:
+        return [statement]
+    return [branch for branch in statement["Fn::If"][1:] if branch != {"Ref": "AWS::NoValue"}]
+
+
 def statements() -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for role in of_type("AWS::IAM::Role").values():
         for policy in role["Properties"]["Policies"]:
-            found += policy["PolicyDocument"]["Statement"]
+            for statement in policy["PolicyDocument"]["Statement"]:
+                found += branches(statement)
     return found
 
 
@@ -84,10 +92,13 @@ def test_nothing_is_dropped_silently() -> None:
     assert redrive["maxReceiveCount"] >= 1
 
 
-def test_queue_policy_only_admits_our_topic() -> None:
-    (statement,) = RESOURCES["SubscriberQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "MessagesTopic"}}}
+def test_queue_policy_only_admits_our_topic_and_our_rule() -> None:
+    topic, rule = RESOURCES["SubscriberQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert topic["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert topic["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "MessagesTopic"}}}
+    (rule,) = branches(rule)  # PublishTo=EventBridge only
+    assert rule["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rule["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["SubscriberRule", "Arn"]}}}
 
 
 def test_webhook_is_throttled_and_token_never_a_parameter_value() -> None:

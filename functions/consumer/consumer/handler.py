@@ -1,70 +1,69 @@
-"""Example subscriber: reads message events (and media.archived events) from its own SQS queue (raw SNS delivery).
+"""Example subscriber, written only against the subscribers' package (twilio-inbound-client, clients/python) and
+Powertools, as a service of yours would be: copy this folder and its Makefile.
 
-Replace `handle_message` with your own work. A record that raises is reported as a partial batch failure:
-only it goes back to the queue, to be retried and then moved to the queue's DLQ.
+Its own queue delivers the events (SNS raw delivery, or with PublishTo=EventBridge the bus's rule with InputPath
+$.detail: the same body). Powertools' batch processor parses each record with the package's record model, so the
+handler gets a MessageReceived or MediaArchived; a record that does not parse, or that raises, is reported as a
+partial batch failure: only it goes back to the queue, to be retried and then moved to the queue's DLQ.
 
-With AUTO_REPLY_TEXT set, it also answers each inbound message the way any service sends: a send command with
-`inReplyTo` on the stack's outbound queue (sender, recipient and channel come from the inbound message). The
-idempotencyKey is derived from the inbound MessageSid, so an event delivered twice is answered once.
+Replace `handle_message` with your own work. With AUTO_REPLY_TEXT set, it also answers each inbound message the
+way any service sends: `Sender.reply`, a send command with `inReplyTo` on the stack's outbound queue (sender,
+recipient and channel come from the inbound message). Its idempotencyKey comes from the inbound MessageSid, so an
+event delivered twice is answered once.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from twilio_inbound.cloudevent import EVENT_TYPE, MEDIA_ARCHIVED_TYPE
-from twilio_inbound.redact import message_fields
+from twilio_inbound_client import AnyEvent, MediaArchived, MessageReceived, Sender
+from twilio_inbound_client.envelopes import EventSqsRecord
 
 logger = Logger()
 log_message_content = os.environ.get("LOG_MESSAGE_CONTENT", "").strip().lower() == "true"
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, model=EventSqsRecord)
 auto_reply_text = os.environ.get("AUTO_REPLY_TEXT", "")
 # Only when replying: the example otherwise makes no AWS call at all.
-outbound_queue = (os.environ["OUTBOUND_QUEUE_URL"], boto3.client("sqs")) if auto_reply_text else None
+sender = Sender(os.environ["OUTBOUND_QUEUE_URL"]) if auto_reply_text else None
 
 
 class NotAMessageEvent(ValueError):
     pass
 
 
-def handle_message(event: dict[str, Any]) -> dict[str, Any]:
-    """Checks the envelope and returns the event's data; where your integration would do its work."""
-    if event.get("specversion") != "1.0" or event.get("type") not in (EVENT_TYPE, MEDIA_ARCHIVED_TYPE):
-        raise NotAMessageEvent("not a twilio-inbound message event")
-    data: dict[str, Any] = event["data"]
-    return data
+def handle_message(event: AnyEvent) -> MessageReceived | MediaArchived:
+    """Where your integration would do its work. The subscription's filter lets only these two types through."""
+    if not isinstance(event, MessageReceived | MediaArchived):
+        raise NotAMessageEvent(f"not an event this subscriber takes: {event.type}")
+    return event
 
 
-def reply_command(data: dict[str, Any], text: str) -> dict[str, str] | None:
-    """The send command answering an inbound message; None for STOP, START and HELP, which Twilio answers itself.
-    (A sender who opted out is not answered either: the stack's sender refuses the command, with an event.)"""
-    if data.get("optOutType"):
-        return None
-    return {"inReplyTo": data["messageSid"], "body": text, "idempotencyKey": f"auto-reply:{data['messageSid']}"}
+def _message_fields(event: MessageReceived) -> dict[str, Any]:
+    """Log fields; the sender's and recipient's numbers and the body only with LOG_MESSAGE_CONTENT=true."""
+    data = event.data
+    fields = {"messageSid": data.messageSid, "channel": data.channel, "numMedia": data.numMedia}
+    if log_message_content:
+        return {**fields, "from": data.from_, "to": data.to, "body": data.body}
+    return {**fields, "bodyChars": len(data.body)}
 
 
-def record_handler(record: SQSRecord) -> None:
-    event = json.loads(record.body)
-    data = handle_message(event)
-    if event["type"] == MEDIA_ARCHIVED_TYPE:  # the archived objects: read them with the MediaReadPolicy
-        keys = [item["key"] if item["archived"] else None for item in data["media"]]
-        logger.info("media archived", extra={"messageSid": data["messageSid"], "keys": keys})
+def record_handler(record: EventSqsRecord) -> None:
+    event = handle_message(record.body)
+    if isinstance(event, MediaArchived):  # the archived objects: read them with the MediaReadPolicy
+        keys = [getattr(item, "key", None) for item in event.data.media]  # None: not archived (item.reason says why)
+        logger.info("media archived", extra={"messageSid": event.data.messageSid, "keys": keys})
         return
-    logger.info("message delivered", extra=message_fields(data, log_message_content))
-    command = reply_command(data, auto_reply_text) if outbound_queue else None
-    if command and outbound_queue:
-        queue_url, sqs = outbound_queue
-        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(command, ensure_ascii=False))
-        logger.info("reply queued", extra={"inReplyTo": command["inReplyTo"]})
+    logger.info("message delivered", extra=_message_fields(event))
+    # STOP, START and HELP are answered by Twilio; an opted-out sender is refused by the stack (with an event).
+    if sender and not event.data.optOutType:
+        command = sender.reply(event, auto_reply_text, idempotency_key=f"auto-reply:{event.data.messageSid}")
+        logger.info("reply queued", extra={"inReplyTo": command.inReplyTo})
 
 
 # clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.

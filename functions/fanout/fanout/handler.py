@@ -1,5 +1,5 @@
 """Fanout function: the messages table's stream (the outbox) -> one CloudEvent per new inbound message, and per
-forward move of an outbound message's status, on SNS."""
+forward move of an outbound message's status, on the SNS topic, the EventBridge bus, or both (PublishTo)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fanout.outbox import fan_out
 from twilio_inbound.opt_outs_table import OptOutStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import event_publisher
 
 logger = Logger()
 metrics = Metrics()
-publisher = TopicPublisher(boto3.client("sns"), os.environ["TOPIC_ARN"])
+publisher = event_publisher(os.environ["TOPIC_ARN"], os.environ["EVENT_BUS_NAME"], boto3.client)
 optouts = OptOutStore(boto3.client("dynamodb"), os.environ["OPT_OUTS_TABLE_NAME"])
 
 

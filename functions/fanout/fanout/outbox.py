@@ -1,4 +1,4 @@
-"""The stream is the outbox: each batch of records becomes CloudEvents on SNS, in stream order.
+"""The stream is the outbox: each batch of records becomes CloudEvents on SNS and/or EventBridge, in stream order.
 
 A new inbound message (INSERT) becomes a `message.received` event; an outbound message whose status moved
 forward (any write with lastChange "status", outbound_table.py) a `message.status` event. Outbound messages are
@@ -18,7 +18,7 @@ from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound import OUTBOUND
-from twilio_inbound.publishing import Outgoing, TopicPublisher, batches, outgoing_for
+from twilio_inbound.publishing import Outgoing, Publisher, batches, outgoing_for
 from twilio_inbound.status_event import STATUS_EVENT_TYPE, status_data_from_item, status_outgoing
 
 _OUTBOUND = {"S": OUTBOUND}
@@ -68,7 +68,7 @@ def _to_publish(
     return stored, statuses, len(records)
 
 
-def fan_out(records: list[dict[str, Any]], topic: TopicPublisher, optouts: OptOutStore) -> FanoutResult:
+def fan_out(records: list[dict[str, Any]], publisher: Publisher, optouts: OptOutStore) -> FanoutResult:
     """Publishes the records' events in stream order.
 
     At the first record that cannot be built or published, that record and all after it are returned for
@@ -86,9 +86,9 @@ def fan_out(records: list[dict[str, Any]], topic: TopicPublisher, optouts: OptOu
     outgoing = sorted([*received, *statuses], key=lambda item: item.position)
     for batch in batches(outgoing):
         try:
-            failed = topic.publish_batch(batch)
+            failed = publisher.publish_batch(batch)
         except (BotoCoreError, ClientError) as error:
-            result.problems.append(f"PublishBatch failed: {describe(error)}")
+            result.problems.append(f"publishing failed: {describe(error)}")
             failed = list(batch)
         _count(result, [item for item in batch if item not in failed])
         if failed:

@@ -34,7 +34,7 @@ from media.twilio_media import (
 )
 from twilio_inbound.aws_errors import describe
 from twilio_inbound.media_bucket import media_key
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import Publisher
 from twilio_inbound.secrets import ApiCredentials, TokensUnavailable
 
 MAX_RETRY_DELAY_SECONDS = 8.0
@@ -220,7 +220,7 @@ def _unarchived(url: str, content_type: str, reason: str) -> UnarchivedMedia:
     return {"url": url, "contentType": content_type, "archived": False, "reason": reason}
 
 
-def process(body: str, archiver: MediaArchiver, topic: TopicPublisher, now: str) -> Archived:
+def process(body: str, archiver: MediaArchiver, publisher: Publisher, now: str) -> Archived:
     """One queued message event: archive its media, then publish media.archived (RetryLater on failure)."""
     try:
         message = message_of(body)
@@ -228,9 +228,9 @@ def process(body: str, archiver: MediaArchiver, topic: TopicPublisher, now: str)
         raise RetryLater(f"unusable queue message: {error}") from error
     result = archiver.archive(message, now)
     try:
-        refused = topic.publish_batch([outgoing(message, result.event)])
+        refused = publisher.publish_batch([outgoing(message, result.event)])
     except (BotoCoreError, ClientError) as error:
         raise RetryLater(f"{message['messageSid']}: media event not published: {describe(error)}") from error
     if refused:
-        raise RetryLater(f"{message['messageSid']}: SNS refused the media event")
+        raise RetryLater(f"{message['messageSid']}: the media event was refused")
     return result

@@ -24,7 +24,7 @@ from media.settings import MediaSettings
 from media.twilio_media import TwilioMedia
 from twilio_inbound.aws_errors import describe
 from twilio_inbound.clock import iso_millis, utc_now
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import event_publisher
 from twilio_inbound.secrets import ApiCredentials, TokensUnavailable, secrets_from_text
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def build_archiver(
 
 settings = MediaSettings.from_env()
 archiver = build_archiver(settings)
-topic = TopicPublisher(boto3.client("sns"), settings.topic_arn)
+publisher = event_publisher(settings.topic_arn, settings.event_bus_name, boto3.client)
 
 
 def _retry_later(record: SQSRecord) -> None:
@@ -84,7 +84,7 @@ def _retry_later(record: SQSRecord) -> None:
 
 def record_handler(record: SQSRecord) -> None:
     try:
-        result = process(record.body, archiver, topic, iso_millis(utc_now()))
+        result = process(record.body, archiver, publisher, iso_millis(utc_now()))
     except RetryLater as error:
         metrics.add_metric(name="MediaRetriesScheduled", unit=MetricUnit.Count, value=1)
         logger.warning("media not archived yet: retried later", extra={"reason": str(error)})

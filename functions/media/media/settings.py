@@ -15,9 +15,10 @@ DEFAULT_MAX_MEDIA_BYTES = 128 * 1024 * 1024
 @dataclass(frozen=True)
 class MediaSettings:
     bucket_name: str
-    topic_arn: str
+    topic_arn: str  # "" when the stack publishes to EventBridge only
     queue_url: str  # its own queue, to schedule a failed message's next attempt (visibility backoff)
     secret_id: str  # the Twilio secret (ARN or name): auth tokens and optional API keys per account
+    event_bus_name: str = ""  # "" unless the stack publishes to EventBridge
     twilio_api_url: str = ""  # a stand-in for Twilio's API (the local stack's); empty: Twilio itself
     delete_after_archive: bool = False
     max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES
@@ -36,6 +37,7 @@ class MediaSettings:
         return cls(
             bucket_name=env["MEDIA_BUCKET_NAME"],
             topic_arn=env["TOPIC_ARN"],
+            event_bus_name=env["EVENT_BUS_NAME"],
             queue_url=env["MEDIA_QUEUE_URL"],
             secret_id=env["TWILIO_AUTH_TOKEN_SECRET_ARN"],
             twilio_api_url="" if api_url.rstrip("/") == "https://api.twilio.com" else api_url,

@@ -27,7 +27,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound_table import OutboundStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import event_publisher
 from twilio_inbound.sends_table import SendIntentStore
 from twilio_inbound.twilio_rest import Backoff
 
@@ -42,7 +42,7 @@ sender = Sender(
     outbound=OutboundStore(dynamodb, settings.table_name, settings.retention_days),
     registry=NumberRegistry(dynamodb, settings.numbers_table_name, ttl=settings.registry_cache_seconds),
     optouts=OptOutStore(dynamodb, settings.opt_outs_table_name),
-    topic=TopicPublisher(boto3.client("sns"), settings.topic_arn),
+    publisher=event_publisher(settings.topic_arn, settings.event_bus_name, boto3.client),
     dead_letters=DeadLetters(boto3.client("sqs"), settings.dead_letter_queue_url),
     accounts=TwilioAccounts(settings.secrets.load, settings.twilio_api_url, settings.twilio_timeout_seconds),
     status_callback_url=settings.status_callback_url,

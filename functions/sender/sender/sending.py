@@ -40,7 +40,7 @@ from twilio_inbound.outbound import (
     parse_command,
 )
 from twilio_inbound.outbound_table import OutboundStore
-from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.publishing import Publisher
 from twilio_inbound.sends_table import IntentState, SendIntent, SendIntentStore
 from twilio_inbound.status_event import status_data_from_intent, status_outgoing
 from twilio_inbound.twilio_rest import Backoff
@@ -56,7 +56,7 @@ class SendLater(Exception):
 
 
 class PublishFailed(Exception):
-    """SNS refused an outcome event; the command is delivered again and the event republished."""
+    """An outcome event was refused (SNS or EventBridge); the command is delivered again and the event republished."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Sender:
     outbound: OutboundStore
     registry: NumberRegistry
     optouts: OptOutStore
-    topic: TopicPublisher
+    publisher: Publisher  # the stack's events: its topic, its bus, or both
     dead_letters: DeadLetters
     accounts: TwilioAccounts
     status_callback_url: str
@@ -252,7 +252,7 @@ class Sender:
 
     def _report(self, intent: SendIntent) -> Outcome:
         """Publishes the event of an outcome without a message, then notes it was published."""
-        if self.topic.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
+        if self.publisher.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
             raise PublishFailed(intent.key)
         self.intents.mark_reported(intent.key)
         return Outcome(_SETTLED[intent.state], intent.key, intent.message_sid, intent.reason, intent.error_code)

@@ -18,8 +18,9 @@ class SenderSettings:
     sends_table_name: str
     numbers_table_name: str
     opt_outs_table_name: str
-    topic_arn: str
+    topic_arn: str  # "" when the stack publishes to EventBridge only
     dead_letter_queue_url: str
+    event_bus_name: str  # "" unless the stack publishes to EventBridge
     status_callback_url: str  # where Twilio posts this stack's statuses: PublicBaseUrl, else the API's URL, + /status
     secrets: SecretSource = field(default_factory=SecretSource)
     twilio_api_url: str = ""  # another server than Twilio's (the stand-in, locally); empty in AWS
@@ -44,6 +45,7 @@ class SenderSettings:
             numbers_table_name=env["NUMBERS_TABLE_NAME"],
             opt_outs_table_name=env["OPT_OUTS_TABLE_NAME"],
             topic_arn=env["TOPIC_ARN"],
+            event_bus_name=env["EVENT_BUS_NAME"],
             dead_letter_queue_url=env["DEAD_LETTER_QUEUE_URL"],
             status_callback_url=base.rstrip("/") + STATUS_ROUTE,
             secrets=SecretSource.from_env(env),

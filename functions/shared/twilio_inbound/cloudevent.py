@@ -26,6 +26,8 @@ EVENT_TYPE = "twilio-inbound.message.received"
 # Follows a message with media once each attachment is archived in the stack's bucket (or known not to be).
 MEDIA_ARCHIVED_TYPE = "twilio-inbound.media.archived"
 MAX_SNS_MESSAGE_BYTES = 256 * 1024  # SNS's limit for one message, body and attributes together
+# The EventBridge `source` of every event the stack puts on its bus (PublishTo): rules match on it.
+EVENT_SOURCE = "twilio-inbound"
 DATA_SCHEMA = "urn:twilio-inbound:schema:message-received:v1"
 
 # Fields of Twilio Event Streams' InboundMessageV1, in its order, then what that schema lacks.
@@ -117,8 +119,12 @@ def attributes_bytes(attributes: dict[str, MessageAttributeValueTypeDef]) -> int
 
 
 def published_bytes(record: MessageRecord) -> int:
-    """The size SNS will count for this record's event, at its largest (optedOut false)."""
-    return len(encode(build_event(record, False)).encode()) + attributes_bytes(message_attributes(record))
+    """The size SNS or EventBridge (whichever counts more) will count for this record's event, at its largest
+    (optedOut false)."""
+    attributes = message_attributes(record)
+    return len(encode(build_event(record, False)).encode()) + max(
+        attributes_bytes(attributes), len(EVENT_SOURCE) + len(EVENT_TYPE)
+    )
 
 
 def encode(event: dict[str, Any]) -> str:
