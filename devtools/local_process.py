@@ -70,10 +70,11 @@ class LocalStackProcess:
                 stderr=subprocess.STDOUT,
             )
 
-    def roles(self) -> tuple[dict[str, Any], dict[str, str]]:
-        """Each function's role as the stack runs it (function -> policy documents), and its physical names."""
+    def roles(self) -> tuple[dict[str, Any], dict[str, dict[str, list[int]]], dict[str, str]]:
+        """Each function's role as the stack runs it (function -> policy documents, and the template's index of
+        each statement), and the stack's physical names."""
         document = json.loads((self.record_folder / "roles.json").read_text(encoding="utf-8"))
-        return document["roles"], document["names"]
+        return document["roles"], document["origins"], document["names"]
 
     def new_calls(self) -> list[Recorded]:
         """The AWS calls the stack made since the last time this was asked."""

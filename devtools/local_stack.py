@@ -305,7 +305,8 @@ def _run_as_roles(session: Any, stack: Any, endpoint: str, outputs: dict[str, An
     record = os.environ.get(RECORD_FOLDER_VARIABLE)
     if record:  # the integration tests check every call against the roles (tests/iam_check.py)
         policies = {function: role.policies for function, role in roles.items()}
-        document = json.dumps({"roles": policies, "names": names_of(stack)})
+        origins = {function: role.origins for function, role in roles.items()}
+        document = json.dumps({"roles": policies, "origins": origins, "names": names_of(stack)})
         (Path(record) / "roles.json").write_text(document, encoding="utf-8")
     install(attribution, FileSink(Path(record) / "calls.jsonl") if record else lambda recorded: None)
     botocore.handlers.BUILTIN_HANDLERS.append(("after-call", _print_denial))

@@ -19,7 +19,7 @@ from devtools.iam.acting import Attribution, function_folders
 from devtools.iam.policy import Decision, decide, granting
 from devtools.iam.record import Recorded, install
 from devtools.iam.report import Exercised, names_of
-from devtools.iam.requests import with_key_use
+from devtools.iam.requests import Request, with_key_use
 from devtools.iam.roles import customer_keys, function_roles
 from devtools.template import Stack, load_template
 
@@ -33,7 +33,9 @@ class RoleViolation(AssertionError):
     pass
 
 
-Roles = list[tuple[dict[str, Any], dict[str, str]]]  # per stack: function -> its policies, and physical names
+# Per stack: function -> its policies; function -> policy -> the template index of each resolved statement; the
+# stack's physical names.
+Roles = list[tuple[dict[str, Any], dict[str, dict[str, list[int]]], dict[str, str]]]
 
 
 def _remote_calls(item: pytest.Item) -> list[Recorded]:
@@ -49,7 +51,9 @@ def _roles(item: pytest.Item) -> tuple[Roles, dict[str, str]]:
     keys: dict[str, str] = {}
     for value in getattr(item, "funcargs", {}).values():
         if isinstance(value, Stack):
-            roles.append(({name: role.policies for name, role in function_roles(value).items()}, names_of(value)))
+            resolved = function_roles(value)
+            policies = {name: role.policies for name, role in resolved.items()}
+            roles.append((policies, {name: role.origins for name, role in resolved.items()}, names_of(value)))
             keys.update(customer_keys(value))
         source = getattr(value, "iam_source", None)
         if source is not None:
@@ -70,27 +74,31 @@ def check(item: pytest.Item) -> None:
             problems.append(f"{recorded.caller or 'a test'}: {recorded.error}")
             continue
         if recorded.caller.startswith("operator:"):
-            exercised.operator(recorded, [names for _, names in roles])
+            exercised.operator(recorded, [names for _, _, names in roles])
             continue
         function = recorded.function
         if function is None or function not in _FOLDERS.values():  # the test itself, or a test's own function
             continue
-        for action, resource in with_key_use(recorded.requests, keys):
-            problem = _evaluate(function, action, resource, roles)
+        for request in with_key_use(recorded.requests, keys):
+            problem = _evaluate(function, request, roles)
             if problem:
                 problems.append(problem)
     if problems:
         raise RoleViolation("calls their roles do not allow:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
-def _evaluate(function: str, action: str, resource: str, roles: Roles) -> str:
+def _evaluate(function: str, request: Request, roles: Roles) -> str:
+    action, resource, context = request.action, request.resource, dict(request.context)
     if not roles:
         return f"{function}: {action} on {resource}: no stack in this test to find the function's role in"
-    for policies, _ in roles:
-        if function in policies and decide(policies[function].values(), action, resource) is Decision.ALLOWED:
-            exercised.grants(function, granting(policies[function], action, resource))
+    for policies, origins, _ in roles:
+        role = policies.get(function)
+        if role is not None and decide(role.values(), action, resource, context) is Decision.ALLOWED:
+            granted = granting(role, action, resource, context)
+            exercised.grants(function, [(name, origins[function][name][index], a, r) for name, index, a, r in granted])
             return ""
-    return f"{function} is not allowed {action} on {resource} (its role in template.yaml)"
+    keys = "".join(f", {key}={value}" for key, value in request.context)
+    return f"{function} is not allowed {action} on {resource}{keys} (its role in template.yaml)"
 
 
 @pytest.hookimpl(wrapper=True)

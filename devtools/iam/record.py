@@ -39,9 +39,10 @@ class Recorded:
     @staticmethod
     def from_json(line: str) -> Recorded:
         document = json.loads(line)
-        return Recorded(
-            document["caller"], document["call"], [tuple(r) for r in document["requests"]], document["error"]
-        )
+        requests = [
+            Request(action, resource, tuple(map(tuple, context))) for action, resource, context in document["requests"]
+        ]
+        return Recorded(document["caller"], document["call"], requests, document["error"])
 
 
 def install(attribution: Attribution, sink: Callable[[Recorded], None]) -> None:

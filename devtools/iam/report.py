@@ -62,7 +62,7 @@ class Exercised:
         command = recorded.caller.removeprefix("operator:")
         merged = {physical: label for stack_names in names for physical, label in stack_names.items()}
         self.operators[command].update(
-            (action, generalized(resource, merged)) for action, resource in recorded.requests
+            (request.action, generalized(request.resource, merged)) for request in recorded.requests
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -112,7 +112,8 @@ def role_rows(record: dict[str, Any], kept: dict[tuple[str, str], str]) -> tuple
         used = {tuple(key) for key in record["functions"].get(function, [])}
         for grant in function_grants:
             status = "yes" if grant.key in used else _kept(grant, kept, function, unexplained)
-            rows.append(f"| {function} | `{grant.action}` | `{grant.resource}` | {status} |")
+            condition = f" (when {grant.condition})" if grant.condition else ""
+            rows.append(f"| {function} | `{grant.action}` | `{grant.resource}`{condition} | {status} |")
     return rows, unexplained
 
 

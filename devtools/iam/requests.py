@@ -15,10 +15,17 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-Request = tuple[str, str]  # (action, resource ARN or "*")
+
+class Request(NamedTuple):
+    """One authorization AWS makes for a call: an action on a resource (an ARN, or "*"), with the request's own
+    condition keys (events:source for PutEvents)."""
+
+    action: str
+    resource: str
+    context: tuple[tuple[str, str], ...] = ()
 
 
 class UnknownRequest(LookupError):
@@ -39,9 +46,9 @@ class Call:
 def requests(call: Call) -> list[Request]:
     """The (action, resource) pairs AWS authorizes for the call, each checked against the catalogue."""
     rule = _RULES.get((call.service, call.operation))
-    found = rule(call) if rule else [(f"{_prefix(call.service)}:{_action_name(call)}", _resource(call))]
-    for action, resource in found:
-        _check_in_catalogue(action, resource)
+    found = rule(call) if rule else [Request(f"{_prefix(call.service)}:{_action_name(call)}", _resource(call))]
+    for request in found:
+        _check_in_catalogue(request.action, request.resource)
     return found
 
 
@@ -57,10 +64,10 @@ _KEY_USE = {
 def with_key_use(found: list[Request], keys: Mapping[str, str]) -> list[Request]:
     """The requests, and the KMS requests they imply (`keys`: topic or queue ARN -> its customer managed key)."""
     implied = [
-        (kms_action, keys[resource])
-        for action, resource in found
-        if resource in keys
-        for kms_action in _KEY_USE.get(action, ())
+        Request(kms_action, keys[request.resource])
+        for request in found
+        if request.resource in keys
+        for kms_action in _KEY_USE.get(request.action, ())
     ]
     return found + [request for request in dict.fromkeys(implied) if request not in found]
 
@@ -168,16 +175,16 @@ def _action_name(call: Call) -> str:
 
 # ---------------------------------------------------------------------- calls authorized as their items
 def _publish_batch(call: Call) -> list[Request]:
-    return [("sns:Publish", str(call.params["TopicArn"]))]
+    return [Request("sns:Publish", str(call.params["TopicArn"]))]
 
 
 def _sqs_batch(action: str) -> Callable[[Call], list[Request]]:
-    return lambda call: [(f"sqs:{action}", _queue(call, call.params["QueueUrl"]))]
+    return lambda call: [Request(f"sqs:{action}", _queue(call, call.params["QueueUrl"]))]
 
 
 def _batch_per_table(action: str) -> Callable[[Call], list[Request]]:
     """BatchGetItem and BatchWriteItem: their own actions, on each table they name."""
-    return lambda call: [(f"dynamodb:{action}", _table(call, table)) for table in call.params["RequestItems"]]
+    return lambda call: [Request(f"dynamodb:{action}", _table(call, table)) for table in call.params["RequestItems"]]
 
 
 _TRANSACT_ACTIONS = {
@@ -194,7 +201,7 @@ def _transaction(call: Call) -> list[Request]:
     found: list[Request] = []
     for item in call.params["TransactItems"]:
         ((kind, operation),) = item.items()
-        request = (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _table(call, operation["TableName"]))
+        request = Request(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _table(call, operation["TableName"]))
         if request not in found:
             found.append(request)
     return found
@@ -205,13 +212,13 @@ def _copy_object(call: Call) -> list[Request]:
     if isinstance(source, str):
         bucket, _, key = source.lstrip("/").partition("/")
         source = {"Bucket": bucket, "Key": key.split("?versionId=")[0]}
-    return [("s3:PutObject", _object(call.params)), ("s3:GetObject", _object(source))]
+    return [Request("s3:PutObject", _object(call.params)), Request("s3:GetObject", _object(source))]
 
 
 def _delete_objects(call: Call) -> list[Request]:
     bucket = call.params["Bucket"]
     return [
-        (
+        Request(
             f"s3:{'DeleteObjectVersion' if 'VersionId' in item else 'DeleteObject'}",
             f"arn:aws:s3:::{bucket}/{item['Key']}",
         )
@@ -220,10 +227,13 @@ def _delete_objects(call: Call) -> list[Request]:
 
 
 def _put_events(call: Call) -> list[Request]:
+    """One authorization per bus, event source and detail type (the condition keys PutEvents has)."""
     found: list[Request] = []
     for entry in call.params["Entries"]:
         bus = entry.get("EventBusName") or "default"
-        request = ("events:PutEvents", bus if bus.startswith("arn:") else _arn(call, "events", f"event-bus/{bus}"))
+        arn = bus if bus.startswith("arn:") else _arn(call, "events", f"event-bus/{bus}")
+        keys = (("events:source", entry.get("Source", "")), ("events:detail-type", entry.get("DetailType", "")))
+        request = Request("events:PutEvents", arn, keys)
         if request not in found:
             found.append(request)
     return found

@@ -25,6 +25,8 @@ class Role:
     name: str  # its physical name
     trust_policy: Document
     policies: dict[str, Document]  # name (an inline policy's, a managed policy's ARN) -> resolved document
+    # Per policy, the template's index of each resolved statement (a statement under a false Fn::If is gone).
+    origins: dict[str, list[int]]
 
 
 def function_roles(stack: Stack) -> dict[str, Role]:
@@ -39,16 +41,29 @@ def function_roles(stack: Stack) -> dict[str, Role]:
             raise ValueError(f"{function_id}: a role from outside the template ({role_arn}) cannot be checked")
         role_id = role_arn["Fn::GetAtt"][0]
         properties = resources[role_id]["Properties"]
-        policies = {
-            policy["PolicyName"]: stack.resolve(policy["PolicyDocument"]) for policy in properties.get("Policies", [])
-        }
+        written = {policy["PolicyName"]: policy["PolicyDocument"] for policy in properties.get("Policies", [])}
+        written.update(_policies_naming(resources, role_id))
+        resolved = {name: _resolved(stack, document) for name, document in written.items()}
+        policies = {name: document for name, (document, _) in resolved.items()}
+        origins = {name: indexes for name, (_, indexes) in resolved.items()}
         for arn in properties.get("ManagedPolicyArns", []):
-            policies[as_text(arn)] = _managed_policy(stack, resources, stack.resolve(arn))
-        policies.update(_policies_naming(stack, resources, role_id))
-        roles[function_id] = Role(
-            role_id, stack.physical_name(role_id), stack.resolve(properties["AssumeRolePolicyDocument"]), policies
-        )
+            document = _managed_policy(stack, resources, stack.resolve(arn))
+            policies[as_text(arn)] = document
+            origins[as_text(arn)] = list(range(len(_listed(document["Statement"]))))
+        trust = stack.resolve(properties["AssumeRolePolicyDocument"])
+        roles[function_id] = Role(role_id, stack.physical_name(role_id), trust, policies, origins)
     return roles
+
+
+def _resolved(stack: Stack, document: Document) -> tuple[Document, list[int]]:
+    """A policy document resolved in the stack, and the template's index of each statement it keeps."""
+    statements: list[Any] = []
+    origins: list[int] = []
+    for index, statement in enumerate(_listed(document["Statement"])):
+        kept = stack.resolve([statement])  # empty when the statement is an Fn::If's AWS::NoValue
+        statements += kept
+        origins += [index] * len(kept)
+    return {"Version": document.get("Version", "2012-10-17"), "Statement": statements}, origins
 
 
 def template_grants(template: dict[str, Any], region: str) -> dict[str, list[Grant]]:
@@ -164,15 +179,15 @@ def _translated(template_json: str, region: str) -> dict[str, Any]:
     return translated
 
 
-def _policies_naming(stack: Stack, resources: dict[str, Any], role_id: str) -> dict[str, Document]:
-    """AWS::IAM::Policy and AWS::IAM::ManagedPolicy resources that attach themselves to the role (`Roles`)."""
-    found: dict[str, Document] = {}
-    for logical_id, resource in resources.items():
-        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {"Ref": role_id} in resource[
-            "Properties"
-        ].get("Roles", []):
-            found[logical_id] = stack.resolve(resource["Properties"]["PolicyDocument"])
-    return found
+def _policies_naming(resources: dict[str, Any], role_id: str) -> dict[str, Document]:
+    """AWS::IAM::Policy and AWS::IAM::ManagedPolicy resources that attach themselves to the role (`Roles`), as
+    written."""
+    return {
+        logical_id: resource["Properties"]["PolicyDocument"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        and {"Ref": role_id} in resource["Properties"].get("Roles", [])
+    }
 
 
 def _managed_policy(stack: Stack, resources: dict[str, Any], arn: str) -> Document:

@@ -10,7 +10,7 @@ import pytest
 
 from devtools.iam.local import emulator_policy
 from devtools.iam.policy import Decision, UnsupportedCondition, decide
-from devtools.iam.requests import Call, UnknownRequest, requests, with_key_use
+from devtools.iam.requests import Call, Request, UnknownRequest, requests, with_key_use
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/messages"
 
@@ -99,8 +99,12 @@ def test_an_unknown_condition_operator_is_an_error_not_a_match() -> None:
         decide([policy(statement)], "s3:ListBucket", "arn:b", {"k": "v"})
 
 
-def call(service: str, operation: str, **params: Any) -> list[tuple[str, str]]:
+def authorized(service: str, operation: str, **params: Any) -> list[Request]:
     return requests(Call(service, operation, params, "us-east-1", "123456789012"))
+
+
+def call(service: str, operation: str, **params: Any) -> list[tuple[str, str]]:
+    return [(request.action, request.resource) for request in authorized(service, operation, **params)]
 
 
 def test_batch_calls_are_authorized_as_their_items() -> None:
@@ -160,10 +164,25 @@ def test_the_emulators_copy_grants_what_moto_checks_under_other_names() -> None:
 
 def test_a_topic_encrypted_with_a_customer_key_needs_the_key_too() -> None:
     topic, key = "arn:aws:sns:us-east-1:123456789012:alarms", "arn:aws:kms:us-east-1:123456789012:key/k"
-    published = call("sns", "Publish", TopicArn=topic, Message="m")
+    published = authorized("sns", "Publish", TopicArn=topic, Message="m")
     assert with_key_use(published, {topic: key}) == [
-        ("sns:Publish", topic),
-        ("kms:GenerateDataKey", key),
-        ("kms:Decrypt", key),
+        Request("sns:Publish", topic),
+        Request("kms:GenerateDataKey", key),
+        Request("kms:Decrypt", key),
     ]
     assert with_key_use(published, {}) == published  # an AWS managed key (alias/aws/sns): nothing more
+
+
+def test_put_events_is_authorized_per_bus_with_its_source_for_the_roles_condition() -> None:
+    bus = "arn:aws:events:us-east-1:123456789012:event-bus/messages"
+    entries = [{"EventBusName": bus, "Source": "twilio-inbound", "DetailType": "t", "Detail": "{}"}] * 2
+    (request,) = authorized("events", "PutEvents", Entries=entries)
+    assert (request.action, request.resource, dict(request.context)["events:source"]) == (
+        "events:PutEvents",
+        bus,
+        "twilio-inbound",
+    )
+    only_ours = allow("events:PutEvents", bus, Condition={"StringEquals": {"events:source": "twilio-inbound"}})
+    assert decide([policy(only_ours)], request.action, request.resource, dict(request.context)) is Decision.ALLOWED
+    other = authorized("events", "PutEvents", Entries=[{**entries[0], "Source": "someone-else"}])[0]
+    assert decide([policy(only_ours)], other.action, other.resource, dict(other.context)) is Decision.IMPLICIT_DENY
