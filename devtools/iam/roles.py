@@ -79,18 +79,11 @@ def template_grants(template: dict[str, Any], region: str) -> dict[str, list[Gra
         documents.update(
             {as_text(arn): _template_managed(resources, arn) for arn in properties.get("ManagedPolicyArns", [])}
         )
-        documents.update(
-            {
-                logical_id: other["Properties"]["PolicyDocument"]
-                for logical_id, other in resources.items()
-                if other["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-                and {"Ref": role_id} in other["Properties"].get("Roles", [])
-            }
-        )
+        documents.update(_policies_naming(resources, role_id))
         grants[function_id] = [
-            Grant(name, index, a, r, as_text(action), as_text(target))
+            Grant(name, index, a, r, as_text(action), as_text(target), condition)
             for name, document in documents.items()
-            for index, statement in enumerate(_listed(document["Statement"]))
+            for index, (statement, condition) in enumerate(map(_written, _listed(document["Statement"])))
             if statement.get("Effect") == "Allow"
             for a, action in enumerate(_listed(statement.get("Action", statement.get("NotAction"))))
             for r, target in enumerate(_listed(statement.get("Resource", statement.get("NotResource", "*"))))
@@ -108,10 +101,19 @@ class Grant:
     resource_index: int
     action: str
     resource: str  # as the template writes it: MessagesTable.Arn, ${MediaBucket.Arn}/media/*, *
+    condition: str = ""  # the template Condition the statement is granted under (Fn::If), if any
 
     @property
     def key(self) -> tuple[str, int, int, int]:
         return (self.policy, self.statement, self.action_index, self.resource_index)
+
+
+def _written(statement: Any) -> tuple[dict[str, Any], str]:
+    """A statement as written, and the template condition it is under: `!If [C, statement, AWS::NoValue]`."""
+    if isinstance(statement, dict) and "Fn::If" in statement:
+        condition, when_true, _ = statement["Fn::If"]
+        return (when_true if isinstance(when_true, dict) else {}), str(condition)
+    return statement, ""
 
 
 def _template_managed(resources: dict[str, Any], arn: Any) -> Document:
