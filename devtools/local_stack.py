@@ -324,8 +324,8 @@ def _print_denial(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> 
     recorded = context.get("iam_recorded")
     if code in ("AccessDenied", "AccessDeniedException") and recorded is not None:
         who = recorded.caller or "the local stack"
-        for action, resource in recorded.requests or [(recorded.call, "")]:
-            print(f"denied    {who} {action} on {resource} ({code})", flush=True)
+        for request in recorded.requests:
+            print(f"denied    {who} {request.action} on {request.resource} ({code})", flush=True)
 
 
 def _write_outputs(path: Path, outputs: dict[str, Any]) -> None:

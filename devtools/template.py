@@ -27,6 +27,9 @@ from devtools.lambda_context import ACCOUNT_ID
 ROOT = Path(__file__).resolve().parent.parent
 # TWILIO_INBOUND_TEMPLATE: another template (a copy with a permission taken away, tests/unit/test_roles.py).
 TEMPLATE_PATH = Path(os.environ.get("TWILIO_INBOUND_TEMPLATE") or ROOT / "template.yaml")
+# Called with every stack provisioned in this process (the test suite checks each function's calls against its
+# role in these: tests/iam_check.py).
+ON_PROVISION: list[Callable[[Stack], None]] = []
 # What `Ref: AWS::NoValue` resolves to: the property or list item is left out, as CloudFormation does.
 _NO_VALUE = object()
 
@@ -207,6 +210,8 @@ class Stack:
         for logical_id, resource in self.resources.items():
             if resource["Type"] in _CREATORS and self._condition(resource.get("Condition")):
                 self.create(logical_id)
+        for observer in ON_PROVISION:
+            observer(self)
         return self
 
     def outputs(self) -> dict[str, str]:

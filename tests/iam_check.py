@@ -10,6 +10,7 @@ every grant no test exercised must be listed in docs/IAM.md with the reason it s
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,12 +22,25 @@ from devtools.iam.record import Recorded, install
 from devtools.iam.report import Exercised, names_of
 from devtools.iam.requests import Request, with_key_use
 from devtools.iam.roles import customer_keys, function_roles
-from devtools.template import Stack, load_template
+from devtools.template import ON_PROVISION, Stack, load_template
 
 _recorded: list[Recorded] = []
 _FOLDERS = function_folders(load_template())
 install(Attribution(_FOLDERS), _recorded.append)
 exercised = Exercised()
+_STACK_ROLES: weakref.WeakKeyDictionary[Stack, Any] = weakref.WeakKeyDictionary()  # resolved once per stack
+# The stacks whose roles calls are checked against: those provisioned since this test's setup began (held until
+# its check: a stack local to the test function is gone when the function returns), and any still alive.
+_this_test: list[Stack] = []
+_alive: weakref.WeakSet[Stack] = weakref.WeakSet()
+
+
+def _provisioned(stack: Stack) -> None:
+    _this_test.append(stack)
+    _alive.add(stack)
+
+
+ON_PROVISION.append(_provisioned)
 
 
 class RoleViolation(AssertionError):
@@ -49,12 +63,16 @@ def _roles(item: pytest.Item) -> tuple[Roles, dict[str, str]]:
     stacks' topics and queues."""
     roles: Roles = []
     keys: dict[str, str] = {}
-    for value in getattr(item, "funcargs", {}).values():
-        if isinstance(value, Stack):
-            resolved = function_roles(value)
+    for stack in [*_this_test, *(stack for stack in list(_alive) if stack not in _this_test)]:
+        if stack not in _STACK_ROLES:
+            resolved = function_roles(stack)
             policies = {name: role.policies for name, role in resolved.items()}
-            roles.append((policies, {name: role.origins for name, role in resolved.items()}, names_of(value)))
-            keys.update(customer_keys(value))
+            origins = {name: role.origins for name, role in resolved.items()}
+            _STACK_ROLES[stack] = ((policies, origins, names_of(stack)), customer_keys(stack))
+        stack_roles, stack_keys = _STACK_ROLES[stack]
+        roles.append(stack_roles)
+        keys.update(stack_keys)
+    for value in getattr(item, "funcargs", {}).values():
         source = getattr(value, "iam_source", None)
         if source is not None:
             roles.append(source.roles())
@@ -104,6 +122,7 @@ def _evaluate(function: str, request: Request, roles: Roles) -> str:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     _recorded.clear()
+    _this_test.clear()
     return (yield)
 
 
