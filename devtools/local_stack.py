@@ -29,15 +29,17 @@ from devtools.drain import DRAIN_SECONDS
 from devtools.ports import LOOPBACK, port_is_free
 from devtools.template import ROOT, TEMPLATE_PATH
 from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
-from twilio_inbound.redact import mask_address
+from twilio_inbound.redact import mask_address, mask_numbers
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
+from twilio_inbound_cli.twilio_access import api_url_argument
 
 if TYPE_CHECKING:  # imported when the functions start: after the environment points at the emulator
     from devtools.apigw import GatewayServer
     from devtools.console.server import Console
     from devtools.lambda_runtime import Invoke
     from devtools.pollers import PollingThread
+    from twilio_inbound.sends_table import SendIntentStore
 
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
 REGION = "us-east-1"
@@ -69,6 +71,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--twilio-api-url",
         default=os.environ.get("TWILIO_API_URL", ""),
+        type=api_url_argument,
         help="the Twilio API base the functions call (default: a Twilio API stand-in started here, seeded with "
         "the local account and token; `make send ARGS='--seed-media image/jpeg,300000'` puts media in it)",
     )
@@ -279,6 +282,7 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
         },
     ).provision()
     outputs = {
+        **stack.parameters,  # what it ran with (RetentionDays, ...): the CLI reads a deployed stack's the same way
         **stack.outputs(),
         "EmulatorEndpoint": os.environ["AWS_ENDPOINT_URL"],
         "Region": REGION,
@@ -381,6 +385,7 @@ def _start_functions(
     from devtools.apigw import GatewayServer
     from devtools.lambda_runtime import load_function
     from devtools.pollers import PollingThread, QueuePoller, StreamPoller
+    from twilio_inbound.sends_table import SendIntentStore
 
     # The template's environment, but pointed at the emulator and quieter unless --verbose.
     overrides = {
@@ -391,6 +396,8 @@ def _start_functions(
         # The sender calls the Twilio API (the stand-in), and gives it this gateway's /status as StatusCallback.
         "TWILIO_API_URL": args.twilio_api_url,
         "API_URL": f"http://{args.host}:{args.port}",
+        # A registry change (`make numbers ARGS='add …'`) takes effect at once here, not within a minute.
+        "REGISTRY_CACHE_SECONDS": "0",
     }
     functions = stack.functions()
     invokers = {logical_id: load_function(spec, overrides) for logical_id, spec in functions.items()}
@@ -407,7 +414,8 @@ def _start_functions(
                 if logical_id == "ConsumerFunction":
                     invoke = _printing(invoke)
                 elif logical_id == "SenderFunction":
-                    invoke = _printing_sends(invoke)
+                    intents = SendIntentStore(session.client("dynamodb"), stack.physical["SendsTable"]["Ref"])
+                    invoke = _printing_sends(invoke, intents)
                 poller = QueuePoller(session, source.arn, invoke, source.properties, function=logical_id)
             pollers.append(PollingThread(f"{logical_id}-{source.kind}", poller, stop))
 
@@ -437,10 +445,11 @@ def _status_callback_url(args: argparse.Namespace) -> str:
     return base.rstrip("/") + "/status"
 
 
-def _printing_sends(invoke: Any) -> Any:
-    """One line per send command the sender took."""
+def _printing_sends(invoke: Any, intents: SendIntentStore) -> Any:
+    """One line per send command the sender took, and one per command it did not send, with the reason."""
 
     def wrapped(event: dict[str, Any]) -> Any:
+        keys = []
         for record in event["Records"]:
             try:
                 command = json.loads(record["body"])
@@ -450,9 +459,16 @@ def _printing_sends(invoke: Any) -> Any:
                     else "to " + mask_address(str(command.get("to", "")))
                 )
                 print(f"send      {command.get('idempotencyKey', '?')} {target}", flush=True)
+                keys.append(str(command["idempotencyKey"]))
             except (ValueError, KeyError, TypeError, AttributeError):
                 print(f"send      {record['messageId']}: not a send command", flush=True)
-        return invoke(event)
+        try:
+            return invoke(event)
+        finally:
+            for key in keys:
+                intent = intents.get(key)
+                if intent is not None and intent.state in ("refused", "failed", "unknown"):
+                    print(f"{intent.state:<9} {key}: {mask_numbers(intent.reason)}", flush=True)
 
     return wrapped
 
@@ -464,9 +480,10 @@ def _printing_statuses(invoke: Any) -> Any:
         result = invoke(event)
         form = dict(parse_qsl(base64.b64decode(event.get("body") or "").decode("utf-8", "replace")))
         error = f" error {form['ErrorCode']}" if form.get("ErrorCode") else ""
+        refused = f": {str(result.get('body', '')).strip()}" if result.get("statusCode") != 200 else ""
         print(
             f"status    {form.get('MessageSid', '?')} {form.get('MessageStatus', '?'):<11} -> "
-            f"{mask_address(form.get('To', ''))}{error} ({result.get('statusCode')})",
+            f"{mask_address(form.get('To', ''))}{error} ({result.get('statusCode')}{refused})",
             flush=True,
         )
         return result

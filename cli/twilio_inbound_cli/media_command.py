@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 
-from twilio_inbound.media_bucket import NoSuchMedia, find_media_key
+from twilio_inbound.media_bucket import NoSuchMedia, content_disposition, find_media_key
 from twilio_inbound_cli.target import Target, resolve
 
 if TYPE_CHECKING:
@@ -49,14 +49,18 @@ def move_dead_letters(sqs: SQSClient, dead_letter_url: str, queue_url: str) -> i
 def _url(args: argparse.Namespace) -> int:
     target = resolve(args.stack_name)
     # SigV4 (botocore may presign with SigV2, which S3 no longer accepts for new buckets).
-    s3 = target.session.client("s3", endpoint_url=target.endpoint_url, config=Config(signature_version="s3v4"))
+    s3 = target.session.client("s3", endpoint_url=target.endpoint_url or None, config=Config(signature_version="s3v4"))
     bucket = target.output("MediaBucketName")
     try:
         key = find_media_key(s3, bucket, args.message_sid, args.index)
     except (NoSuchMedia, ValueError) as error:
         print(f"error: {error}")
         return 1
-    print(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=args.expires))
+    # Active content (HTML, SVG, ...) is a download whatever the object says: objects archived before they were
+    # stored as attachments are served safely too.
+    disposition = content_disposition(s3.head_object(Bucket=bucket, Key=key).get("ContentType", ""), key)
+    params = {"Bucket": bucket, "Key": key, "ResponseContentDisposition": disposition}
+    print(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=args.expires))
     return 0
 
 

@@ -37,6 +37,7 @@ def summary(report: Report, since: datetime, until: datetime, accounts: list[str
         "different": [asdict(difference) for difference in report.different],
         "recovered": report.recovered,
         "failed": report.failed,
+        "pastRetention": len(report.past_retention),  # older than RetentionDays: not compared, never stored again
         "complete": report.complete,
     }
 

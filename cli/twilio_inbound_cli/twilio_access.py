@@ -17,6 +17,7 @@ from typing import Any, ParamSpec
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from twilio_inbound.http_fields import check_api_base_url
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.secrets import AccountSecrets, TokensUnavailable, WebhookSecrets, secrets_from_text
 from twilio_inbound.twilio_rest import TWILIO_FAILURES, account_client, describe_failure
@@ -33,6 +34,15 @@ class CommandError(Exception):
     """A failure the command reports as one line, with what to do about it."""
 
 
+def api_url_argument(text: str) -> str:
+    """--twilio-api-url's value: empty (Twilio itself), or an http(s) URL; else argparse's error says what is wrong
+    with it (a request would only fail later with an error that reads like a credential problem)."""
+    try:
+        return check_api_base_url(text) if text.strip() else ""
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def add_twilio_options(parser: argparse.ArgumentParser, *, stack_name: bool = True) -> None:
     if stack_name:
         parser.add_argument("--stack-name", help="a deployed stack (default: the running local stack)")
@@ -45,6 +55,7 @@ def add_twilio_options(parser: argparse.ArgumentParser, *, stack_name: bool = Tr
     parser.add_argument(
         "--twilio-api-url",
         default=os.environ.get(TWILIO_API_URL_ENV, ""),
+        type=api_url_argument,
         metavar="URL",
         help=f"another server than Twilio's API, e.g. the stand-in (default: ${TWILIO_API_URL_ENV}, else the "
         "stack's TwilioApiUrl output, else Twilio)",

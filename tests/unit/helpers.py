@@ -3,24 +3,31 @@ published as the fanout's event source would, an intake wired to moto."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 import jsonschema
+from aws_lambda_powertools import Logger
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
 from devtools.apigw import http_api_event, rest_api_event
+from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import StreamPoller
 from devtools.subscriber import subscribe_queue as subscribe_queue_to
 from devtools.template import ROOT, Stack
 from fanout.outbox import fan_out
 from ingest.intake import Intake
 from ingest.settings import IngestSettings
-from twilio_inbound.clock import utc_now
+from twilio_inbound.clock import iso_millis, utc_now
+from twilio_inbound.dynamo import to_item
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
@@ -31,10 +38,12 @@ from twilio_inbound.signature import SignatureVerifier
 from twilio_inbound.status_event import STATUS_EVENT_TYPE
 from twilio_inbound_cli.replay import Replayer
 from twilio_inbound_cli.signing import (
+    TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_WEBHOOK_URL,
     FormPairs,
     encode_form,
+    new_message_sid,
     signed_headers,
 )
 
@@ -215,6 +224,56 @@ def status_subscriber(
     return received
 
 
+def sent_message(
+    stack: Stack,
+    key: str = "",
+    sid: str = "",
+    account: str = TEST_ACCOUNT_SID,
+    sender: str = "+15005550001",
+    **fields: Any,
+) -> str:
+    """An outbound message as the sender stores it (with `key`, the command that sent it): what a callback names."""
+    sid = sid or new_message_sid()
+    client = stack.session.client("dynamodb")
+    message = {
+        "messageSid": sid,
+        "direction": "outbound",
+        "accountSid": account,
+        "messagingServiceSid": "",
+        "from": sender,
+        "to": "+15005550006",
+        "body": "Your order shipped.",
+        "media": [],
+        "numMedia": 0,
+        "numSegments": 1,
+        "channel": "sms",
+        "conversation": f"{sender}|+15005550006",
+        "receivedAt": iso_millis(utc_now()),
+        "idempotencyKey": key,
+        "inReplyTo": "",
+        "lastChange": "message",
+        **fields,
+    }
+    client.put_item(TableName=stack.physical["MessagesTable"]["Ref"], Item=to_item(message))
+    if key:
+        command = {
+            "idempotencyKey": key,
+            "state": "sent",
+            "messageSid": sid,
+            "accountSid": account,
+            "to": "+15005550006",
+        }
+        client.put_item(TableName=stack.physical["SendsTable"]["Ref"], Item=to_item(command))
+    return sid
+
+
+def sent_for(stack: Stack, callback_event: dict[str, Any]) -> str:
+    """The message and the command a signed status callback event names, stored as the sender stores them."""
+    form = dict(parse_qsl(base64.b64decode(callback_event["body"]).decode()))
+    key = parse_qs(callback_event["rawQueryString"])["idempotencyKey"][0]
+    return sent_message(stack, key=key, sid=form["MessageSid"])
+
+
 def replayer(stack: Stack) -> Replayer:
     client = stack.session.client("dynamodb")
     return Replayer(
@@ -222,3 +281,27 @@ def replayer(stack: Stack) -> Replayer:
         TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
         OptOutStore(client, stack.physical["OptOutsTable"]["Ref"]),
     )
+
+
+@contextmanager
+def captured_logs(logger: Logger) -> Iterator[io.StringIO]:
+    """What a function's Powertools logger writes (its JSON lines) while the block runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)
+
+
+@contextmanager
+def function_with(stack: Stack, logical_id: str, overrides: dict[str, str]) -> Iterator[Invoke]:
+    """The function in a new container with these settings; afterwards a new container with the tests' usual ones,
+    so that no later test (of any module) gets this one's: handlers read their settings once, when imported."""
+    spec = stack.functions()[logical_id]
+    try:
+        yield load_function(spec, overrides, fresh=True)
+    finally:
+        load_function(spec, OFFLINE_ENV, fresh=True)

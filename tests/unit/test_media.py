@@ -544,3 +544,82 @@ def test_the_media_urls_fetched_and_deleted_are_twilios_media_resource(spec: Twi
     assert (location.account_sid, location.message_sid, location.media_sid) == (
         sids["AccountSid"], sids["MessageSid"], sids["Sid"]
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ issue 20, items 9 and 10
+@pytest.mark.parametrize("value", ["²", "1²", "12 34", "-5"])
+def test_9_a_content_length_that_is_not_ascii_digits_is_ignored_not_a_crash(
+    scripted: Any, tmp_path: Any, value: str
+) -> None:
+    server = scripted(lambda path: (200, {"Content-Type": "image/jpeg", "Content-Length": value}, [b"x" * 100]))
+    client = TwilioMedia(server.url)
+    with (tmp_path / "sink").open("wb") as sink:
+        got = client.download(client.locate("https://api.twilio.com" + MEDIA), CREDENTIALS, sink, 1000, "image/jpeg")
+    assert got.size == 100
+
+
+def test_9_a_retry_after_that_is_not_ascii_digits_is_a_retry_without_a_wait(scripted: Any, tmp_path: Any) -> None:
+    server = scripted(lambda path: (429, {"Retry-After": "²"}, []))
+    client = TwilioMedia(server.url)
+    with (tmp_path / "sink").open("wb") as sink, pytest.raises(FetchFailed) as failed:
+        client.download(client.locate("https://api.twilio.com" + MEDIA), CREDENTIALS, sink, 1000, "image/jpeg")
+    assert failed.value.retry_after == 0.0
+
+
+@pytest.fixture
+def media_bucket(stack: Stack) -> tuple[Any, str]:
+    return stack.session.client("s3"), stack.physical["MediaBucket"]["Ref"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "served_as"),
+    [
+        ("text/html", 'attachment; filename="0-ME' + "c" * 32 + '.bin"'),
+        ("image/svg+xml", 'attachment; filename="0-ME' + "c" * 32 + '.bin"'),
+        ("application/pdf", 'attachment; filename="0-ME' + "c" * 32 + '.pdf"'),
+        ("image/jpeg", "inline"),
+        ("video/mp4", "inline"),
+    ],
+)
+def test_10_active_content_is_archived_as_a_download(
+    media_bucket: tuple[Any, str], tmp_path: Any, content_type: str, served_as: str
+) -> None:
+    from media.bucket import MediaBucket
+    from twilio_inbound.media_bucket import media_key
+
+    s3, name = media_bucket
+    key = media_key("MM" + "b" * 32, 0, "ME" + "c" * 32, content_type)
+    body = tmp_path / "body"
+    body.write_bytes(b"<svg onload=alert(1)>")
+    with body.open("rb") as stream:
+        MediaBucket(s3, name).put(
+            key,
+            stream,
+            size=21,
+            sha256=hashlib.sha256(body.read_bytes()).digest(),
+            content_type=content_type,
+            metadata={},
+        )
+    assert s3.head_object(Bucket=name, Key=key)["ContentDisposition"] == served_as
+
+
+def test_10_a_presigned_url_serves_active_content_as_a_download_even_if_archived_before(
+    stack: Stack, media_bucket: tuple[Any, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from twilio_inbound_cli.main import main
+
+    s3, name = media_bucket
+    sid = "MM" + "b" * 32
+    # GIVEN an HTML attachment archived with no Content-Disposition (as the media function wrote them before)
+    s3.put_object(Bucket=name, Key=f"media/{sid}/0-ME{'c' * 32}.bin", Body=b"<script>", ContentType="text/html")
+    s3.put_object(Bucket=name, Key=f"media/{sid}/1-ME{'d' * 32}.jpg", Body=b"\xff\xd8", ContentType="image/jpeg")
+    outputs = {**stack.outputs(), "Region": "us-east-1", "EmulatorEndpoint": ""}
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    monkeypatch.setenv("TWILIO_INBOUND_OUTPUTS", str(tmp_path / "outputs.json"))
+    # WHEN an operator prints presigned URLs for both
+    assert main(["media", "url", sid, "0"]) == 0
+    assert main(["media", "url", sid, "1"]) == 0
+    html, jpeg = capsys.readouterr().out.split()
+    # THEN the HTML one is served as a download, the picture inline
+    assert "response-content-disposition=attachment" in html
+    assert "response-content-disposition=inline" in jpeg

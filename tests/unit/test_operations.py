@@ -19,7 +19,7 @@ from devtools.lambda_events import as_event_json
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import StreamPoller
 from devtools.template import ROOT, Stack, load_template
-from tests.unit.helpers import OFFLINE_ENV, load_event
+from tests.unit.helpers import OFFLINE_ENV, load_event, sent_for
 from twilio_inbound.message_item import message_item
 from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.numbers import NumberConfig
@@ -105,6 +105,7 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     drive_sender(stack, monkeypatch)
     status = load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)
     callback = load_event("status-callback.json")
+    sent_for(stack, callback)
     status(callback)  # recorded
     status(callback)  # a repeat
     (source,) = stack.functions()["FanoutFunction"].events
@@ -160,7 +161,7 @@ def drive_sender(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     kinds = iter(["later", *sender_handler.METRICS])
 
     class Scripted:
-        def handle(self, body: str, message_id: str) -> Outcome:
+        def handle(self, body: str, message_id: str, delivery: int = 1, *, time_left: bool = True) -> Outcome:
             kind = next(kinds)
             if kind == "later":
                 raise SendLater("Twilio answered 429")

@@ -193,10 +193,10 @@ def test_4_an_unreadable_opt_out_state_after_the_write_still_answers_200(
     registry = ingest_handler.intake.registry
     registry.put(NumberConfig("+15005550001", auto_reply="Thanks!"))
 
-    def unavailable(*_: Any) -> bool:
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "GetItem")
+    def unavailable(*_: Any, **__: Any) -> bool:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "BatchGetItem")
 
-    monkeypatch.setattr(ingest_handler.intake.optouts, "is_opted_out", unavailable)
+    monkeypatch.setattr(ingest_handler.intake.optouts, "state", unavailable)
     response = ingest(signed_event(inbound_form(to="+15005550001")))
     # THEN the stored message is acknowledged (a 503 would send Twilio to the fallback URL) without a reply
     assert response["statusCode"] == 200

@@ -8,6 +8,7 @@ outcome), malformed commands to the DLQ with the reason.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socketserver
 import threading
@@ -15,9 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest.mock import ANY
+from urllib.parse import urlsplit
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 
 from devtools.apigw import GatewayServer
 from devtools.lambda_runtime import Invoke, load_function
@@ -27,7 +33,8 @@ from devtools.twilio_api.spec import TwilioSpec, load_spec
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
 from sender.sending import Sender, SendLater
-from tests.unit.helpers import OFFLINE_ENV, load_event, signed_event, status_subscriber
+from sender.service_pools import ServicePools
+from tests.unit.helpers import OFFLINE_ENV, captured_logs, load_event, signed_event, status_subscriber
 from twilio_inbound.clock import utc_now
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore
 from twilio_inbound.numbers import NumberConfig
@@ -67,19 +74,6 @@ def twilio(spec: TwilioSpec) -> Iterator[TwilioStandIn]:
 
 
 @pytest.fixture
-def gateway(stack: Stack) -> Iterator[str]:
-    """The HTTP API's /status route on loopback, serving the status function as API Gateway does."""
-    server = GatewayServer(
-        ("127.0.0.1", 0), {"/status": load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)}
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
 def registry(stack: Stack) -> NumberRegistry:
     registry = NumberRegistry(stack.session.client("dynamodb"), stack.physical["NumbersTable"]["Ref"], ttl=0)
     registry.put(NumberConfig(NUMBER, name="support-line"))
@@ -93,20 +87,25 @@ def sleeps() -> list[float]:
     return []
 
 
-def wire(stack: Stack, api_url: str, callback_base: str, sleeps: list[float], timeout: float = 5.0) -> Sender:
+def wire(
+    stack: Stack, api_url: str, callback_base: str, sleeps: list[float], *, timeout: float = 5.0, client: Any = None
+) -> Sender:
     """The sender as its handler wires it, against moto, the given Twilio API and the given /status route."""
-    client, physical = stack.session.client("dynamodb"), stack.physical
+    client, physical = client or stack.session.client("dynamodb"), stack.physical
+    accounts = TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout)
     return Sender(
         intents=SendIntentStore(client, physical["SendsTable"]["Ref"]),
         messages=MessageStore(client, physical["MessagesTable"]["Ref"], physical["OptOutsTable"]["Ref"]),
         outbound=OutboundStore(client, physical["MessagesTable"]["Ref"]),
         registry=NumberRegistry(client, physical["NumbersTable"]["Ref"], ttl=0),
         optouts=OptOutStore(client, physical["OptOutsTable"]["Ref"]),
+        pools=ServicePools(accounts, ttl=0),
         publisher=TopicPublisher(stack.session.client("sns"), physical["MessagesTopic"]["Ref"]),
         dead_letters=DeadLetters(stack.session.client("sqs"), physical["OutboundDeadLetterQueue"]["Ref"]),
-        accounts=TwilioAccounts(lambda: secrets_from_text(SECRET), api_url, timeout),
+        accounts=accounts,
         status_callback_url=f"{callback_base}/status",
         in_flight_seconds=120,
+        max_deliveries=5,
         backoff=Backoff(attempts=3, base_seconds=0.01, max_seconds=0.02),
         now=utc_now,
         sleep=sleeps.append,
@@ -244,10 +243,10 @@ def test_a_recipient_who_opted_out_is_never_sent_to(
         outcome.reason,
         "",
     )
-    # and a redelivery changes nothing: no send, no second event
+    # and a redelivery sends nothing: the same outcome is published again, under the same id
     assert sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1").kind == "duplicate"
     assert creates(twilio) == []
-    assert status_events() == []
+    assert [(again["id"], again["data"]["reason"]) for again in status_events()] == [("key-1:refused", outcome.reason)]
     # while the other number, which the customer did not opt out of, may still send
     assert sender.handle(command(to=CUSTOMER, idempotencyKey="key-2", **{"from": SECOND}), "m2").kind == "sent"
 
@@ -364,10 +363,10 @@ def test_permanent_errors_are_not_retried_and_are_reported(
     assert f"error {code}" in outcome.reason
     (event,) = status_events()
     assert (event["data"]["status"], event["data"]["errorCode"], event["data"]["messageSid"]) == ("failed", code, "")
-    # a redelivery does not call Twilio again
+    # a redelivery does not call Twilio again (its outcome is published again, under the same id)
     assert sender.handle(body, "m1").kind == "duplicate"
     assert len(creates(twilio)) == 1
-    assert status_events() == []
+    assert [again["id"] for again in status_events()] == [event["id"]]
 
 
 class Silent(socketserver.ThreadingTCPServer):
@@ -416,7 +415,7 @@ def test_a_timeout_is_an_unknown_outcome_never_sent_again(
     # and SQS delivering it again does not send it again (at most once)
     assert sender.handle(body, "m1").kind == "duplicate"
     assert silent.connections == 1
-    assert status_events() == []
+    assert [again["id"] for again in status_events()] == [event["id"]]
 
 
 def test_an_unreachable_api_sent_nothing_and_is_retried(stack: Stack, gateway: str, registry: NumberRegistry) -> None:
@@ -445,14 +444,14 @@ def dead_letters(stack: Stack) -> list[tuple[str, str]]:
     return found
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
+def sqs_event(*bodies: str, delivery: int = 1) -> dict[str, Any]:
     return {
         "Records": [
             {
                 "messageId": f"m{index}",
                 "receiptHandle": f"r{index}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": str(delivery)},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -515,3 +514,192 @@ def test_the_shipped_send_command_event_answers_the_shipped_sms(
     assert sender_function(load_event("send-command-sqs.json")) == {"batchItemFailures": []}
     (message,) = twilio.store.messages.values()
     assert (message.from_, message.to, message.body) == (NUMBER, CUSTOMER, "Thanks! It left this morning.")
+
+
+# ---------------------------------------------------------------- issue 20, item 3: what Twilio accepted is stored
+def failing_once(client: Any, operation: str, table: str) -> Callable[..., None]:
+    """Makes the next `operation` on `table` fail (a DynamoDB fault), once."""
+    state = {"left": 1}
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == table and state["left"]:
+            state["left"] -= 1
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, operation)
+
+    client.meta.events.register_first(f"before-parameter-build.dynamodb.{operation}", fail)
+    return fail
+
+
+def test_3_a_sent_message_whose_first_write_failed_is_stored_with_its_body(
+    stack: Stack, ingest: Invoke, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry
+) -> None:
+    # GIVEN a reply Twilio accepts, and a DynamoDB fault on the write of the message it created
+    form = inbound_form(body="Where is my order?", sender=CUSTOMER, to=NUMBER)
+    ingest(signed_event(form))
+    client = stack.session.client("dynamodb")
+    failing_once(client, "PutItem", stack.physical["MessagesTable"]["Ref"])
+    sender = wire(stack, twilio.base_url, gateway, [], client=client)
+    body = command(inReplyTo=dict(form)["MessageSid"], body="It left today.")
+    with pytest.raises(ClientError):
+        sender.handle(body, "m1")
+    (created,) = twilio.store.messages.values()
+    twilio.wait_for(lambda: len(twilio.callbacks(created.sid)) == 3)  # its callbacks came meanwhile
+    # WHEN SQS delivers the command again
+    assert sender.handle(body, "m1").kind == "duplicate"
+    # THEN it was not sent again, and the message is stored with its body, reply, entry point and key
+    assert len(creates(twilio)) == 1
+    item = MessageStore(client, stack.physical["MessagesTable"]["Ref"], "").get(created.sid) or {}
+    assert (item["body"], item["inReplyTo"], item["idempotencyKey"], item["entryPoint"]["name"]) == (
+        "It left today.",
+        dict(form)["MessageSid"],
+        "key-1",
+        "support-line",
+    )
+    assert (item["status"], item["conversation"]) == ("delivered", f"{NUMBER}|{CUSTOMER}")
+
+
+class LostAnswer(ThreadingHTTPServer):
+    """Twilio's API behind a connection that drops the answer to Messages.create: the message is created, and the
+    sender never learns it (an unknown outcome). Every other request is passed through."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        super().__init__(("127.0.0.1", 0), _PassThrough)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # the client hanging up on a dropped answer is the point
+
+
+class _PassThrough(BaseHTTPRequestHandler):
+    server: LostAnswer
+
+    def _forward(self) -> None:
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in ("host", "connection")}
+        upstream = http.client.HTTPConnection(self.server.upstream.hostname or "", self.server.upstream.port)
+        upstream.request(self.command, self.path, data, headers)
+        answer = upstream.getresponse()
+        content = answer.read()
+        if self.command == "POST" and self.path.endswith("/Messages.json"):
+            self.close_connection = True  # the answer never comes back
+            return
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_3_an_unknown_outcome_whose_callbacks_arrive_is_stored_with_its_body(
+    stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry, status_events: Any
+) -> None:
+    # GIVEN Twilio creates the message, and its answer is lost on the way back
+    proxy = LostAnswer(twilio.base_url)
+    threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        sender = wire(stack, f"http://127.0.0.1:{proxy.server_address[1]}", gateway, [])
+        outcome = sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert outcome.kind == "unknown"
+    (created,) = twilio.store.messages.values()
+    # WHEN its status callbacks arrive (they carry the command's key)
+    twilio.wait_for(lambda: len(twilio.callbacks(created.sid)) == 3)
+    # THEN the message is stored with its body and key, and the command is known to have been sent
+    item = MessageStore(stack.session.client("dynamodb"), stack.physical["MessagesTable"]["Ref"], "").get(created.sid)
+    assert item is not None
+    assert (item["body"], item["idempotencyKey"], item["entryPoint"]["name"], item["status"]) == (
+        "Your order shipped.",
+        "key-1",
+        "support-line",
+        "delivered",
+    )
+    recorded = intent(stack)
+    assert recorded is not None
+    assert (recorded.state, recorded.message_sid) == ("sent", created.sid)
+    assert [event["data"]["status"] for event in status_events()] == ["unknown", "queued", "sent", "delivered"]
+
+
+# ---------------------------------------------------------------- issue 20, item 11: every command ends with a signal
+def test_11_a_command_given_up_after_twilios_5xx_is_reported_failed_and_dead_lettered_with_its_reason(
+    stack: Stack, sender_function: Invoke, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    # GIVEN Twilio answers 503 to every attempt of every delivery the queue allows (maxReceiveCount 5)
+    twilio.fail_next(CREATE, status=503, count=15, method="POST")
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    for delivery in range(1, 5):
+        with pytest.raises(BatchProcessingError):  # the batch's only command failed: SQS delivers it again
+            sender_function(sqs_event(body, delivery=delivery))
+    assert status_events() == []
+    # WHEN the last delivery fails too
+    assert sender_function(sqs_event(body, delivery=5)) == {"batchItemFailures": []}
+    # THEN the service hears it was not sent, and why; the dead letter says the same
+    reason = "Twilio answered 503 (error 20503): Service Unavailable: given up after 5 deliveries"
+    (event,) = status_events()
+    assert (event["id"], event["data"]["status"], event["data"]["reason"]) == ("key-1:failed", "failed", reason)
+    assert dead_letters(stack) == [(body, reason)]
+    assert len(creates(twilio)) == 15
+    # and a later copy of the command is not sent either: its outcome is published again
+    assert sender_function(sqs_event(body)) == {"batchItemFailures": []}
+    assert [again["id"] for again in status_events()] == ["key-1:failed"]
+    assert len(creates(twilio)) == 15
+
+
+def test_11_a_command_sent_again_after_its_refusal_hears_its_outcome_again(
+    stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    # GIVEN a command refused because the customer had texted STOP
+    ingest(signed_event(inbound_form(body="STOP", sender=CUSTOMER, to=NUMBER)))
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    assert sender.handle(body, "m1").kind == "refused"
+    (refused,) = status_events()
+    # WHEN the customer texts START and the service sends the same command again
+    ingest(signed_event(inbound_form(body="START", sender=CUSTOMER, to=NUMBER)))
+    assert sender.handle(body, "m2").kind == "duplicate"
+    # THEN it is not sent (a key is sent at most once), and the service hears the settled outcome again
+    assert creates(twilio) == []
+    assert status_events() == [{**refused, "time": ANY, "data": {**refused["data"], "timestamp": ANY}}]
+
+
+def test_11_a_sent_command_delivered_again_republishes_its_current_status(
+    stack: Stack, sender: Sender, twilio: TwilioStandIn, status_events: Any
+) -> None:
+    body = command(to=CUSTOMER, **{"from": NUMBER})
+    sid = sender.handle(body, "m1").message_sid
+    twilio.wait_for(lambda: len(twilio.callbacks(sid)) == 3)
+    assert [event["id"] for event in status_events()][-1] == f"{sid}:delivered"
+    assert sender.handle(body, "m1").kind == "duplicate"
+    assert [event["id"] for event in status_events()] == [f"{sid}:delivered"]
+
+
+def test_11_the_sender_knows_which_delivery_is_the_queues_last(stack: Stack) -> None:
+    redrive = stack.template["Resources"]["OutboundQueue"]["Properties"]["RedrivePolicy"]
+    assert stack.functions()["SenderFunction"].environment["MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])
+
+
+# ---------------------------------------------------------------- issue 20, item 6: logs mask Twilio's error text
+@pytest.mark.parametrize("full", [False, True])
+def test_6_twilios_error_text_is_logged_with_numbers_masked_unless_full_logging_is_on(
+    sender_function: Invoke, monkeypatch: pytest.MonkeyPatch, *, full: bool
+) -> None:
+    from sender import handler as sender_handler
+
+    monkeypatch.setattr(sender_handler, "settings", replace(sender_handler.settings, log_message_content=full))
+    # WHEN Twilio refuses a recipient, naming it in its error message (21211: "The 'To' number +1500… is not …")
+    with captured_logs(sender_handler.logger) as logs:
+        sender_function(sqs_event(command(to="+15005550001", **{"from": SECOND})))
+    logged = logs.getvalue()
+    (line,) = [json.loads(text) for text in logged.splitlines() if '"command not sent"' in text]
+    # THEN the log line keeps Twilio's words, and the number only when LogMessageContent=true
+    assert "error 21211" in line["reason"]
+    assert ("+15005550001" in logged) is full
+    assert ("+•••••••0001" in line["reason"]) is not full

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,15 +14,25 @@ from devtools.template import Stack
 from tests.unit.helpers import (
     OFFLINE_ENV,
     drain,
+    function_with,
     load_event,
     replayer,
+    sent_for,
+    sent_message,
     signed_event,
     status_subscriber,
     subscribe_queue,
 )
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.status_event import STATUS_EVENT_TYPE
-from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, FormPairs, inbound_form, new_message_sid, status_callback_form
+from twilio_inbound_cli.signing import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    FormPairs,
+    inbound_form,
+    new_message_sid,
+    status_callback_form,
+)
 
 STATUS_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/status"
 NUMBER, CUSTOMER = "+15005550001", "+15005550006"
@@ -54,7 +65,7 @@ def stored(stack: Stack, sid: str) -> dict[str, Any]:
 
 
 def test_each_status_in_order_is_recorded_and_published_once(stack: Stack, status: Invoke, status_events: Any) -> None:
-    sid = new_message_sid()
+    sid = sent_message(stack)
     # WHEN Twilio reports queued, sent, delivered
     for name in ("queued", "sent", "delivered"):
         assert post(status, callback(sid, name))["statusCode"] == 200
@@ -78,7 +89,7 @@ def test_each_status_in_order_is_recorded_and_published_once(stack: Stack, statu
 def test_out_of_order_callbacks_never_move_a_message_backwards(
     stack: Stack, status: Invoke, status_events: Any
 ) -> None:
-    sid = new_message_sid()
+    sid = sent_message(stack)
     # WHEN delivered overtakes sent and queued (callbacks travel independently)
     for name in ("delivered", "sent", "queued"):
         assert post(status, callback(sid, name))["statusCode"] == 200
@@ -91,14 +102,14 @@ def test_out_of_order_callbacks_never_move_a_message_backwards(
 
 
 def test_a_repeated_callback_is_recorded_and_published_once(stack: Stack, status: Invoke, status_events: Any) -> None:
-    sid = new_message_sid()
+    sid = sent_message(stack)
     answers = [post(status, callback(sid, "sent"))["statusCode"] for _ in range(3)]
     assert answers == [200, 200, 200]
     assert [event["id"] for event in status_events()] == [f"{sid}:sent"]
 
 
 def test_the_error_code_is_kept(stack: Stack, status: Invoke, status_events: Any) -> None:
-    sid = new_message_sid()
+    sid = sent_message(stack)
     # GIVEN an undelivered message (30003: unreachable handset) WHEN a late sent arrives without an ErrorCode
     post(status, callback(sid, "undelivered", 30003))
     post(status, callback(sid, "sent"))
@@ -110,18 +121,18 @@ def test_the_error_code_is_kept(stack: Stack, status: Invoke, status_events: Any
 
 
 def test_a_status_twilio_adds_later_is_recorded_but_never_current(stack: Stack, status: Invoke) -> None:
-    sid = new_message_sid()
+    sid = sent_message(stack)
     post(status, callback(sid, "sent"))
     assert post(status, callback(sid, "carrier_acknowledged"))["statusCode"] == 200
     item = stored(stack, sid)
     assert item["status"] == "sent"
-    assert "carrier_acknowledgedAt" in item
+    assert "at:carrier_acknowledged" in item
 
 
 def test_the_idempotency_key_in_the_callback_url_names_the_command(
     stack: Stack, status: Invoke, status_events: Any
 ) -> None:
-    sid = new_message_sid()
+    sid = sent_message(stack, key="order-4521:shipped")
     # GIVEN the StatusCallback URL the sender sets: the command's key in the query, covered by the signature
     assert (
         post(status, callback(sid, "queued"), url=f"{STATUS_URL}?idempotencyKey=order-4521:shipped")["statusCode"]
@@ -214,6 +225,7 @@ def test_other_methods_get_405(status: Invoke) -> None:
 
 def test_the_shipped_status_event_is_recorded(stack: Stack, status: Invoke) -> None:
     event = load_event("status-callback.json")
+    sent_for(stack, event)
     assert status(event)["statusCode"] == 200
     (item,) = stack.session.client("dynamodb").scan(TableName=stack.physical["MessagesTable"]["Ref"])["Items"]
     assert from_item(item)["status"] == "delivered"
@@ -225,7 +237,7 @@ def test_replay_republishes_an_outbound_message_as_its_current_status_never_as_r
     # GIVEN an inbound message and an outbound one that was delivered
     form = inbound_form(body="hello")
     ingest(signed_event(form))
-    sid = new_message_sid()
+    sid = sent_message(stack)
     for name in ("sent", "delivered"):
         post(status, callback(sid, name))
     everyone = subscribe_queue(stack, "everything")
@@ -238,3 +250,79 @@ def test_replay_republishes_an_outbound_message_as_its_current_status_never_as_r
         dict(form)["MessageSid"]: "twilio-inbound.message.received",
         f"{sid}:delivered": STATUS_EVENT_TYPE,
     }
+
+
+# ---------------------------------------------------------------- issue 20: whose callbacks are accepted
+OTHER_ACCOUNT, OTHER_TOKEN = "AC" + "b" * 32, "other-account-token-not-a-secret"
+
+
+@pytest.fixture
+def two_accounts(stack: Stack) -> Iterator[Invoke]:
+    """The status function with a secret holding two accounts, each checked with its own token."""
+    secret = {"accounts": {TEST_ACCOUNT_SID: {"primary": TEST_AUTH_TOKEN}, OTHER_ACCOUNT: {"primary": OTHER_TOKEN}}}
+    arn = stack.session.client("secretsmanager").create_secret(Name="two", SecretString=json.dumps(secret))["ARN"]
+    environment = {**OFFLINE_ENV, "TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_SECRET_ARN": arn}
+    with function_with(stack, "StatusFunction", environment) as function:
+        yield function
+
+
+@pytest.mark.parametrize("named_by", ["MessageSid", "idempotencyKey"])
+def test_2_a_callback_signed_by_one_account_never_changes_another_accounts_message(
+    stack: Stack, two_accounts: Invoke, status_events: Any, named_by: str
+) -> None:
+    # GIVEN a message the stack sent for the other account
+    key = "order-1:shipped" if named_by == "idempotencyKey" else ""
+    sid = sent_message(stack, key=key, account=OTHER_ACCOUNT)
+    before = stored(stack, sid)
+    # WHEN a callback correctly signed with our account's token, naming our account, names that message
+    pairs = status_callback_form(sid, "failed", error_code=30008, sender=NUMBER, to=CUSTOMER)
+    url = f"{STATUS_URL}?idempotencyKey={key}" if key else STATUS_URL
+    response = two_accounts(signed_event(pairs, url=url))
+    # THEN it is refused: the message keeps its status, and nothing is published
+    assert response["statusCode"] == 403, response
+    assert stored(stack, sid) == before
+    assert status_events() == []
+    # while the message's own account is heard
+    own = status_callback_form(sid, "delivered", sender=NUMBER, to=CUSTOMER, account_sid=OTHER_ACCOUNT)
+    assert two_accounts(signed_event(own, url=url, token=OTHER_TOKEN))["statusCode"] == 200
+    assert stored(stack, sid)["status"] == "delivered"
+
+
+@pytest.mark.parametrize("query", ["", "?idempotencyKey=no-command-used-this"])
+def test_5_a_callback_for_a_message_the_stack_never_sent_is_refused_and_nothing_stored(
+    stack: Stack, status: Invoke, status_events: Any, query: str
+) -> None:
+    sid = new_message_sid()
+    response = post(status, callback(sid, "delivered"), url=STATUS_URL + query)
+    assert response["statusCode"] == 404, response
+    assert "no message this stack sent" in response["body"] or "no command this stack sent" in response["body"]
+    assert stored(stack, sid) == {}
+    assert status_events() == []
+
+
+@pytest.fixture
+def accepting_others(stack: Stack) -> Iterator[Invoke]:
+    """The status function of a stack deployed with AcceptOtherStatusCallbacks=true."""
+    environment = {**OFFLINE_ENV, "ACCEPT_OTHER_STATUS_CALLBACKS": "true"}
+    with function_with(stack, "StatusFunction", environment) as function:
+        yield function
+
+
+def test_5_an_operator_may_opt_in_to_recording_other_applications_callbacks(
+    stack: Stack, accepting_others: Invoke, status_events: Any
+) -> None:
+    sid = new_message_sid()
+    assert post(accepting_others, callback(sid, "delivered"))["statusCode"] == 200
+    assert stored(stack, sid)["status"] == "delivered"
+    assert [event["id"] for event in status_events()] == [f"{sid}:delivered"]
+    # but a key no command used is refused either way
+    unknown = post(accepting_others, callback(new_message_sid(), "sent"), url=f"{STATUS_URL}?idempotencyKey=guess")
+    assert unknown["statusCode"] == 404
+
+
+def test_5_the_template_parameter_is_off_by_default_and_reaches_the_function(stack: Stack) -> None:
+    parameter = stack.template["Parameters"]["AcceptOtherStatusCallbacks"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("false", ["false", "true"])
+    assert stack.functions()["StatusFunction"].environment["ACCEPT_OTHER_STATUS_CALLBACKS"] == "false"
+    opted_in = Stack(stack.session, stack_name="opted-in", parameters={"AcceptOtherStatusCallbacks": "true"})
+    assert opted_in.functions()["StatusFunction"].environment["ACCEPT_OTHER_STATUS_CALLBACKS"] == "true"

@@ -9,7 +9,8 @@ partial batch failure: only it goes back to the queue, to be retried and then mo
 Replace `handle_message` with your own work. With AUTO_REPLY_TEXT set, it also answers each inbound message the
 way any service sends: `Sender.reply`, a send command with `inReplyTo` on the stack's outbound queue (sender,
 recipient and channel come from the inbound message). Its idempotencyKey comes from the inbound MessageSid, so an
-event delivered twice is answered once.
+event delivered twice is answered once. Replies are bounded per conversation and window, and a message reconcile
+recovered late is not answered (replies.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from consumer.replies import ReplyBudget, ReplyPolicy, too_old
 from twilio_inbound_client import AnyEvent, MediaArchived, MessageReceived, Sender
 from twilio_inbound_client.envelopes import EventSqsRecord
 
@@ -31,6 +34,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=EventSqsRecord)
 auto_reply_text = os.environ.get("AUTO_REPLY_TEXT", "")
 # Only when replying: the example otherwise makes no AWS call at all.
 sender = Sender(os.environ["OUTBOUND_QUEUE_URL"]) if auto_reply_text else None
+policy = ReplyPolicy.from_env()
+budget = ReplyBudget(boto3.client("dynamodb"), os.environ["AUTO_REPLIES_TABLE_NAME"], policy) if sender else None
 
 
 class NotAMessageEvent(ValueError):
@@ -61,9 +66,17 @@ def record_handler(record: EventSqsRecord) -> None:
         return
     logger.info("message delivered", extra=_message_fields(event))
     # STOP, START and HELP are answered by Twilio; an opted-out sender is refused by the stack (with an event).
-    if sender and not event.data.optOutType:
-        command = sender.reply(event, auto_reply_text, idempotency_key=f"auto-reply:{event.data.messageSid}")
-        logger.info("reply queued", extra={"inReplyTo": command.inReplyTo})
+    data = event.data
+    if sender is None or budget is None or data.optOutType:
+        return
+    withheld = too_old(bool(data.recovered), data.timestamp, policy) or budget.withheld(
+        f"{data.to}|{data.from_}", data.messageSid
+    )
+    if withheld:
+        logger.info("reply withheld", extra={"inReplyTo": data.messageSid, "reason": withheld})
+        return
+    command = sender.reply(event, auto_reply_text, idempotency_key=f"auto-reply:{data.messageSid}")
+    logger.info("reply queued", extra={"inReplyTo": command.inReplyTo})
 
 
 # clear_state: nothing of the previous invocation (its MessageSid as correlation id) leaks into this one's lines.

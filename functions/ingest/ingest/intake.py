@@ -19,6 +19,7 @@ from twilio_inbound.message import MessageRecord, StorageOptions, build_record, 
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers import Keyword
 from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.signature import SignatureVerifier
 
@@ -68,15 +69,14 @@ class Intake:
         if len(request.body) > _ALWAYS_PUBLISHABLE_FORM_BYTES and published_bytes(record) > MAX_SNS_MESSAGE_BYTES:
             raise TooLargeToPublish(record["messageSid"])
 
-        to, sender = record["to"], record["from"]
         stored = self.store.put_new(record, opt_out_change(record))
 
         # A repeat delivery gets the same answer: Twilio retried because it did not get the first one.
         reply = number.reply_for(Keyword(record["optOutType"], record["keyword"])) if number else ""
         try:
-            if reply and self.optouts.is_opted_out(to, sender):
+            if reply and self.optouts.refusal(SenderIdentity.of_inbound(record), record["from"]):
                 reply = ""
-        except (BotoCoreError, ClientError):
+        except (BotoCoreError, ClientError, RuntimeError):
             # The message is stored and will be published: a 5xx now would send Twilio to the fallback URL
             # with a message we already have. Never reply to someone who may have opted out.
             return Accepted(record, stored, "", reply_undecided=True)

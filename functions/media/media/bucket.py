@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from twilio_inbound.media_bucket import SHA256_METADATA
+from twilio_inbound.media_bucket import SHA256_METADATA, content_disposition
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -76,6 +76,7 @@ class MediaBucket:
             Body=body,
             ContentLength=size,
             ContentType=content_type,
+            ContentDisposition=content_disposition(content_type, key),
             ChecksumAlgorithm="SHA256",
             ChecksumSHA256=checksum,
             Metadata={**metadata, SHA256_METADATA: sha256.hex()},

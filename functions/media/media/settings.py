@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from twilio_inbound.http_fields import api_url_from_env
 
 # Twilio's largest attachment is a WhatsApp document of 100 MB (MMS: 5 MB per message; WhatsApp video: 16 MB);
 # the margin covers a provider's MB being 2^20 bytes. Larger files are not archived (the event says why).
@@ -28,9 +29,7 @@ class MediaSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> MediaSettings:
-        api_url = env.get("TWILIO_API_URL", "").strip()
-        if api_url and (urlsplit(api_url).scheme not in ("http", "https") or not urlsplit(api_url).netloc):
-            raise ValueError(f"TWILIO_API_URL must be scheme://host[:port], not {api_url!r}")
+        api_url = api_url_from_env(env)
         max_bytes = int(env.get("MAX_MEDIA_BYTES") or DEFAULT_MAX_MEDIA_BYTES)
         if max_bytes <= 0:
             raise ValueError("MAX_MEDIA_BYTES must be positive")

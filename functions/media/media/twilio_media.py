@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
+from twilio_inbound.http_fields import header_int
 from twilio_inbound.secrets import ApiCredentials
 
 MAX_REDIRECTS = 3
@@ -205,14 +206,14 @@ def _failure(response: http.client.HTTPResponse, authorized: bool, host: str) ->
         return NotYetAvailable(f"404 from {host}: not (yet) available")
     if authorized and status in (401, 403):
         return CredentialsRefused(f"{status} from {host}: the credentials were refused")
-    retry_after = response.getheader("Retry-After") or ""
-    return FetchFailed(f"HTTP {status} from {host}", retry_after=float(retry_after) if retry_after.isdigit() else 0.0)
+    retry_after = header_int(response.getheader("Retry-After"))
+    return FetchFailed(f"HTTP {status} from {host}", retry_after=float(retry_after or 0))
 
 
 def _stream(response: http.client.HTTPResponse, sink: IO[bytes], max_bytes: int, content_type: str) -> Downloaded:
-    declared = response.getheader("Content-Length") or ""
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise TooLarge(f"{int(declared):,} bytes, over the {max_bytes:,}-byte limit: not archived")
+    declared = header_int(response.getheader("Content-Length"))
+    if declared is not None and declared > max_bytes:
+        raise TooLarge(f"{declared:,} bytes, over the {max_bytes:,}-byte limit: not archived")
     digest = hashlib.sha256()
     size = 0
     buffer = memoryview(bytearray(CHUNK_BYTES))
@@ -222,7 +223,7 @@ def _stream(response: http.client.HTTPResponse, sink: IO[bytes], max_bytes: int,
             raise TooLarge(f"over the {max_bytes:,}-byte limit: not archived")
         digest.update(buffer[:count])
         sink.write(buffer[:count])
-    if declared.isdigit() and size != int(declared):
-        raise FetchFailed(f"truncated: {size:,} of {int(declared):,} bytes")
+    if declared is not None and size != declared:
+        raise FetchFailed(f"truncated: {size:,} of {declared:,} bytes")
     served = (response.getheader("Content-Type") or "").strip()
     return Downloaded(size, digest.digest(), served or content_type)

@@ -81,6 +81,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "recovered": report.recovered,
         "different": [difference.message_sid for difference in report.different],
         "failed": report.failed,
+        "pastRetention": len(report.past_retention),
         "complete": report.complete,
     }
     if report.recovered:

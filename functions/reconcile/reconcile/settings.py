@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from twilio_inbound.http_fields import api_url_from_env
+
 # Messages younger than this are left to the webhook: Twilio may still be delivering (15 s timeout, retries
 # from connection overrides), and a recovery then would count a message that was never lost.
 SETTLE_SECONDS = 120
@@ -34,7 +36,7 @@ class ReconcileSettings:
             every_minutes=int(env.get("RECONCILE_EVERY_MINUTES") or 0),
             run_seconds=float(env.get("RUN_SECONDS") or 240),
             retention_days=int(env.get("RETENTION_DAYS") or 0),
-            twilio_api_url=env.get("TWILIO_API_URL", "").strip(),
+            twilio_api_url=api_url_from_env(env),
         )
 
     def window(self, now: datetime, minutes: int | None = None) -> tuple[datetime, datetime]:

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from sender.accounts import TwilioAccounts
 from sender.dead_letters import DeadLetters
+from sender.service_pools import MembershipUnknown, ServicePools
 from sender.twilio_call import OutcomeUnknown, PermanentFailure, RetryLater, create_message
 from twilio_inbound.clock import iso_millis
 from twilio_inbound.delivery_status import StatusReport
@@ -27,6 +28,7 @@ from twilio_inbound.message import conversation_key
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
+from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound import (
     IDEMPOTENCY_QUERY,
@@ -36,13 +38,14 @@ from twilio_inbound.outbound import (
     Refused,
     Route,
     SendCommand,
+    outbound_draft,
     outbound_record,
     parse_command,
 )
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.publishing import Publisher
 from twilio_inbound.sends_table import IntentState, SendIntent, SendIntentStore
-from twilio_inbound.status_event import status_data_from_intent, status_outgoing
+from twilio_inbound.status_event import status_data_from_intent, status_data_from_item, status_outgoing
 from twilio_inbound.twilio_rest import Backoff
 
 OutcomeKind = Literal["sent", "duplicate", "refused", "failed", "unknown", "malformed"]
@@ -52,7 +55,12 @@ LOST_ANSWER = "an earlier delivery of this command ended before Twilio's answer 
 
 
 class SendLater(Exception):
-    """Nothing was sent; SQS delivers the command again after its visibility timeout (then its DLQ)."""
+    """Nothing was sent; SQS delivers the command again after its visibility timeout (on its last delivery, the
+    sender gives it up instead). `in_flight`: another delivery may be calling Twilio, and will settle it."""
+
+    def __init__(self, reason: str, *, in_flight: bool = False) -> None:
+        super().__init__(reason)
+        self.in_flight = in_flight
 
 
 class PublishFailed(Exception):
@@ -75,35 +83,66 @@ class Sender:
     outbound: OutboundStore
     registry: NumberRegistry
     optouts: OptOutStore
+    pools: ServicePools
     publisher: Publisher  # the stack's events: its topic, its bus, or both
     dead_letters: DeadLetters
     accounts: TwilioAccounts
     status_callback_url: str
     in_flight_seconds: int  # a "sending" intent younger than this may belong to a delivery still calling Twilio
+    max_deliveries: int  # the queue's maxReceiveCount: the last delivery gives a command up rather than retry it
     backoff: Backoff
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
 
-    def handle(self, body: str, message_id: str) -> Outcome:
-        """Raises SendLater, PublishFailed, TokensUnavailable or an AWS error: the command is delivered again."""
+    def handle(self, body: str, message_id: str, delivery: int = 1, *, time_left: bool = True) -> Outcome:
+        """Raises SendLater, PublishFailed, TokensUnavailable or an AWS error: the command is delivered again.
+        `delivery`: SQS's receive count; on the last one the queue allows, a command that would be delivered again
+        is given up instead (a `failed` event, and the dead-letter queue with the reason). `time_left`: False when
+        the invocation has not the time a command may take (then it is not started)."""
         try:
             command = parse_command(body)
         except MalformedCommand as error:
             self.dead_letters.send(body, str(error), message_id)
             return Outcome("malformed", reason=str(error))
+        try:
+            if not time_left:
+                raise SendLater("not enough time left in this invocation")
+            return self._handle(body, message_id, command)
+        except SendLater as later:
+            if delivery < self.max_deliveries or later.in_flight:
+                raise
+            return self.give_up(command, body, message_id, f"{later}: given up after {delivery} deliveries")
+
+    def _handle(self, body: str, message_id: str, command: SendCommand) -> Outcome:
         existing = self.intents.get(command.idempotency_key)
         if existing is not None and existing.state != "pending":
             return self._again(body, message_id, command, existing)
         route: Route | None = None
         try:
             route = self._route(command)
-            if self.optouts.is_opted_out(route.opt_out_number, route.to):
-                raise Refused(f"the recipient has opted out of {route.opt_out_number} (STOP)")
+            self._check_opt_outs(route)
+        except MembershipUnknown as error:
+            raise SendLater(str(error)) from error
         except Refused as refusal:
             intent = self._intent(command, "refused", route, reason=str(refusal), reported=False)
             return self._first(body, message_id, command, intent) or self._report(intent)
-        intent = self._intent(command, "sending", route)
-        return self._first(body, message_id, command, intent) or self._send(command, route)
+        intent = replace(self._intent(command, "sending", route), draft=outbound_draft(command, route))
+        return self._first(body, message_id, command, intent) or self._send(command, route, intent)
+
+    def give_up(self, command: SendCommand, body: str, message_id: str, reason: str) -> Outcome:
+        """The command will not be delivered again: its outcome is `failed` with the reason (a `message.status`
+        event), and it goes to the dead-letter queue with the same reason, for a replay once the cause is fixed.
+        Nothing was sent: a command whose call may have reached Twilio is never given up here."""
+        existing = self.intents.get(command.idempotency_key)
+        if existing is None or existing.state == "pending":  # never decided, or its last call sent nothing
+            intent = replace(existing or self._intent(command, "failed"), state="failed", reason=reason, reported=False)
+            found = self.intents.claim(intent)
+            if found is None:
+                self.dead_letters.send(body, reason, message_id)
+                return self._report(intent)
+            existing = found
+        # Decided by another delivery (or still being sent by one): that delivery reports it.
+        return Outcome("duplicate", existing.key, existing.message_sid, existing.reason, existing.error_code)
 
     # ---- a command seen before
     def _again(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome:
@@ -111,15 +150,19 @@ class Sender:
             self.dead_letters.send(body, REUSED_KEY, message_id)
             return Outcome("malformed", command.idempotency_key, reason=REUSED_KEY)
         if intent.state == "pending":  # another delivery released it between our read and our write
-            raise SendLater("another delivery of this command changed its state meanwhile")
+            raise SendLater("another delivery of this command changed its state meanwhile", in_flight=True)
         if intent.state == "sending":
             if self._seconds() - intent.claimed_at < self.in_flight_seconds:
-                raise SendLater("another delivery of this command may still be calling Twilio")
+                raise SendLater("another delivery of this command may still be calling Twilio", in_flight=True)
             # The delivery that called Twilio ended without recording the answer: it may have sent the message.
             self.intents.settle(intent.key, "unknown", LOST_ANSWER)
             return self._report(replace(intent, state="unknown", reason=LOST_ANSWER))
-        if intent.state in ("refused", "failed", "unknown") and not intent.reported:
-            self._report(intent)  # the first delivery could not publish its event
+        # Whoever sends a command again hears its outcome again, under the same event id (subscribers dedupe).
+        if intent.state == "sent":
+            self._store(intent)  # the delivery that sent it may have ended before the message was stored
+            self._republish_status(intent.message_sid)
+        else:
+            self._report(intent)
         return Outcome("duplicate", intent.key, intent.message_sid, intent.reason, intent.error_code)
 
     def _first(self, body: str, message_id: str, command: SendCommand, intent: SendIntent) -> Outcome | None:
@@ -170,10 +213,28 @@ class Sender:
             to=theirs,
             conversation=str(inbound.get("conversation") or conversation_key(ours, theirs)),
             entry_point=config.entry_point() if config else None,
+            sender_service=str(inbound.get("messagingServiceSid", "")),
         )
 
+    # ---- the opt-out rule, once, on the identities the route resolves to
+    def _check_opt_outs(self, route: Route) -> None:
+        """Refused when the recipient opted out of the sending number or of its Messaging Service; raises
+        MembershipUnknown or an AWS error when that cannot be known (nothing is sent)."""
+
+        def members(service: str) -> frozenset[str]:
+            return self.pools.members(route.account_sid, service)
+
+        if route.service_sid:
+            identity = SenderIdentity.of_service(route.service_sid, members(route.service_sid), route.to)
+        else:
+            services = frozenset({route.sender_service} if route.sender_service else ())
+            identity = SenderIdentity(frozenset({route.sender}), services, services_known=bool(services))
+        reason = self.optouts.refusal(identity, route.to, members)
+        if reason:
+            raise Refused(reason)
+
     # ---- the call
-    def _send(self, command: SendCommand, route: Route) -> Outcome:
+    def _send(self, command: SendCommand, route: Route, intent: SendIntent) -> Outcome:
         key = command.idempotency_key
         callback = f"{self.status_callback_url}?{urlencode({IDEMPOTENCY_QUERY: key})}"
         try:
@@ -186,6 +247,7 @@ class Sender:
                 status_callback=callback,
                 backoff=self.backoff,
                 sleep=self.sleep,
+                now=lambda: iso_millis(self.now()),
             )
         except RetryLater as error:
             self.intents.release(key)
@@ -199,31 +261,29 @@ class Sender:
         except Exception:
             self.intents.release(key)  # a fault of ours (credentials, a bug): nothing was sent
             raise
-        self.intents.sent(key, created.message_sid)
-        sent_at = iso_millis(self.now())
-        sender = created.sender or route.sender
-        record = outbound_record(
-            command,
-            route,
-            message_sid=created.message_sid,
-            sender=sender,
-            num_segments=created.num_segments,
-            sent_at=sent_at,
-        )
-        self.outbound.put_sent(record)
+        # The answer first: a delivery that ends before the message is stored leaves it for the next one.
+        self.intents.sent(key, created)
+        self._store(replace(intent, state="sent", message_sid=created.message_sid, created=created))
+        return Outcome("sent", key, created.message_sid)
+
+    def _store(self, intent: SendIntent) -> None:
+        """Stores the message Twilio created, with its body and first status, from the intent's draft and answer
+        (a no-op when it is stored already: a redelivery, or a status callback came first)."""
+        if intent.draft is None or intent.created is None:
+            return  # an intent written before drafts were kept: its message was stored by the delivery that sent it
+        self.outbound.put_sent(outbound_record(intent.draft, intent.created))
         self.outbound.record_status(
             StatusReport(
-                message_sid=created.message_sid,
-                status=created.status,
-                at=sent_at,
-                account_sid=route.account_sid,
-                sender=sender,
-                to=route.to,
-                messaging_service_sid=route.service_sid,
-                idempotency_key=key,
+                message_sid=intent.created.message_sid,
+                status=intent.created.status,
+                at=intent.created.at,
+                account_sid=intent.draft["accountSid"],
+                sender=intent.created.sender or intent.draft["from"],
+                to=intent.draft["to"],
+                messaging_service_sid=intent.draft["messagingServiceSid"],
+                idempotency_key=intent.key,
             )
         )
-        return Outcome("sent", key, created.message_sid)
 
     # ---- outcomes without a message
     def _intent(
@@ -250,11 +310,20 @@ class Sender:
             in_reply_to=command.in_reply_to,
         )
 
+    def _republish_status(self, message_sid: str) -> None:
+        """The message's current status event, as the fanout published it (none before its first status)."""
+        item = self.messages.get(message_sid)
+        if item is None or "status" not in item:
+            return
+        if self.publisher.publish_batch([status_outgoing(0, status_data_from_item(item))]):
+            raise PublishFailed(message_sid)
+
     def _report(self, intent: SendIntent) -> Outcome:
         """Publishes the event of an outcome without a message, then notes it was published."""
         if self.publisher.publish_batch([status_outgoing(0, status_data_from_intent(intent, iso_millis(self.now())))]):
             raise PublishFailed(intent.key)
-        self.intents.mark_reported(intent.key)
+        if not intent.reported:
+            self.intents.mark_reported(intent.key)
         return Outcome(_SETTLED[intent.state], intent.key, intent.message_sid, intent.reason, intent.error_code)
 
 

@@ -12,15 +12,14 @@ connection lost       the message (OutcomeUnknown); the caller does not send it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioRestException
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from twilio_inbound.outbound import Route
-from twilio_inbound.twilio_rest import Backoff
+from twilio_inbound.outbound import Created, Route
+from twilio_inbound.twilio_rest import SDK_PREFIX, Backoff
 
 
 class CallFailed(Exception):
@@ -44,15 +43,6 @@ class OutcomeUnknown(CallFailed):
     pass
 
 
-@dataclass(frozen=True)
-class Created:
-    message_sid: str
-    status: str  # queued, or accepted when a Messaging Service picks the sender
-    sender: str  # "" until a Messaging Service has picked the number
-    num_segments: int
-    account_sid: str
-
-
 def _never_sent(error: requests.RequestException) -> bool:
     """The request did not leave: a connect timeout, a refused connection, an unknown host."""
     if isinstance(error, requests.ConnectTimeout):
@@ -63,7 +53,8 @@ def _never_sent(error: requests.RequestException) -> bool:
 
 def _classify(error: TwilioRestException | requests.RequestException) -> CallFailed:
     if isinstance(error, TwilioRestException):
-        reason = f"Twilio answered {error.status}" + (f" (error {error.code})" if error.code else "") + f": {error.msg}"
+        message = SDK_PREFIX.sub("", str(error.msg))  # "Unable to create record: ..." -> Twilio's own words
+        reason = f"Twilio answered {error.status}" + (f" (error {error.code})" if error.code else "") + f": {message}"
         if error.status == 429 or error.status >= 500:
             return RetryLater(reason, error.code)
         return PermanentFailure(reason, error.code)
@@ -81,6 +72,7 @@ def create_message(
     status_callback: str,
     backoff: Backoff,  # its attempts and delays (no Retry-After: the SDK's exception does not carry it)
     sleep: Callable[[float], None],
+    now: Callable[[], str],  # the time of Twilio's answer (clock.iso_millis)
 ) -> Created:
     """Messages.create, retried for 429/5xx and unreached connections; raises RetryLater, PermanentFailure or
     OutcomeUnknown."""
@@ -107,6 +99,6 @@ def create_message(
             status=str(message.status or "queued"),
             sender=str(message.from_ or ""),
             num_segments=int(message.num_segments or 1),
-            account_sid=str(message.account_sid or ""),
+            at=now(),
         )
     raise failure

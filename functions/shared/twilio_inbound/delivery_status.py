@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from twilio_inbound.message import MAX_ADDRESS_BYTES, SID_PATTERN, FormParams, first
+from twilio_inbound.message import MAX_ADDRESS_BYTES, SID_PATTERN, WHOLE_NUMBER, FormParams, first
 from twilio_inbound.outbound import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_QUERY
 
 STATUS_RANKS = {
@@ -36,10 +36,10 @@ STATUS_RANKS = {
     "read": 5,
 }
 FINAL_RANK = 4  # a message at this rank or above has its outcome
-STATUS_PATTERN = re.compile(r"[a-z_]{1,32}")  # also names the item's `<status>At` attribute: keep it short
+STATUS_PATTERN = re.compile(r"[a-z_]{1,32}")  # also names an attribute of the item (history_attribute)
 ERROR_CODE_PATTERN = re.compile(r"[0-9]{1,6}")
 # Sent once per callback; a repeated one would be a request Twilio never makes.
-SINGLE_VALUED = ("MessageSid", "MessageStatus", "SmsStatus", "ErrorCode", "AccountSid", "From", "To")
+SINGLE_VALUED = ("MessageSid", "MessageStatus", "SmsStatus", "ErrorCode", "AccountSid", "From", "To", "NumSegments")
 INBOUND_REFUSAL = "this is an inbound message; point the number's messaging webhook at /sms"
 
 
@@ -49,6 +49,13 @@ class InvalidStatusCallback(ValueError):
 
 def rank(status: str) -> int:
     return STATUS_RANKS.get(status, 0)
+
+
+def history_attribute(status: str) -> str:
+    """The item attribute holding when `status` was first reported: `<status>At` for the statuses listed above,
+    `at:<status>` for one Twilio adds later, so that no status name can be one of the item's own fields (a status
+    called `expires` would otherwise overwrite the TTL attribute, `expiresAt`)."""
+    return f"{status}At" if status in STATUS_RANKS else f"at:{status}"
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,10 @@ class StatusReport:
     sender: str = ""  # From: the number that sent the message
     to: str = ""
     messaging_service_sid: str = ""
-    idempotency_key: str = ""  # the command's key, from the StatusCallback URL the sender set
+    # What the StatusCallback URL's query names: `idempotencyKey`, the command the sender sent (the only kind of
+    # key so far; a reply the stack causes itself would be another query parameter, and another kind).
+    idempotency_key: str = ""
+    num_segments: int = 1
 
     @property
     def rank(self) -> int:
@@ -99,6 +109,7 @@ def status_report(params: FormParams, query: str, at: str) -> StatusReport:
         if len(first(params, name).encode()) > MAX_ADDRESS_BYTES:
             raise InvalidStatusCallback(f"{name} is longer than {MAX_ADDRESS_BYTES} bytes")
     service = first(params, "MessagingServiceSid")
+    segments = first(params, "NumSegments").strip()
     return StatusReport(
         message_sid=message_sid,
         status=status,
@@ -109,4 +120,5 @@ def status_report(params: FormParams, query: str, at: str) -> StatusReport:
         to=first(params, "To"),
         messaging_service_sid=service if SID_PATTERN.fullmatch(service) else "",
         idempotency_key=_idempotency_key(query),
+        num_segments=int(segments) if WHOLE_NUMBER.fullmatch(segments) and int(segments) > 0 else 1,
     )

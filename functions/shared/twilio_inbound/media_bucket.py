@@ -2,7 +2,7 @@
 
 Keys say what they are (which message, which attachment, which Twilio media) and are decided before anything
 is fetched, so a retry finds the object an earlier attempt wrote. Used by the media function (writes) and
-`twilio-inbound media url` (finds a message's object and presigns it).
+`twilio-inbound media url` (finds a message's object and presigns it), with how each object is served.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ EXTENSIONS = {
     "text/directory": ".vcf",
 }
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+# What a browser shows inline without running anything: raster images, audio, video. Anything else (text/html,
+# image/svg+xml, XML, PDF, scripts, unknown types) is served as a download, so that a presigned URL never opens a
+# sender's active content as a page on the bucket's origin.
+_INLINE = re.compile(r"image/(jpeg|jpg|png|gif|webp|bmp|tiff|heic)|audio/[a-z0-9.+-]+|video/[a-z0-9.+-]+")
 
 
 class NoSuchMedia(LookupError):
@@ -65,6 +69,13 @@ class NoSuchMedia(LookupError):
 
 def extension_for(content_type: str) -> str:
     return EXTENSIONS.get(content_type.partition(";")[0].strip().lower(), ".bin")
+
+
+def content_disposition(content_type: str, key: str) -> str:
+    """How S3 serves the object: inline for passive media, else as an attachment named after the key."""
+    if _INLINE.fullmatch(content_type.partition(";")[0].strip().lower()):
+        return "inline"
+    return f'attachment; filename="{key.rpartition("/")[2]}"'
 
 
 def message_prefix(message_sid: str) -> str:

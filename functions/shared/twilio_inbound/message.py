@@ -253,4 +253,11 @@ def opt_out_change(record: MessageRecord) -> OptOutChange | None:
     if record["optOutType"] not in OPT_STATE_CHANGES:
         return None
     opted_out = OPT_STATE_CHANGES[record["optOutType"]]
-    return OptOutChange(record["to"], record["from"], opted_out, record["messageSid"], record["receivedAt"])
+    return OptOutChange(
+        record["to"],
+        record["from"],
+        opted_out,
+        record["messageSid"],
+        record["receivedAt"],
+        record["messagingServiceSid"],
+    )

@@ -35,6 +35,10 @@ DOCUMENT = "d"
 # Raw DEFLATE (no zlib header or checksum: DynamoDB checks what it stores) of compact UTF-8 JSON.
 FORMAT_DEFLATE_JSON = 1
 _WINDOW_BITS = -15
+# The largest document the webhook can write: a form of at most MAX_BODY_BYTES (32 KiB) whose every byte JSON
+# writes as \u00XX (6 bytes), plus an entry point (a registry item: DynamoDB's 400 KB). A document inflating past
+# this was not written by us (DEFLATE reaches ~1000:1: a 100 KiB item could claim 100 MiB): it is refused unread.
+MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
 def _deflate(data: bytes) -> bytes:
@@ -81,11 +85,20 @@ def _blob(value: Any) -> bytes:
     raise TypeError(f"{DOCUMENT} is not binary")
 
 
+def _inflate(data: bytes) -> bytes:
+    """The document, never more than MAX_DOCUMENT_BYTES of it: ValueError past that (nothing larger is held)."""
+    inflater = zlib.decompressobj(_WINDOW_BITS)
+    text = inflater.decompress(data, MAX_DOCUMENT_BYTES)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError(f"the message document is over {MAX_DOCUMENT_BYTES:,} bytes inflated, or cut short: refused")
+    return text
+
+
 def _record_of_document(item: dict[str, Any]) -> MessageRecord:
     blob = _blob(item[DOCUMENT].get("B"))
     if blob[:1] != bytes([FORMAT_DEFLATE_JSON]):
         raise ValueError(f"unknown message format {blob[:1]!r}")
-    document = json.loads(zlib.decompress(blob[1:], _WINDOW_BITS))
+    document = json.loads(_inflate(blob[1:]))
     params: FormParams = {
         name: list(value) if isinstance(value, list) else [value] for name, value in document["p"].items()
     }

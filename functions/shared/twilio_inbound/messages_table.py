@@ -15,7 +15,7 @@ from twilio_inbound.dynamo import batch_get, to_item
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.message_item import item_values, message_item
 from twilio_inbound.numbers import OptOutChange
-from twilio_inbound.opt_outs_table import opt_out_update
+from twilio_inbound.opt_outs_table import opt_out_updates
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,7 +62,7 @@ class MessageStore:
         message: Any = {"Put": {"TableName": self._table_name, "Item": item, "ConditionExpression": NEW_MESSAGE_ONLY}}
         try:
             self._client.transact_write_items(
-                TransactItems=[message, opt_out_update(self._opt_outs_table_name, opt_out)]
+                TransactItems=[message, *opt_out_updates(self._opt_outs_table_name, opt_out)]
             )
         except self._client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])

@@ -50,13 +50,26 @@ class Keyword:
 
 @dataclass(frozen=True)
 class OptOutChange:
-    """A STOP or START changing whether `sender` may be answered on `number`, as of message `message_sid`."""
+    """A STOP or START from `sender` to our `number`, as of message `message_sid`.
+
+    Twilio keeps opt-outs per Messaging Service (Advanced Opt-Out): through a service (`service`), a STOP opts the
+    sender out of the whole service, and a START back in to the service and to the number itself (which may hold a
+    STOP from before it joined). Outside any service, both are about the number.
+    """
 
     number: str
     sender: str
     opted_out: bool
     message_sid: str
     at: str  # the message's receivedAt
+    service: str = ""  # the message's MessagingServiceSid, "" outside any service
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What the change is about: the numbers and Messaging Services whose opt-out state it sets."""
+        if not self.service:
+            return (self.number,)
+        return (self.service,) if self.opted_out else (self.service, self.number)
 
 
 def normalize(body: str) -> str:

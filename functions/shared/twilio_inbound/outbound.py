@@ -77,11 +77,8 @@ class Route:
     to: str
     conversation: str  # the thread's key ("our number|theirs"), "" until the sending number is known
     entry_point: EntryPoint | None
-
-    @property
-    def opt_out_number(self) -> str:
-        """Whose opt-out list applies: the sending number's (a service's own SID when only it is known)."""
-        return self.sender or self.service_sid
+    # The Messaging Service the sending number belongs to, when the inbound message it answers named one.
+    sender_service: str = ""
 
 
 # An outbound message in the messages table (same table and indexes as inbound ones). Status fields (status,
@@ -174,31 +171,79 @@ def parse_command(text: str) -> SendCommand:
     return SendCommand(key, body, media_urls, to, sender, in_reply_to, account_sid)
 
 
-def outbound_record(
-    command: SendCommand, route: Route, *, message_sid: str, sender: str, num_segments: int, sent_at: str
-) -> OutboundRecord:
-    """What is stored for a message Twilio accepted. `sender`: the From Twilio answered with ("" while a
-    Messaging Service has not picked a number yet)."""
-    media: list[Media] = [{"url": url, "contentType": ""} for url in command.media_urls]
-    record: OutboundRecord = {
-        "messageSid": message_sid,
-        "direction": OUTBOUND,
+# What the stack stores for a command's message once Twilio accepts it, decided before Twilio is called and kept with
+# the command's intent (sends_table.py): so whoever learns the MessageSid (the sender, a redelivery of the command, a
+# status callback naming the command) stores the message with its body, inReplyTo, entry point and key.
+OutboundDraft = TypedDict(
+    "OutboundDraft",
+    {
+        "accountSid": str,
+        "messagingServiceSid": str,
+        "from": str,  # "" when a Messaging Service picks the number
+        "to": str,
+        "body": str,
+        "mediaUrls": list[str],
+        "idempotencyKey": str,
+        "inReplyTo": str,
+        "conversation": NotRequired[str],
+        "entryPoint": NotRequired[EntryPoint],
+    },
+)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What Twilio answered to Messages.create, and when the stack handed the message over."""
+
+    message_sid: str
+    status: str  # queued, or accepted when a Messaging Service picks the sender
+    sender: str  # "" until a Messaging Service has picked the number
+    num_segments: int
+    at: str  # clock.iso_millis: the stored message's receivedAt
+
+
+def outbound_draft(command: SendCommand, route: Route) -> OutboundDraft:
+    draft: OutboundDraft = {
         "accountSid": route.account_sid,
         "messagingServiceSid": route.service_sid,
-        "from": sender,
+        "from": route.sender,
         "to": route.to,
         "body": command.body,
-        "media": media,
-        "numMedia": len(media),
-        "numSegments": num_segments,
-        "channel": channel_of(sender, route.to, len(media)),
-        "receivedAt": sent_at,
+        "mediaUrls": list(command.media_urls),
         "idempotencyKey": command.idempotency_key,
         "inReplyTo": command.in_reply_to,
     }
-    conversation = route.conversation or (conversation_key(sender, route.to) if sender else "")
+    if route.conversation:
+        draft["conversation"] = route.conversation
+    if route.entry_point is not None:
+        draft["entryPoint"] = route.entry_point
+    return draft
+
+
+def outbound_record(draft: OutboundDraft, created: Created) -> OutboundRecord:
+    """What is stored for a message Twilio accepted. `created.sender`: the From Twilio answered with (else the
+    draft's; "" while a Messaging Service has not picked a number yet)."""
+    sender = created.sender or draft["from"]
+    media: list[Media] = [{"url": url, "contentType": ""} for url in draft["mediaUrls"]]
+    record: OutboundRecord = {
+        "messageSid": created.message_sid,
+        "direction": OUTBOUND,
+        "accountSid": draft["accountSid"],
+        "messagingServiceSid": draft["messagingServiceSid"],
+        "from": sender,
+        "to": draft["to"],
+        "body": draft["body"],
+        "media": media,
+        "numMedia": len(media),
+        "numSegments": created.num_segments,
+        "channel": channel_of(sender, draft["to"], len(media)),
+        "receivedAt": created.at,
+        "idempotencyKey": draft["idempotencyKey"],
+        "inReplyTo": draft["inReplyTo"],
+    }
+    conversation = draft.get("conversation") or (conversation_key(sender, draft["to"]) if sender else "")
     if conversation:
         record["conversation"] = conversation
-    if route.entry_point is not None:
-        record["entryPoint"] = route.entry_point
+    if "entryPoint" in draft:
+        record["entryPoint"] = draft["entryPoint"]
     return record

@@ -6,7 +6,8 @@ when the stack handed it to Twilio (the indexes' sort key for both directions), 
 directions in order.
 
 Status attributes: `status` (the current one, never moved backwards), `statusRank`, `statusAt` (when it became
-current), `errorCode` (kept once reported), `<status>At` (when each status was first reported) and
+current), `errorCode` (kept once reported), `<status>At` (when each status was first reported; `at:<status>` for
+a status Twilio adds later, delivery_status.history_attribute) and
 `statusesSeen` (each reported status once). `lastChange` says what the write did, for the fanout reading the
 stream: "status" (moved forward: publish a status event), "history" (a late status, recorded only), "message"
 (the sender stored the message's own fields).
@@ -20,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from twilio_inbound.delivery_status import StatusReport
+from twilio_inbound.delivery_status import StatusReport, history_attribute
 from twilio_inbound.dynamo import from_item, to_item
 from twilio_inbound.message import channel_of, conversation_key
 from twilio_inbound.outbound import OUTBOUND, OutboundRecord
@@ -28,11 +29,16 @@ from twilio_inbound.outbound import OUTBOUND, OutboundRecord
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-StatusOutcome = Literal["moved", "history", "repeat", "not-outbound"]
+# moved: the status became current (a status event follows); history: a late status, recorded only; repeat: seen
+# before; not-outbound: an inbound message; other-account: the message is another account's; unknown: no message
+# (and the caller did not let this callback create one).
+StatusOutcome = Literal["moved", "history", "repeat", "not-outbound", "other-account", "unknown"]
 LastChange = Literal["status", "history", "message"]
 # The sender's write and a first callback can race to create the item; each retries once the other has won.
 _CREATE_ROUNDS = 3
-FORWARD_ONLY = "direction = :outbound AND (attribute_not_exists(statusRank) OR statusRank < :rank)"
+FORWARD_ONLY = (
+    "direction = :outbound AND accountSid = :account AND (attribute_not_exists(statusRank) OR statusRank < :rank)"
+)
 
 
 def expires_at(at: str, retention_days: int) -> int | None:
@@ -56,44 +62,59 @@ class OutboundStore:
             return False
         return True
 
-    # ---- the sender's write
+    # ---- the message's own fields
     def put_sent(self, record: OutboundRecord) -> None:
-        """Stores what was sent; after a callback that created the item first, adds the message's fields to it."""
+        """Stores what was sent. After a callback that created the item first, adds the message's fields to it
+        (never a From the callback knew and the record does not); an item that has them already is left as it is."""
         values: dict[str, Any] = {**record, "lastChange": "message"}
         expiry = expires_at(record["receivedAt"], self._retention_days)
         if expiry is not None:
             values["expiresAt"] = expiry
         if self._put_new(values):
             return
-        fields = [(name, value) for name, value in values.items() if name != "messageSid"]
-        self._client.update_item(
-            TableName=self._table_name,
-            Key=to_item({"messageSid": record["messageSid"]}),
-            UpdateExpression="SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(fields))),
-            ConditionExpression="direction = :outbound",
-            ExpressionAttributeNames={f"#f{index}": name for index, (name, _) in enumerate(fields)},
-            ExpressionAttributeValues=to_item(
-                {**{f":v{index}": value for index, (_, value) in enumerate(fields)}, ":outbound": OUTBOUND}
-            ),
-        )
+        # An empty From or service is what the sender did not know yet, never news to the callback's item.
+        unknown = {name for name, value in values.items() if value == "" and name != "body"}
+        fields = [(name, value) for name, value in values.items() if name != "messageSid" and name not in unknown]
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=to_item({"messageSid": record["messageSid"]}),
+                UpdateExpression="SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(fields))),
+                ConditionExpression="direction = :outbound AND attribute_not_exists(body)",
+                ExpressionAttributeNames={f"#f{index}": name for index, (name, _) in enumerate(fields)},
+                ExpressionAttributeValues=to_item(
+                    {**{f":v{index}": value for index, (_, value) in enumerate(fields)}, ":outbound": OUTBOUND}
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return  # stored with its fields already (by the sender, a redelivery, or a callback naming the command)
 
     # ---- each reported status
-    def record_status(self, report: StatusReport) -> StatusOutcome:
-        """Records the status once: as the current one when it ranks higher, else in the history only."""
+    def record_status(self, report: StatusReport, *, create: bool = True) -> StatusOutcome:
+        """Records the status once: as the current one when it ranks higher, else in the history only; only for a
+        message of the report's account. `create`: with no item yet (the callback came before the sender's write),
+        create it; else the outcome is "unknown"."""
         for _ in range(_CREATE_ROUNDS):
             old = self._move_forward(report) if report.rank > 0 else self._get(report.message_sid)
             if old is None:
                 return "moved"
-            if not old:  # no item yet: this callback came before the sender's write
-                if self._put_new(self._first_item(report)):
-                    return "moved" if report.rank > 0 else "history"
-                continue
-            if old.get("direction") != OUTBOUND:
-                return "not-outbound"
-            if report.status in old.get("statusesSeen", ()):
-                return "repeat"
-            return self._record_history(report)
+            if old:
+                return self._not_moved(report, old)
+            if not create:
+                return "unknown"
+            if self._put_new(self._first_item(report)):
+                return "moved" if report.rank > 0 else "history"
         raise RuntimeError("the message's item kept changing while its status was recorded")
+
+    def _not_moved(self, report: StatusReport, old: dict[str, Any]) -> StatusOutcome:
+        """The status did not become current: why, and its place in the history."""
+        if old.get("direction") != OUTBOUND:
+            return "not-outbound"
+        if old.get("accountSid") != report.account_sid:
+            return "other-account"
+        if report.status in old.get("statusesSeen", ()):
+            return "repeat"
+        return self._record_history(report)
 
     def _get(self, message_sid: str) -> dict[str, Any]:
         response = self._client.get_item(
@@ -111,7 +132,7 @@ class OutboundStore:
             "#seenAt = if_not_exists(#seenAt, :at)",
         ]
         values: dict[str, Any] = {":status": report.status, ":rank": report.rank, ":at": report.at}
-        values[":change"] = "status"
+        values.update({":change": "status", ":account": report.account_sid})
         if report.error_code is not None:
             assignments.append("errorCode = :code")
             values[":code"] = report.error_code
@@ -121,7 +142,7 @@ class OutboundStore:
                 Key=to_item({"messageSid": report.message_sid}),
                 UpdateExpression=f"SET {', '.join(assignments)} ADD statusesSeen :seen",
                 ConditionExpression=FORWARD_ONLY,
-                ExpressionAttributeNames={"#status": "status", "#seenAt": f"{report.status}At"},
+                ExpressionAttributeNames={"#status": "status", "#seenAt": history_attribute(report.status)},
                 ExpressionAttributeValues={
                     **to_item({**values, ":outbound": OUTBOUND}),
                     ":seen": {"SS": [report.status]},
@@ -135,6 +156,7 @@ class OutboundStore:
 
     def _record_history(self, report: StatusReport) -> StatusOutcome:
         values: dict[str, Any] = {":at": report.at, ":change": "history", ":status": report.status}
+        values[":account"] = report.account_sid
         code = ""
         if report.error_code is not None:
             code, values[":code"] = ", errorCode = if_not_exists(errorCode, :code)", report.error_code
@@ -143,8 +165,10 @@ class OutboundStore:
                 TableName=self._table_name,
                 Key=to_item({"messageSid": report.message_sid}),
                 UpdateExpression=f"SET #seenAt = :at, lastChange = :change{code} ADD statusesSeen :seen",
-                ConditionExpression="direction = :outbound AND NOT contains(statusesSeen, :status)",
-                ExpressionAttributeNames={"#seenAt": f"{report.status}At"},
+                ConditionExpression=(
+                    "direction = :outbound AND accountSid = :account AND NOT contains(statusesSeen, :status)"
+                ),
+                ExpressionAttributeNames={"#seenAt": history_attribute(report.status)},
                 ExpressionAttributeValues={
                     **to_item({**values, ":outbound": OUTBOUND}),
                     ":seen": {"SS": [report.status]},
@@ -167,7 +191,7 @@ class OutboundStore:
             "channel": channel_of(report.sender, report.to, 0),
             "receivedAt": report.at,
             "idempotencyKey": report.idempotency_key,
-            f"{report.status}At": report.at,
+            history_attribute(report.status): report.at,
             "statusesSeen": {report.status},
             "lastChange": "status" if report.rank > 0 else "history",
         }

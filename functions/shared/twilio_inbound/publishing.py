@@ -21,6 +21,7 @@ from twilio_inbound.cloudevent import (
     message_attributes,
 )
 from twilio_inbound.message import MessageRecord
+from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
 
 if TYPE_CHECKING:
@@ -61,16 +62,20 @@ class Outgoing:
 
 
 def outgoing_for(stored: Sequence[tuple[int, MessageRecord]], optouts: OptOutStore) -> list[Outgoing]:
-    """The events for stored records (position, record), with each sender's current opt-out state.
+    """The events for stored records (position, record), with each sender's current opt-out state (of the number
+    written to, and of its Messaging Service).
 
     One BatchGetItem per 100 senders; AWS errors propagate.
     """
-    opted_out = optouts.opted_out((record["to"], record["from"]) for _, record in stored)
+    scopes = {position: SenderIdentity.of_inbound(record).scopes for position, record in stored}
+    opted_out = optouts.opted_out((scope, record["from"]) for position, record in stored for scope in scopes[position])
     return [
         Outgoing(
             position=position,
             message_sid=record["messageSid"],
-            message=encode(build_event(record, (record["to"], record["from"]) in opted_out)),
+            message=encode(
+                build_event(record, any((scope, record["from"]) in opted_out for scope in scopes[position]))
+            ),
             attributes=message_attributes(record),
         )
         for position, record in stored

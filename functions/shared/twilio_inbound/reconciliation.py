@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from twilio.base.exceptions import TwilioException
 
+from twilio_inbound.clock import utc_now
 from twilio_inbound.message import (
     FormParams,
     InvalidMessage,
@@ -57,6 +58,9 @@ class Report:
     different: list[Difference] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)  # stored by this run
     failed: dict[str, str] = field(default_factory=dict)  # MessageSid -> why it could not be stored
+    # Sent longer ago than RetentionDays: the table has deleted them (or is about to), so they are neither
+    # compared nor stored again (a backfill would publish an expired message to every subscriber as new).
+    past_retention: list[str] = field(default_factory=list)
     complete: bool = True
 
     def merge(self, other: Report) -> None:
@@ -67,6 +71,7 @@ class Report:
         self.different += other.different
         self.recovered += other.recovered
         self.failed.update(other.failed)
+        self.past_retention += other.past_retention
         self.complete = self.complete and other.complete
 
 
@@ -108,9 +113,11 @@ class Reconciler:
         *,
         time_left: Callable[[], float] = lambda: float("inf"),
         page_size: int = PAGE_SIZE,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         """`time_left`: seconds until the run must stop (checked between batches; the client's own deadline
         stops a request that would start later)."""
+        self._now = now
         self._store = store
         self._registry = registry
         self._optouts = optouts
@@ -146,6 +153,12 @@ class Reconciler:
 
     def _compare(self, client: Any, batch: list[Any], report: Report, backfill: bool) -> None:
         report.checked += len(batch)
+        retention = self._options.retention_days
+        if retention > 0:
+            cutoff = self._now() - timedelta(days=retention)
+            expired = [message for message in batch if (message.date_sent or message.date_created) <= cutoff]
+            report.past_retention += [message.sid for message in expired]
+            batch = [message for message in batch if message not in expired]
         stored = {record["messageSid"]: record for record in self._store.get_many(m.sid for m in batch)}
         for message in batch:
             record = stored.get(message.sid)
@@ -183,7 +196,7 @@ class Reconciler:
         change = opt_out_change(record)
         if change is None:
             return None
-        last = self._optouts.changed_at(change.number, change.sender)
+        last = self._optouts.changed_at(change.scopes, change.sender)
         return change if last is None or last <= change.at else None
 
 

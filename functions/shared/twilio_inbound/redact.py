@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+
+# A phone number in free text (Twilio's error messages, our refusals): E.164, or a channel address holding one.
+_NUMBER_IN_TEXT = re.compile(r"(?:[a-z]+:)?\+[0-9]{7,15}")
 
 
 def mask_address(address: str) -> str:
@@ -25,3 +29,8 @@ def message_fields(record: Mapping[str, Any], full: bool) -> dict[str, Any]:
     if full:
         return {**fields, "from": record["from"], "to": record["to"], "body": record["body"]}
     return {**fields, "from": mask_address(record["from"]), "to": mask_address(record["to"])}
+
+
+def mask_numbers(text: str, full: bool = False) -> str:
+    """`text` (Twilio's error message, a refusal's reason) with every phone number masked, unless full logging."""
+    return text if full else _NUMBER_IN_TEXT.sub(lambda found: mask_address(found.group()), text)

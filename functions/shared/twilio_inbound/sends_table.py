@@ -11,7 +11,10 @@ It is how a command redelivered by SQS is recognised, so that it never sends twi
     unknown    the call's outcome is unknown (reason)                    changes nothing else
 
 `fingerprint` is the command's: a different command under the same key is refused, never taken for a repeat.
-`reported` is False while the event for a refused, failed or unknown outcome has not been published.
+`reported` is False while the event for a refused, failed or unknown outcome has not been published. `draft` is
+what will be stored for the message (outbound.OutboundDraft), written with the first "sending" intent, and
+`created` what Twilio answered: so the message is stored with its body whoever learns its MessageSid first (the
+sender, a redelivery of the command, or a status callback naming the command after an unknown outcome).
 Items expire after RETENTION_DAYS (DynamoDB TTL), well after SQS would redeliver or redrive a command.
 """
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from twilio_inbound.dynamo import from_item, to_item
+from twilio_inbound.outbound import Created, OutboundDraft
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,6 +50,20 @@ class SendIntent:
     sender: str = ""
     account_sid: str = ""
     in_reply_to: str = ""
+    draft: OutboundDraft | None = None
+    created: Created | None = None
+
+
+def _created(values: dict[str, Any] | None, message_sid: str) -> Created | None:
+    if not values:
+        return None
+    return Created(
+        message_sid=message_sid,
+        status=str(values["status"]),
+        sender=str(values.get("from", "")),
+        num_segments=int(values.get("numSegments", 1)),
+        at=str(values["at"]),
+    )
 
 
 def _intent(values: dict[str, Any]) -> SendIntent:
@@ -62,6 +80,8 @@ def _intent(values: dict[str, Any]) -> SendIntent:
         sender=str(values.get("from", "")),
         account_sid=str(values.get("accountSid", "")),
         in_reply_to=str(values.get("inReplyTo", "")),
+        draft=cast(OutboundDraft, values["draft"]) if "draft" in values else None,
+        created=_created(values.get("created"), str(values.get("messageSid", ""))),
     )
 
 
@@ -96,6 +116,8 @@ class SendIntentStore:
             values["reason"] = intent.reason
         if intent.error_code is not None:
             values["errorCode"] = intent.error_code
+        if intent.draft is not None:
+            values["draft"] = intent.draft
         try:
             self._client.put_item(
                 TableName=self._table_name,
@@ -124,8 +146,19 @@ class SendIntentStore:
             ExpressionAttributeValues=to_item(values),
         )
 
-    def sent(self, key: str, message_sid: str) -> None:
-        self._update(key, "sent", "sending", messageSid=message_sid)
+    def sent(self, key: str, created: Created) -> None:
+        """Twilio created the message: its SID and answer, before the message is stored (a redelivery stores it)."""
+        answer = {"status": created.status, "from": created.sender, "numSegments": created.num_segments}
+        self._update(key, "sent", "sending", messageSid=created.message_sid, created={**answer, "at": created.at})
+
+    def found(self, key: str, message_sid: str) -> bool:
+        """A status callback showed that a command of unknown outcome was sent: unknown -> sent, with its SID.
+        False when the intent is not unknown (any more)."""
+        try:
+            self._update(key, "sent", "unknown", messageSid=message_sid)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def release(self, key: str) -> None:
         """The call failed in a way that sent nothing (429, 5xx, no connection): a later delivery may send."""

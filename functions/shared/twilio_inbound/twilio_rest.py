@@ -31,6 +31,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from twilio_inbound.http_fields import header_int
 from twilio_inbound.secrets import AccountSecrets
 
 # The products whose hosts may be redirected: api (2010-04-01) and messaging (v1).
@@ -65,11 +66,15 @@ class Backoff:
 
     attempts: int = 5
     base_seconds: float = 0.5
-    max_seconds: float = 8.0  # also caps a long Retry-After
+    max_seconds: float = 8.0  # the longest wait of our own choosing
+    # Twilio's Retry-After is waited out as told (a retry before it would be refused again), up to this long; a
+    # client with a deadline does not wait past it (TwilioApiHttpClient), and answers with the 429 instead.
+    max_retry_after_seconds: float = 120.0
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        if retry_after is not None and retry_after.strip().isdigit():
-            return min(float(retry_after.strip()), self.max_seconds)
+        told = header_int(retry_after)
+        if told is not None:
+            return min(float(told), self.max_retry_after_seconds)
         # Full jitter: clients that were throttled together do not come back together.
         return random.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))  # noqa: S311  # nosec B311
 
@@ -228,6 +233,13 @@ def describe_failure(error: BaseException) -> str:
         to = f" to {failure.request}" if failure.request else ""
         return f"Twilio answered {failure.status} (error {failure.code}){to}: {failure.message}" + (
             f": {hint}" if hint else ""
+        )
+    if isinstance(
+        error, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema | requests.exceptions.InvalidURL
+    ):
+        return (
+            f"the Twilio API URL is not an http(s) URL ({type(error).__name__}): check --twilio-api-url, "
+            "$TWILIO_API_URL or the stack's TwilioApiUrl output"
         )
     if isinstance(error, requests.Timeout):
         return f"Twilio's API did not answer in time ({type(error).__name__})"

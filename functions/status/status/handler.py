@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from status.callbacks import NotOutbound, StatusCallbacks
+from status.callbacks import NotOutbound, NotSentHere, OtherAccount, StatusCallbacks
 from status.settings import StatusSettings
 from twilio_inbound.aws_errors import describe
 from twilio_inbound.clock import utc_now
@@ -19,6 +19,7 @@ from twilio_inbound.delivery_status import InvalidStatusCallback
 from twilio_inbound.dynamo import webhook_client
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets
+from twilio_inbound.sends_table import SendIntentStore
 from twilio_inbound.signature import SignatureVerifier
 from twilio_inbound.webhook import RequestRejected, error_response
 
@@ -36,6 +37,7 @@ callbacks = StatusCallbacks(
     settings=settings,
     verifier=SignatureVerifier(_load_secrets, settings.signing_mode),
     store=OutboundStore(dynamodb, settings.table_name, settings.retention_days),
+    intents=SendIntentStore(dynamodb, settings.sends_table_name),
     now=utc_now,
 )
 RECORDED = {"statusCode": 200, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": "recorded\n"}
@@ -46,7 +48,7 @@ RECORDED = {"statusCode": 200, "headers": {"Content-Type": "text/plain; charset=
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         recorded = callbacks.receive(event)
-    except (RequestRejected, InvalidStatusCallback, NotOutbound) as error:
+    except (RequestRejected, InvalidStatusCallback, NotOutbound, NotSentHere, OtherAccount) as error:
         rejection = _as_rejection(error)
         metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
         logger.warning(
@@ -80,9 +82,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return RECORDED
 
 
-def _as_rejection(error: RequestRejected | InvalidStatusCallback | NotOutbound) -> RequestRejected:
+def _as_rejection(
+    error: RequestRejected | InvalidStatusCallback | NotOutbound | NotSentHere | OtherAccount,
+) -> RequestRejected:
     if isinstance(error, InvalidStatusCallback):
         return RequestRejected(400, str(error))
     if isinstance(error, NotOutbound):
         return RequestRejected(409, "MessageSid names an inbound message: status callbacks describe outbound ones")
+    if isinstance(error, NotSentHere):
+        return RequestRejected(404, str(error))
+    if isinstance(error, OtherAccount):
+        return RequestRejected(403, "AccountSid is not the account of the message")
     return error

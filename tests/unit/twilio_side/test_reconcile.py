@@ -267,6 +267,31 @@ def test_the_scheduled_function_fails_visibly_when_twilio_refuses_it(
         reconcile_function()({})
 
 
+# ---------------------------------------------------------------- issue 20, item 4: never back past the retention
+def test_4_a_backfill_never_stores_again_what_the_retention_expired_and_says_how_many(
+    cli: Cli, twilio: TwilioStandIn, account: Account
+) -> None:
+    # GIVEN a stack deployed with RetentionDays=7, and Twilio's log of a registered number holding a 40-day-old
+    # message (which the table stored, then deleted after 7 days) and a missed one from yesterday
+    cli.write_outputs(RetentionDays="7")
+    twilio.add_number(account.sid, OWN)
+    cli.register(OWN)
+    days_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
+    expired = twilio.add_inbound_message(account.sid, sender=CUSTOMER, to=OWN, body="old news", date_sent=days_ago)
+    missed = twilio.add_inbound_message(account.sid, sender=CUSTOMER, to=OWN, body="hi", date_sent=minutes_ago(1440))
+    queue = subscribe_queue(cli.stack)
+    # WHEN an operator backfills the last 60 days
+    result = cli("reconcile", "--since", (days_ago - timedelta(days=20)).isoformat(), "--backfill")
+    report = json.loads(result.out)
+    publish_stream(cli.stack, optout_store(cli.stack))
+    # THEN only yesterday's message is stored and published; the expired one is counted, not resurrected
+    assert set(cli.stored()) == {missed.sid}
+    assert [item["event"]["id"] for item in drain(cli.stack, queue)] == [missed.sid]
+    assert result.code == 0, result.out
+    assert (report["recovered"], report["pastRetention"], report["missing"]) == ([missed.sid], 1, [missed.sid])
+    assert expired.sid not in result.out
+
+
 def test_the_scheduled_function_recovers_a_missed_stop_and_its_opt_out(
     cli: Cli, twilio: TwilioStandIn, account: Account, reconcile_function: Callable[..., Invoke]
 ) -> None:
