@@ -14,8 +14,9 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 IMPORT_ROOTS := . functions/shared functions/ingest functions/fanout functions/consumer functions/media functions/reconcile functions/status functions/sender clients/python
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: venv twilio-openapi typescript generate browser contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load clean
+.PHONY: venv twilio-openapi typescript generate browser mermaid contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -47,6 +48,23 @@ $(TWILIO_OPENAPI)/.fetched:
 
 twilio-openapi: $(TWILIO_OPENAPI)/.fetched
 
+# Mermaid's browser bundle (npm, pinned with its SHA-256; never committed): the docs site serves it itself, so
+# the material theme never fetches it from a CDN when a page with a diagram is viewed.
+MERMAID := 11.17.2
+MERMAID_JS := $(VENV)/mermaid/mermaid.min.js
+MERMAID_SHA256 := 581ed7d74bd9048d0e3a91363927d72ef22942d7722546b27f7cc29e35390eb8
+
+$(MERMAID_JS): | $(BIN)/.installed
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to fetch mermaid@$(MERMAID) for the docs' diagrams: install Node.js" >&2; exit 1; }
+	rm -rf $(VENV)/mermaid.tmp && mkdir -p $(VENV)/mermaid.tmp
+	cd $(VENV)/mermaid.tmp && npm pack --silent mermaid@$(MERMAID) >/dev/null \
+	  && tar -xzf mermaid-$(MERMAID).tgz --strip-components=2 package/dist/mermaid.min.js \
+	  && echo "$(MERMAID_SHA256)  mermaid.min.js" | sha256sum --check --quiet \
+	  && rm mermaid-$(MERMAID).tgz
+	rm -rf $(VENV)/mermaid && mv $(VENV)/mermaid.tmp $(VENV)/mermaid
+
+mermaid: $(MERMAID_JS)
+
 # The TypeScript types' generator and compiler (clients/typescript), from its lockfile.
 TYPESCRIPT_CLIENT := clients/typescript
 $(TYPESCRIPT_CLIENT)/node_modules/.installed: $(TYPESCRIPT_CLIENT)/package-lock.json
@@ -59,7 +77,7 @@ typescript: $(TYPESCRIPT_CLIENT)/node_modules/.installed
 generate: venv typescript ## From schemas/: the client package's models, the TypeScript types, the schema registry's documents
 	$(BIN)/python -m devtools.codegen
 
-# The console's browser tests (tests/integration/test_console.py) drive Debian's Chromium through its own
+# The browser tests (the console's, and the docs site's diagrams) drive Debian's Chromium through its own
 # chromedriver, never a downloaded browser: installed with apt-get where missing (as root), else those tests
 # are skipped and say why.
 CHROMIUM_PACKAGES := chromium chromium-driver
@@ -83,10 +101,10 @@ $(CHECKOV): | $(BIN)/.installed
 local: venv twilio-openapi ## Run the whole pipeline on this machine (emulated AWS, no Docker)
 	$(BIN)/python -m devtools.local_stack $(ARGS)
 
-test: venv lint twilio-openapi typescript browser ## Lint, type-check, unit + integration tests, the benchmark's deterministic figures
+test: venv lint twilio-openapi typescript browser mermaid ## Lint, type-check, unit + integration tests, the docs site (strict), the benchmark's deterministic figures
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-unit: venv twilio-openapi typescript
+unit: venv twilio-openapi typescript mermaid browser
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv twilio-openapi browser
@@ -146,5 +164,16 @@ bench-media: venv ## Peak memory of the media function archiving 10 x 100 MB (be
 load: venv ## 5,000 signed messages at concurrency 32 through a local stack of its own (devtools/load.py --help)
 	$(BIN)/python -m devtools.load --start $(ARGS)
 
+DOCS_PORT ?= 8000
+
+docs: venv mermaid ## Build the documentation site into site/ (strict: a broken link, a missing or stale page fails)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: venv mermaid ## Serve the documentation site on http://127.0.0.1:$(DOCS_PORT), rebuilt on every change
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+reference: venv ## Regenerate docs/reference/ from schemas/, the CLI's parser and template.yaml
+	$(BIN)/python -m devtools.docs_reference
+
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache $(TYPESCRIPT_CLIENT)/node_modules
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache site $(TYPESCRIPT_CLIENT)/node_modules

@@ -173,7 +173,8 @@ def registry_document(shape: Shape) -> dict[str, Any]:
     """What arrives on the bus for this event, for AWS's code bindings: EventBridge's envelope, `detail-type` the
     CloudEvent's type, `source` ours, and `detail` the CloudEvent as schemas/ defines it."""
     schema = load_schema(shape)
-    cloud_event = _draft4(schema)
+    # the schema's examples are for readers (docs/reference/events.md); `examples` is no Draft 4 keyword
+    cloud_event = _draft4({key: value for key, value in schema.items() if key != "examples"})
     definitions = cloud_event.pop("definitions", {})
     event_type = schema["properties"]["type"]["const"]
     return {

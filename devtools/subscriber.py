@@ -1,4 +1,4 @@
-"""A downstream service's queue on the messages topic, set up as the README tells subscribers to."""
+"""A downstream service's queue on the messages topic, set up as docs/guides/subscribe.md tells subscribers to."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 def subscribe_queue(
     sqs: Any, sns: Any, topic_arn: str, queue_name: str, filter_policy: dict[str, Any] | None = None
 ) -> tuple[str, str]:
-    """A queue of a downstream service on the topic, as the README tells subscribers to set one up: raw
+    """A queue of a downstream service on the topic, as docs/guides/subscribe.md tells subscribers to set one up: raw
     delivery, and a queue policy that admits only this topic. Returns (queue URL, subscription ARN)."""
     url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -162,8 +162,8 @@ def rejected_requests_check(cloudwatch: Any, now: datetime) -> Check:
     subject = "rejected requests"
     if peak >= BURST_REJECTIONS:
         return Check(False, subject, f"{total} in the last hour, up to {peak} in 5 minutes: a wrong token, URL or "
-                     "PublicBaseUrl refuses real messages; the README's \"Why was a webhook refused?\" query "
-                     "shows which URL was checked and what would have verified")  # fmt: skip
+                     "PublicBaseUrl refuses real messages; the \"Why was a webhook refused?\" query "
+                     "(docs/guides/operate.md) shows which URL was checked and what would have verified")  # fmt: skip
     return Check(True, subject, f"{total} in the last hour")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import version
 
 from twilio_inbound_cli import (
     connect_command,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twilio-inbound", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('twilio-inbound')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     send_command.add_command(commands)
     numbers_command.add_command(commands)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 
 from twilio_inbound.media_bucket import NoSuchMedia, content_disposition, find_media_key
+from twilio_inbound_cli.progress import progress
 from twilio_inbound_cli.target import Target, resolve
 
 if TYPE_CHECKING:
@@ -25,9 +27,12 @@ DEFAULT_EXPIRES_SECONDS = 3600
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600  # SigV4's limit for presigned URLs
 
 
-def move_dead_letters(sqs: SQSClient, dead_letter_url: str, queue_url: str) -> int:
+def move_dead_letters(
+    sqs: SQSClient, dead_letter_url: str, queue_url: str, advance: Callable[[int], object] = lambda moved: None
+) -> int:
     """Moves every dead letter back to the queue, attributes kept; each is deleted only once it is sent.
-    Returns how many were moved. (The media function is idempotent: a message moved twice is archived once.)"""
+    Returns how many were moved, telling `advance` of each. (The media function is idempotent: a message moved
+    twice is archived once.)"""
     moved = 0
     while True:
         messages = sqs.receive_message(
@@ -44,6 +49,7 @@ def move_dead_letters(sqs: SQSClient, dead_letter_url: str, queue_url: str) -> i
             sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], MessageAttributes=attributes)
             sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+            advance(1)
 
 
 def _url(args: argparse.Namespace) -> int:
@@ -64,15 +70,17 @@ def _url(args: argparse.Namespace) -> int:
     return 0
 
 
-def replay_dead_letters(target: Target) -> int:
-    """The media dead-letter queue moved back to the media queue (`media replay`); how many were moved."""
+def replay_dead_letters(target: Target, advance: Callable[[int], object] = lambda moved: None) -> int:
+    """The media dead-letter queue moved back to the media queue (`media replay`); how many were moved, telling
+    `advance` of each."""
     return move_dead_letters(
-        target.client("sqs"), target.output("MediaDeadLetterQueueUrl"), target.output("MediaQueueUrl")
+        target.client("sqs"), target.output("MediaDeadLetterQueueUrl"), target.output("MediaQueueUrl"), advance
     )
 
 
 def _replay(args: argparse.Namespace) -> int:
-    moved = replay_dead_letters(resolve(args.stack_name))
+    with progress("media replay", "messages") as bar:
+        moved = replay_dead_letters(resolve(args.stack_name), bar.update)
     print(json.dumps({"moved": moved}))
     return 0
 

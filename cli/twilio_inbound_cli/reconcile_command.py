@@ -21,6 +21,7 @@ from twilio_inbound.message import StorageOptions
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.reconciliation import Reconciler, Report, reconcile_accounts
+from twilio_inbound_cli.progress import progress
 from twilio_inbound_cli.time_arguments import moment
 from twilio_inbound_cli.twilio_access import CommandError, add_twilio_options, reporting, stack_twilio
 
@@ -51,17 +52,19 @@ def _run(args: argparse.Namespace) -> int:
     target = stack.target
     dynamodb = target.client("dynamodb")
     opt_outs_table = target.output("OptOutsTableName")
-    reconciler = Reconciler(
-        MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
-        stack.registry(),
-        OptOutStore(dynamodb, opt_outs_table),
-        StorageOptions(retention_days=int(target.parameter("RetentionDays") or 0)),
-    )
     registered = args.number or [config.number for config in stack.registry().all()]
     if not registered:
         raise CommandError("no number is registered: pass --number, or register numbers first")
     clients = {sid: stack.client(sid) for sid in stack.accounts}
-    report = reconcile_accounts(reconciler, clients, registered, args.since, until, backfill=args.backfill)
+    with progress("reconcile", "messages") as bar:
+        reconciler = Reconciler(
+            MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
+            stack.registry(),
+            OptOutStore(dynamodb, opt_outs_table),
+            StorageOptions(retention_days=int(target.parameter("RetentionDays") or 0)),
+            advance=bar.update,
+        )
+        report = reconcile_accounts(reconciler, clients, registered, args.since, until, backfill=args.backfill)
     print(json.dumps(summary(report, args.since, until, list(stack.accounts)), indent=2))
     unrecovered = set(report.missing) - set(report.recovered)
     return 1 if unrecovered or report.different or report.failed or not report.complete else 0

@@ -8,7 +8,7 @@ or for the stream batches the fanout function gave up on (its dead-letter queue)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+
+Progress = Callable[[int], object]  # told a count: how many were found, or how many more are done
+
+
+def _unseen(count: int) -> None:
+    """No one is watching (the default: tests, scripts)."""
 
 
 @dataclass
@@ -49,30 +56,34 @@ class Replayer:
         self._publisher = publisher
         self._optouts = optouts
 
-    def publish(self, records: Iterable[MessageRecord]) -> ReplayResult:
-        """Inbound messages as message.received events; outbound ones as the event of their current status."""
+    def publish(self, records: Iterable[MessageRecord], advance: Progress = _unseen) -> ReplayResult:
+        """Inbound messages as message.received events; outbound ones as the event of their current status.
+        `advance(n)` is told of each record once its fate is decided (published, failed or skipped)."""
         result = ReplayResult()
         wanted, statuses = [], []
         for record in records:
             values = cast(dict[str, Any], record)  # the table holds both directions
-            if values.get("direction") == OUTBOUND:
-                if "status" in values:
-                    statuses.append(status_outgoing(0, status_data_from_item(values)))
+            if values.get("direction") == OUTBOUND and "status" in values:
+                statuses.append(status_outgoing(0, status_data_from_item(values)))
+            elif values.get("direction") == OUTBOUND:
+                advance(1)  # a send intent Twilio never answered: no status to publish
             elif record.get("delivered") is False:
                 result.skipped.append(record["messageSid"])
+                advance(1)
             else:
                 wanted.append(record)
         for start in range(0, len(wanted), MAX_BATCH_KEYS):
             chunk = list(enumerate(wanted[start : start + MAX_BATCH_KEYS]))
-            self._publish(batches(outgoing_for(chunk, self._optouts)), result)
-        self._publish(batches(statuses), result)
+            self._publish(batches(outgoing_for(chunk, self._optouts)), result, advance)
+        self._publish(batches(statuses), result, advance)
         return result
 
-    def _publish(self, groups: Iterable[list[Outgoing]], result: ReplayResult) -> None:
+    def _publish(self, groups: Iterable[list[Outgoing]], result: ReplayResult, advance: Progress) -> None:
         for batch in groups:
             failed = {item.message_sid for item in self._publisher.publish_batch(batch)}
             result.failed += [item.message_sid for item in batch if item.message_sid in failed]
             result.published += [item.message_sid for item in batch if item.message_sid not in failed]
+            advance(len(batch))
 
     def by_message_sids(self, message_sids: Iterable[str]) -> ReplayResult:
         sids = list(dict.fromkeys(message_sids))
@@ -81,9 +92,14 @@ class Replayer:
         result.not_found = [sid for sid in sids if sid not in found]
         return result
 
-    def by_time_range(self, since: str, until: str, number: str = "") -> ReplayResult:
-        """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index."""
-        return self.publish(self._messages.received_between(since, until, number))
+    def by_time_range(
+        self, since: str, until: str, number: str = "", *, found: Progress = _unseen, advance: Progress = _unseen
+    ) -> ReplayResult:
+        """Messages received in [since, until] (stored timestamps), oldest first; one number's via its index.
+        `found(n)` is told how many there are before any is published."""
+        records = self._messages.received_between(since, until, number)
+        found(len(records))
+        return self.publish(records, advance)
 
     def from_dead_letters(self, sqs: SQSClient, queue_url: str, streams: DynamoDBStreamsClient) -> ReplayResult:
         """Replays each failed stream batch the fanout function sent to its DLQ; deletes what succeeded."""

@@ -11,6 +11,7 @@ from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import Publisher, event_publisher
+from twilio_inbound_cli.progress import progress
 from twilio_inbound_cli.replay import Replayer, ReplayResult
 from twilio_inbound_cli.target import Target, resolve
 from twilio_inbound_cli.time_arguments import stored_time
@@ -49,7 +50,10 @@ def _run(args: argparse.Namespace) -> int:
         result = replayer(target).by_message_sids(args.message_sid)
     else:
         until = args.until or iso_millis(utc_now())
-        result = replayer(target).by_time_range(args.since, until, args.number or "")
+        with progress("replay", "messages") as bar:
+            result = replayer(target).by_time_range(
+                args.since, until, args.number or "", found=bar.reset, advance=bar.update
+            )
     summary: dict[str, Any] = {key: value for key, value in asdict(result).items() if value}
     print(json.dumps(summary or {"published": []}, indent=2))
     return 1 if result.failed or result.dead_letters_kept else 0

@@ -107,7 +107,7 @@ def _accounts(secrets: WebhookSecrets, wanted: str | None) -> dict[str, AccountS
     if not sid:
         raise CommandError(
             f"the stack's secret names no account: pass --account AC... (or set ${ACCOUNT_SID_ENV}), or add "
-            "accountSid to the secret (README)"
+            "accountSid to the secret (docs/reference/secret.md)"
         )
     return {sid: single}
 

@@ -3,7 +3,7 @@ description: accounts and API keys, Messages (create, fetch, list, status callba
 behind Basic auth and a CDN redirect), IncomingPhoneNumbers and Messaging Services, fault injection.
 
 `TwilioStandIn` runs it in-process; `python -m devtools.twilio_api` runs it on its own; `sdk.twilio_client`
-points the official SDK at it. See README.md, "The Twilio API stand-in".
+points the official SDK at it. See docs/reference/twilio-stand-in.md.
 """
 
 from devtools.twilio_api.models import MediaSpec

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -15,10 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -26,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from devtools.console.app import SAMPLE_PICTURE
 from devtools.local_process import LocalStackProcess
+from tests.browser import chromium
 from tests.integration.helpers import LocalStack
 from twilio_inbound_cli.send_command import post_signed
 from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, inbound_form
@@ -35,18 +32,6 @@ pytestmark = pytest.mark.integration
 AUTO_REPLY = "Thanks, the service got it."  # the example consumer's answer (AutoReplyText): sent, with statuses
 TWIML_REPLY = "Hello from the registry"  # the number's auto-reply: in the webhook's TwiML
 NUMBER = "+15005550001"
-# The machine's Chromium as the project runs it: headless, no network of its own, a fresh profile.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,1100",
-)
 WAIT_SECONDS = 30.0
 T = TypeVar("T")
 
@@ -62,18 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip(
-            "no chromium and chromedriver on this machine: the console's browser tests are skipped "
-            "(Debian: apt-get install chromium chromium-driver; `make test` does so as root)"
-        )
-    options = Options()
-    options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    web = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    web.implicitly_wait(0)
+    web = chromium(tmp_path_factory.mktemp("chromium-profile"))
     yield web
     web.quit()
 
@@ -392,7 +366,7 @@ def test_a_narrow_window_keeps_everything_reachable(console: str, browser: WebDr
 
 
 def test_a_screenshot_of_a_conversation(console: str, browser: WebDriver, tmp_path: Path) -> None:
-    """The README's picture (CONSOLE_SCREENSHOT=docs/images/console.png writes it there)."""
+    """The console guide's picture (CONSOLE_SCREENSHOT=docs/images/console.png writes it there)."""
     browser.get(console)
     eventually(lambda: len(bubbles(browser)) >= 4, "the conversation", browser)
     target = Path(os.environ.get("CONSOLE_SCREENSHOT") or tmp_path / "console.png")

@@ -112,7 +112,7 @@ def put_twilio_secret(stack: Stack, document: dict[str, Any] | str) -> str:
 
 # ---------------------------------------------------------------- subscribers
 def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
-    """A downstream team's queue, subscribed the way the README tells them to."""
+    """A downstream team's queue, subscribed the way docs/guides/subscribe.md tells them to."""
     sqs, sns = stack.session.client("sqs"), stack.session.client("sns")
     return subscribe_queue_to(sqs, sns, stack.physical["MessagesTopic"]["Ref"], name, filter_policy)[0]
 

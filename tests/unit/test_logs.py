@@ -20,10 +20,10 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def readme_query(heading: str) -> str:
-    """The Logs Insights query the README gives under `heading`."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split(heading, 1)[1]
+def documented_query(heading: str) -> str:
+    """The Logs Insights query the operations guide gives under `heading`."""
+    guide = (ROOT / "docs" / "guides" / "operate.md").read_text(encoding="utf-8")
+    section = guide.split(heading, 1)[1]
     return section.split("```", 2)[1]
 
 
@@ -44,13 +44,15 @@ def test_a_rejected_request_never_carries_the_previous_requests_message_sid(
     assert sid not in rejected
 
 
-def test_the_readme_query_finds_a_stored_message_by_its_sid(ingest: Invoke, capfd: pytest.CaptureFixture[str]) -> None:
+def test_the_documented_query_finds_a_stored_message_by_its_sid(
+    ingest: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
     sid = new_message_sid()
     capfd.readouterr()
     assert ingest(signed_event(inbound_form(message_sid=sid)))["statusCode"] == 200
     lines = json_lines(capfd.readouterr().out)
     # the query filters on a top-level field equal to a MessageSid, as Logs Insights reads JSON lines
-    query = readme_query("### Finding a message")
+    query = documented_query("### Finding a message")
     field, _ = re.search(r'filter (\w+) = "(SM[0-9a-f]{32})"', query).groups()  # type: ignore[union-attr]
     found = [line for line in lines if line.get(field) == sid]
     # THEN the first line found states the message is stored, with the fields the query shows

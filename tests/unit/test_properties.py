@@ -1,6 +1,6 @@
 """Property tests: whatever reaches the webhook, the answer follows the documented status rules.
 
-An independent oracle (README "What the webhook answers") predicts the allowed answers of each generated
+An independent oracle (docs/reference/webhook-answers.md) predicts the allowed answers of each generated
 request from what the request is, not from how the handler is written. Where a request breaks several rules
 at once, any of their answers is allowed. Invariants on every request: the handler never raises, the status
 is one the rules allow, 200 only with a valid signature, and nothing is written to any table unless the
@@ -42,7 +42,7 @@ from twilio_inbound_cli.signing import (
 )
 from twilio_inbound_cli.signing import signature as twilio_signature
 
-MAX_BODY_BYTES = 32 * 1024  # README: MAX_BODY_BYTES
+MAX_BODY_BYTES = 32 * 1024  # docs/reference/webhook-answers.md: MAX_BODY_BYTES
 REST_URL = rest_api_url(TEST_WEBHOOK_URL)
 CANONICAL_HOST = urlsplit(TEST_WEBHOOK_URL).netloc
 SID = "\x00sid\x00"  # placeholder in generated forms, replaced by a fresh MessageSid per example
@@ -163,7 +163,7 @@ def event_for(request: Request, body: bytes) -> dict[str, Any]:
     return event
 
 
-# ---------------------------------------------------------------- the oracle: README "What the webhook answers"
+# ---------------------------------------------------- the oracle: docs/reference/webhook-answers.md
 @dataclass(frozen=True)
 class Expected:
     statuses: frozenset[int]
@@ -210,7 +210,7 @@ CANONICAL_ADDRESS = re.compile(r"(whatsapp:)?\+[0-9]{6,15}")
 
 
 def _message_verdict(form: FormPairs) -> frozenset[int]:
-    """200 for a usable message, 400 for a malformed one, either where the README leaves it open
+    """200 for a usable message, 400 for a malformed one, either where the answer table leaves it open
     ("MessageSid, From or To missing or malformed": an odd address or SID may be judged either way)."""
     if any(key in ("SmsStatus", "MessageStatus") and value != "received" for key, value in form):
         return frozenset({400})  # a status callback posted to the inbound route
@@ -445,7 +445,7 @@ def requests(draw: st.DrawFn) -> Request:
     if changes.get("signing") == "garbage":
         changes["garbage"] = draw(st.text(max_size=40))
     if changes.get("version") == "1.0":
-        changes.pop("query", None)  # payload 1.0 can only re-encode a query (README)
+        changes.pop("query", None)  # payload 1.0 can only re-encode a query (docs/reference/webhook-answers.md)
     return Request(**changes)
 
 
@@ -454,7 +454,7 @@ def requests(draw: st.DrawFn) -> Request:
 @given(request=requests())
 def test_any_request_is_answered_by_the_documented_rules(ingest: Invoke, tables: Tables, request: Request) -> None:
     # GIVEN any request (method, content type, headers, body, encoding, signature) WHEN the webhook answers
-    # THEN the status is one the README allows, 200 only when validly signed, nothing stored otherwise
+    # THEN the status is one the answer table allows, 200 only when validly signed, nothing stored otherwise
     send(ingest, tables, request)
 
 

@@ -75,8 +75,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if accepted.stored:
         metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
         # One line per message in the logs: the fields ride on the metrics line this invocation writes anyway
-        # (searchable in Logs Insights, README "Logs"). A second JSON log line would cost more than verifying
-        # the signature.
+        # (searchable in Logs Insights, docs/guides/operate.md "Logs"). A second JSON log line would cost more than
+        # verifying the signature.
         metrics.add_metadata(key="message", value="message stored")
         for key, value in fields.items():
             metrics.add_metadata(key=key, value=value)

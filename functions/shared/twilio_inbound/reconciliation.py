@@ -114,9 +114,10 @@ class Reconciler:
         time_left: Callable[[], float] = lambda: float("inf"),
         page_size: int = PAGE_SIZE,
         now: Callable[[], datetime] = utc_now,
+        advance: Callable[[int], object] = lambda checked: None,
     ) -> None:
         """`time_left`: seconds until the run must stop (checked between batches; the client's own deadline
-        stops a request that would start later)."""
+        stops a request that would start later). `advance(n)`: n more of Twilio's messages were compared."""
         self._now = now
         self._store = store
         self._registry = registry
@@ -124,6 +125,7 @@ class Reconciler:
         self._options = options or StorageOptions()
         self._time_left = time_left
         self._page_size = page_size
+        self._advance = advance
 
     def run(
         self, client: Any, numbers: Iterable[str], since: datetime, until: datetime, *, backfill: bool = False
@@ -136,6 +138,7 @@ class Reconciler:
             try:
                 for batch in _batches(self._inbound(client, number, since, until), LOOKUP_BATCH):
                     self._compare(client, batch, report, backfill)
+                    self._advance(len(batch))
                     if self._time_left() <= 0:
                         report.complete = False
                         return report

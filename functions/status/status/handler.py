@@ -60,7 +60,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.error("webhook misconfigured: %s", error)
         return error_response(RequestRejected(500, "webhook is not configured"))
     except (BotoCoreError, ClientError, RuntimeError) as error:
-        # Nothing was recorded: Twilio retries if the callback URL's connection overrides say so (README).
+        # Nothing was recorded: Twilio retries if the callback URL's connection overrides say so
+        # (docs/guides/deploy.md).
         metrics.add_metric(name="StatusErrors", unit=MetricUnit.Count, value=1)
         logger.error("recording the status failed: %s", describe(error))
         return error_response(RequestRejected(503, "temporarily unavailable, retry"))

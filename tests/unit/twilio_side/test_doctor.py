@@ -68,7 +68,7 @@ def test_every_silent_failure_is_found_with_its_fix(cli: Cli, twilio: TwilioStan
     cli.stack.session.client("sqs").send_message(QueueUrl=cli.outputs["FanoutDeadLetterQueueUrl"], MessageBody="{}")
     # WHEN the doctor looks
     result = cli("doctor")
-    print(result.out)  # the README and the report quote this run
+    print(result.out)  # docs/guides/connect-numbers.md quotes this run
     # THEN each problem is one FIX line with the way out, and the exit code says something is wrong
     assert result.code == 1
     lines = result.lines
@@ -92,8 +92,8 @@ def test_every_silent_failure_is_found_with_its_fix(cli: Cli, twilio: TwilioStan
         f"FIX  +15005550007: registered here but not a number of {account.sid} ({broken.sid} could not be read): add "
         "its account to the stack's secret, or `twilio-inbound numbers remove` it",
         "FIX  rejected requests: 12 in the last hour, up to 12 in 5 minutes: a wrong token, URL or PublicBaseUrl "
-        'refuses real messages; the README\'s "Why was a webhook refused?" query shows which URL was checked and '
-        "what would have verified",
+        'refuses real messages; the "Why was a webhook refused?" query (docs/guides/operate.md) shows which URL was '
+        "checked and what would have verified",
         "FIX  FanoutDeadLetterQueueUrl: 1 message(s) waiting: `twilio-inbound replay --from-dlq` republishes them "
         "from the table",
         "ok   MediaDeadLetterQueueUrl: empty",

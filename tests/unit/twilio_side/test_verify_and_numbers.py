@@ -81,7 +81,7 @@ def test_a_secret_without_an_account_asks_for_one(cli: Cli, account: Account, mo
     assert (result.code, result.err.strip()) == (
         2,
         "error: the stack's secret names no account: pass --account AC... (or set $TWILIO_ACCOUNT_SID), or add "
-        "accountSid to the secret (README)",
+        "accountSid to the secret (docs/reference/secret.md)",
     )
     assert cli("verify", "--account", account.sid).code == 0
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", account.sid)
