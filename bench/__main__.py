@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from bench import cost
+from bench import cost, sending_cost
 from bench.report import document, table, write_json
 from bench.suite import FULL, QUICK, measure
 
@@ -28,13 +28,17 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         rows, details = measure(settings, Path(scratch))
-    # What a message costs, with the request counts and CPU just measured (bench/cost.py).
+    # What a message received and a message sent cost, with the request counts and CPU just measured.
     work = cost.workload_from(details, "this run")
     costs = cost.measure(work)
     rows += cost.target_rows(costs)
     details["cost"] = [asdict(kind) for kind in costs]
+    sending, sent = sending_cost.work_from(details, "this run"), sending_cost.sent_items()
+    rows += sending_cost.target_rows(sent, sending)
+    details["sending cost"] = {"items": asdict(sent), "work": asdict(sending)}
     print(table(rows))
     print("\n" + cost.table(costs, work))
+    print("\n" + sending_cost.table(sent, sending))
     path = write_json(document(rows, asdict(settings), details), args.json)
     print(f"\nwritten to {path}")
     failures = [row for row in rows if row.ok is False]

@@ -1,6 +1,7 @@
 """Cold init: a fresh interpreter importing the function module (which creates its clients), against a fresh
-interpreter importing boto3 and creating the same clients. Runs alternate between the two; the ratio is the
-median of the ratios of runs made side by side.
+interpreter importing boto3 and creating the same clients (and, for the functions that call Twilio through its
+SDK, importing the SDK's client). Runs alternate between the two; the ratio is the median of the ratios of runs
+made side by side.
 
 The clock is the process's CPU time around the import: Lambda's init is CPU-bound work on local files, and
 CPU time is what another process on this noisy machine disturbs least. The cyclic garbage collector is
@@ -72,7 +73,8 @@ def run(subject: Subject, deployed: Deployed, runs: int, without_bytecode: bool)
     """Rows for the function with bytecode (as after its first import, or as shipped precompiled) and,
     when asked, with the function's and layer's code compiled on import (no .pyc in the package)."""
     clients = clients_created(deployed)
-    floor_body = "\n".join(["import boto3", *(f"boto3.client({service!r})" for service in clients)])
+    sdk = [f"import {module}" for module in subject.sdk_imports]
+    floor_body = "\n".join(["import boto3", *(f"boto3.client({service!r})" for service in clients), *sdk])
     env = child_env(deployed.environment)
     series = [
         _Series("figure", f"import {deployed.module}", env),
@@ -92,6 +94,7 @@ def run(subject: Subject, deployed: Deployed, runs: int, without_bytecode: bool)
         return statistics.median(f / b for f, b in zip(samples[label], samples["floor"], strict=True))
 
     floor_note = "floor: import boto3" + "".join(f" + client({service})" for service in clients)
+    floor_note += "".join(f" + import {module}" for module in subject.sdk_imports)
     rows = [
         Row(
             f"cold init: {subject.name}",

@@ -439,22 +439,41 @@ def target_rows(costs: list[KindCost]) -> list[Row]:
     ]
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: a header and the cell of each kind of message (a delivery option is one more
+    Column here and its dollars beside pipeline_dollars, as the EventBridge bus's)."""
+
+    header: str
+    cell: Callable[[KindCost], str]
+
+
+def _entries(cost: KindCost) -> str:
+    return ", ".join(f"{size:,}" for size in cost.after.index_bytes.values())
+
+
+COLUMNS = [
+    Column("message", lambda cost: cost.kind),
+    Column("before: item B, WRU", lambda cost: f"{cost.before.item_bytes:,}, {cost.before.write_units}"),
+    Column(
+        "after: item B / index entries B, WRU",
+        lambda cost: f"{cost.after.item_bytes:,} / {_entries(cost)}, {cost.after.write_units}",
+    ),
+    Column("HTTP API $ before → after", lambda cost: f"{cost.before_http_api:.2f} → **{cost.after_http_api:.2f}**"),
+    Column("function URL $ after", lambda cost: f"**{cost.after_function_url:.2f}**"),
+    Column("+ each SQS subscriber $", lambda cost: f"{cost.subscriber:.2f}"),
+    Column("+ EventBridge bus and archive $", lambda cost: f"{cost.eventbridge:.2f}"),
+]
+
+
 def table(costs: list[KindCost], work: Workload) -> str:
     lines = [
         f"Cost per million messages, us-east-1 (requests and CPU: {work.source}; subscribers apart)",
         "",
-        "| message | before: item B, WRU | after: item B / index entries B, WRU | HTTP API $ before → after "
-        "| function URL $ after | + each SQS subscriber $ | + EventBridge bus and archive $ |",
-        "|---|---|---|---|---|---|---|",
+        "| " + " | ".join(column.header for column in COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
     ]
-    for cost in costs:
-        entries = ", ".join(f"{size:,}" for size in cost.after.index_bytes.values())
-        lines.append(
-            f"| {cost.kind} | {cost.before.item_bytes:,}, {cost.before.write_units} "
-            f"| {cost.after.item_bytes:,} / {entries}, {cost.after.write_units} "
-            f"| {cost.before_http_api:.2f} → **{cost.after_http_api:.2f}** | **{cost.after_function_url:.2f}** "
-            f"| {cost.subscriber:.2f} | {cost.eventbridge:.2f} |"
-        )
+    lines += ["| " + " | ".join(column.cell(cost) for column in COLUMNS) + " |" for cost in costs]
     (sms,) = [cost for cost in costs if cost.kind == TARGET_KIND]
     parts = ", ".join(f"{name} {value:.3f}" for name, value in sms.parts_after_http_api.items())
     lines += [

@@ -2,8 +2,10 @@
 
 Only the socket is skipped: serialization, signing, the retry handler's checks (DynamoDB's CRC32) and
 response parsing all run, as they do against AWS. Answers depend on the operation, never on call order, so a
-function that adds, drops or reorders calls still gets sensible ones: writes succeed, reads find nothing,
-Secrets Manager returns the token the benchmark events are signed with, SNS accepts every entry.
+function that adds, drops or reorders calls still gets sensible ones: writes succeed; reads find the items the
+benchmark seeded (a registered number, the messages a run compares, `BENCH_SEEDED_ITEMS`) and nothing else;
+Secrets Manager returns the secret the benchmark events are signed with; SNS accepts every entry; S3 keeps what
+was put (its size, metadata and checksum, not the bytes), so the read-back after a write finds it.
 
 Stdlib imports are deferred to the first call: bench.sandbox loads this module before the clock starts.
 """
@@ -11,14 +13,19 @@ Stdlib imports are deferred to the first call: bench.sandbox loads this module b
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, cast
 
 SECRET_ENV = "BENCH_SECRET_STRING"  # noqa: S105 (the name of a variable holding the fake token)  # nosec B105
+SEEDED_ENV = "BENCH_SEEDED_ITEMS"  # a JSON file: {table name: [typed items]}
 REQUEST_ID = "00000000-0000-4000-8000-000000000000"
 SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 
 calls: dict[str, int] = {}  # "dynamodb.PutItem" -> requests answered
+_seeded: dict[str, list[dict[str, Any]]] = {}  # table name -> items, read from SEEDED_ENV at the first read
+_by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (table, key names) -> key -> item
+_objects: dict[str, dict[str, str]] = {}  # S3 "bucket/key" -> the response headers of a HEAD
 
 
 class _Raw:
@@ -37,16 +44,66 @@ def _text(value: bytes | str | None) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _table(name: str) -> list[dict[str, Any]]:
+    path = os.environ.get(SEEDED_ENV, "")
+    if path and not _seeded:
+        import json
+
+        with open(path, encoding="utf-8") as seeded:
+            _seeded.update(json.load(seeded))
+    return _seeded.get(name.rpartition("/")[2], [])
+
+
+def _key_text(key: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(key, sort_keys=True)
+
+
+def _seeded_item(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    names = ",".join(sorted(key))
+    index = _by_key.get((table, names))
+    if index is None:
+        index = _by_key[(table, names)] = {
+            _key_text({name: item[name] for name in key}): item
+            for item in _table(table)
+            if all(name in item for name in key)
+        }
+    return index.get(_key_text(key))
+
+
+def _get_item(request: dict[str, Any]) -> dict[str, Any]:
+    item = _seeded_item(request["TableName"], request["Key"])
+    return {"Item": item} if item is not None else {}
+
+
+def _batch_get_item(request: dict[str, Any]) -> dict[str, Any]:
+    responses = {
+        table: [item for key in asked["Keys"] if (item := _seeded_item(table, key)) is not None]
+        for table, asked in request.get("RequestItems", {}).items()
+    }
+    return {"Responses": responses, "UnprocessedKeys": {}}
+
+
+def _scan(request: dict[str, Any]) -> dict[str, Any]:
+    items = _table(request["TableName"])
+    return {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+
+
+_DYNAMODB_READS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "GetItem": _get_item,
+    "BatchGetItem": _batch_get_item,
+    "Scan": _scan,
+    "Query": lambda _: {"Items": [], "Count": 0, "ScannedCount": 0},
+    "TransactGetItems": lambda request: {"Responses": [{} for _ in request.get("TransactItems", [])]},
+    "BatchWriteItem": lambda _: {"UnprocessedItems": {}},
+}
+
+
 def _dynamodb(operation: str, request: dict[str, Any]) -> dict[str, Any]:
-    if operation == "BatchGetItem":
-        return {"Responses": {table: [] for table in request.get("RequestItems", {})}, "UnprocessedKeys": {}}
-    if operation == "BatchWriteItem":
-        return {"UnprocessedItems": {}}
-    if operation in ("Query", "Scan"):
-        return {"Items": [], "Count": 0, "ScannedCount": 0}
-    if operation == "TransactGetItems":
-        return {"Responses": [{} for _ in request.get("TransactItems", [])]}
-    return {}  # PutItem, UpdateItem, DeleteItem, TransactWriteItems succeed; GetItem finds no item
+    """Reads find the seeded items; PutItem, UpdateItem, DeleteItem, TransactWriteItems succeed."""
+    read = _DYNAMODB_READS.get(operation)
+    return read(request) if read is not None else {}
 
 
 def _json_answer(service: str, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +139,28 @@ def _query_answer(operation: str, form: dict[str, list[str]]) -> str:
     )
 
 
+def _s3(method: str, url: str, headers: Any) -> tuple[str, int, dict[str, str]]:
+    """PutObject keeps the object's size, type, metadata and checksum; HeadObject finds what was put (404 else)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    labels = (parts.hostname or "").split(".")
+    name = unquote(labels[0] + parts.path if labels[1:2] == ["s3"] else parts.path.lstrip("/"))  # bucket/key
+    if method == "PUT":
+        kept = {
+            key.lower(): _text(value)
+            for key, value in headers.items()
+            if key.lower().startswith("x-amz-meta-") or key.lower() in ("content-type", "x-amz-checksum-sha256")
+        }
+        _objects[name] = {**kept, "content-length": _text(headers.get("Content-Length")) or "0"}
+        echoed = {"x-amz-checksum-sha256": kept["x-amz-checksum-sha256"]} if "x-amz-checksum-sha256" in kept else {}
+        return "s3.PutObject", 200, {"ETag": '"0"', **echoed}
+    if method == "HEAD":
+        found = _objects.get(name)
+        return "s3.HeadObject", (200 if found else 404), dict(found or {})
+    return f"s3.{method}", 200, {}
+
+
 def answer(url: str, headers: Any, body: bytes | str | None) -> tuple[str, dict[str, str], bytes]:
     """(service.Operation, response headers, response body) for one signed request."""
     import json
@@ -110,12 +189,20 @@ def answer(url: str, headers: Any, body: bytes | str | None) -> tuple[str, dict[
 
 def send(_session: object, request: Any) -> Any:
     """Stands in for botocore.httpsession.URLLib3Session.send."""
+    from urllib.parse import urlsplit
+
     from botocore.awsrequest import AWSResponse
 
-    name, headers, payload = answer(request.url, request.headers, request.body)
+    status = 200
+    host = urlsplit(request.url).hostname or ""
+    if host.startswith("s3.") or ".s3." in host:
+        name, status, headers = _s3(request.method, request.url, request.headers)
+        payload = b""
+    else:
+        name, headers, payload = answer(request.url, request.headers, request.body)
     calls[name] = calls.get(name, 0) + 1
     # botocore wraps the headers in its own case-insensitive dict, as it does urllib3's.
-    return AWSResponse(request.url, 200, cast(Any, headers), _Raw(payload))
+    return AWSResponse(request.url, status, cast(Any, headers), _Raw(payload))
 
 
 def install(httpsession: ModuleType) -> None:

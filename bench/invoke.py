@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,15 +16,20 @@ from devtools.lambda_context import LocalContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
-_BYTES = "$bytes"  # recorded SDK parameters hold binary (the messages table's document): JSON carries it as base64
+# Recorded SDK parameters hold binary (the messages table's document, an S3 body) and times (a Messages list's
+# window): JSON carries them as {"$bytes": base64} and {"$datetime": ISO 8601}.
+_BYTES = "$bytes"
+_DATETIME = "$datetime"
 
 
 def bytes_as_json(value: Any) -> Any:
-    """json.dumps's `default`: bytes as {"$bytes": base64}."""
+    """json.dumps's `default`: bytes and datetimes as tagged objects."""
     if isinstance(value, bytes):
         import base64
 
         return {_BYTES: base64.b64encode(value).decode()}
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -33,6 +39,8 @@ def bytes_from_json(value: dict[str, Any]) -> Any:
         import base64
 
         return base64.b64decode(value[_BYTES])
+    if len(value) == 1 and _DATETIME in value:
+        return datetime.fromisoformat(value[_DATETIME])
     return value
 
 

@@ -1,17 +1,22 @@
-"""Package size: `sam build` into a private folder, then each function's and layer's size as deployed."""
+"""Package size: `sam build` into a private folder, then each function's and layer's size as deployed; and a
+function run from what was built (its folder and the layer's, everything else it would import made unimportable)."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from bench.proc import BenchError
 from bench.report import Row
+from bench.sandbox import LEFT_OUT_ENV
+from bench.stackenv import Deployed
 from devtools.template import ROOT
 
 # Beside sam's own .aws-sam/build (never over it), and out of the linters' and type checker's way.
@@ -66,3 +71,50 @@ def run() -> tuple[list[Row], dict[str, object]]:
         note = f"zipped {zipped / KB:,.0f} KB, {bytecode} .pyc files"
         rows.append(Row(f"package, unzipped: {artifact.name}", unzipped / KB, "KB", note=note))
     return rows, details
+
+
+def _top_level(distribution_name: str) -> tuple[set[str], list[str]]:
+    """(the distribution's top-level import names, the distributions it requires, extras apart)."""
+    found = distribution(distribution_name)
+    names = {
+        Path(file.parts[0]).stem
+        for file in found.files or []
+        if not file.parts[0].endswith((".dist-info", ".data")) and file.parts[0] not in ("..", "bin", "__pycache__")
+    }
+    required = [re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0] for requirement in found.requires or []]
+    kept = [
+        name for name, requirement in zip(required, found.requires or [], strict=True) if "extra ==" not in requirement
+    ]
+    return names, kept
+
+
+def left_out(folders: list[Path], distribution_name: str = "twilio") -> list[str]:
+    """Top-level packages the whole distribution brings with its dependencies that the built folders lack."""
+    names: set[str] = set()
+    todo, seen = [distribution_name], set()
+    while todo:
+        name = todo.pop()
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        try:
+            top, required = _top_level(name)
+        except PackageNotFoundError:  # required only under a marker this interpreter does not meet
+            continue
+        names |= top
+        todo += required
+    return sorted(
+        name
+        for name in names
+        if not any((folder / name).exists() or (folder / f"{name}.py").exists() for folder in folders)
+    )
+
+
+def as_built(logical_id: str, deployed: Deployed, folder: Path = BUILD_DIR) -> Deployed:
+    """The function as `sam build` packaged it: its folder and the layer's first on the path, and what the whole
+    twilio SDK would bring but the folder lacks unimportable."""
+    built = [folder / logical_id, folder / "SharedLayer" / "python"]
+    paths = [*map(str, built), deployed.environment.get("PYTHONPATH", "")]
+    return deployed.with_environment(
+        {"PYTHONPATH": os.pathsep.join(path for path in paths if path), LEFT_OUT_ENV: ",".join(left_out(built))}
+    )

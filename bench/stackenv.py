@@ -5,15 +5,16 @@ Derived from the template (not hand-written) so a variable added there reaches t
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import boto3
 
 from bench.fakeaws import SECRET_ENV
 from devtools.lambda_context import ACCOUNT_ID
 from devtools.template import Stack
-from twilio_inbound_cli.signing import TEST_AUTH_TOKEN
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 REGION = "us-east-1"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:twilio-inbound/auth-token-AbCdEf"
@@ -26,7 +27,9 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "AWS_EC2_METADATA_DISABLED": "true",
-    SECRET_ENV: TEST_AUTH_TOKEN,
+    # The stack's secret as a deployed stack that sends holds it: the token the events are signed with, and the
+    # account the sender and reconcile act on.
+    SECRET_ENV: json.dumps({"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID}),
 }
 # Variables of this shell that would change what the SDK or the functions do.
 _DROPPED_PREFIXES = ("AWS_", "POWERTOOLS_", "BENCH_")
@@ -59,6 +62,9 @@ class Deployed:
     @property
     def module(self) -> str:
         return self.handler.rpartition(".")[0]
+
+    def with_environment(self, extra: dict[str, str]) -> Deployed:
+        return replace(self, environment={**self.environment, **extra})
 
 
 def deployed_functions() -> dict[str, Deployed]:

@@ -21,16 +21,7 @@ from twilio_inbound_cli.twilio_access import (
     reporting,
     stack_twilio,
 )
-from twilio_inbound_cli.twilio_setup import (
-    AccountSetup,
-    NumberSetup,
-    ServiceSetup,
-    Webhook,
-    delivers_to,
-    delivery_of,
-    read_setup,
-    same_url,
-)
+from twilio_inbound_cli.twilio_setup import AccountLookup, NumberSetup, ServiceSetup, Webhook, same_url
 
 # Twilio's connection overrides (docs: "Webhooks connection overrides"): name -> (option, lowest, highest).
 OVERRIDE_RANGES = {
@@ -144,13 +135,13 @@ def _apply(resource: Any, plan: Plan) -> None:
 class Connector:
     stack: StackTwilio
     args: argparse.Namespace
-    _setups: dict[str, AccountSetup] = field(default_factory=dict)
+    _lookups: dict[str, AccountLookup] = field(default_factory=dict)
 
-    def setups(self) -> list[AccountSetup]:
+    def lookups(self) -> list[AccountLookup]:
         for sid in self.stack.accounts:
-            if sid not in self._setups:
-                self._setups[sid] = read_setup(self.stack.client(sid), sid)
-        return list(self._setups.values())
+            if sid not in self._lookups:
+                self._lookups[sid] = AccountLookup(self.stack.client(sid), sid)
+        return list(self._lookups.values())
 
     def connect(self, address: str) -> int:
         """0: connected (or already); 1: refused, or connected but its messages still go elsewhere."""
@@ -159,14 +150,15 @@ class Connector:
                 f"{address}: a channel sender's webhook (WhatsApp, ...) is set in Twilio's sender settings, "
                 "not on a phone number: set it to this stack's URL there"
             )
-        for setup in self.setups():
-            if address.startswith("MG") and (service := setup.service(address)):
-                plan = plan_service(service, self.stack.webhook_url, self.args)
-                return self._carry_out(plan, self.stack.client(setup.account_sid).messaging.v1.services(service.sid))
-            if number := setup.number(address):
+        for lookup in self.lookups():
+            if address.startswith("MG"):
+                if service := lookup.service(address):
+                    plan = plan_service(service, self.stack.webhook_url, self.args)
+                    return self._carry_out(plan, lookup.client.messaging.v1.services(service.sid))
+            elif number := lookup.number(address):
                 plan = plan_number(number, self.stack.webhook_url, self.args)
-                code = self._carry_out(plan, self.stack.client(setup.account_sid).incoming_phone_numbers(number.sid))
-                return code or self._still_elsewhere(setup, number)
+                code = self._carry_out(plan, lookup.client.incoming_phone_numbers(number.sid))
+                return code or self._still_elsewhere(lookup, number)
         accounts = ", ".join(self.stack.accounts)
         raise CommandError(f"{address} is not a phone number or Messaging Service of {accounts}")
 
@@ -185,13 +177,12 @@ class Connector:
         print("  updated")
         return 0
 
-    def _still_elsewhere(self, setup: AccountSetup, number: NumberSetup) -> int:
-        service = setup.service_of(number)
-        delivery = delivery_of(number, service)
-        if delivery.via_service and not delivers_to(delivery.webhook, self.stack.webhook_url):
+    def _still_elsewhere(self, lookup: AccountLookup, number: NumberSetup) -> int:
+        service = lookup.service_sending_elsewhere(number, self.stack.webhook_url)
+        if service is not None:
             print(
-                f"  but its messages go to its Messaging Service {delivery.via_service}'s URL "
-                f"({delivery.webhook.url}): run `twilio-inbound connect {delivery.via_service}`, or set that "
+                f"  but its messages go to its Messaging Service {service.sid}'s URL "
+                f"({service.webhook.url}): run `twilio-inbound connect {service.sid}`, or set that "
                 "service to defer to its numbers' webhooks"
             )
             return 1

@@ -35,6 +35,7 @@ def twilio_checks(stack: StackTwilio) -> list[Check]:
     checks: list[Check] = []
     setups: list[AccountSetup] = []
     unreadable: list[str] = []
+    registered = registry_addresses(stack.registry())
     for sid in stack.accounts:
         account = check_account(stack, sid)
         checks.append(Check(account.ok, f"credentials {sid}", account.detail))
@@ -42,7 +43,7 @@ def twilio_checks(stack: StackTwilio) -> list[Check]:
             unreadable.append(sid)
             continue
         try:
-            setups.append(read_setup(stack.client(sid), sid))
+            setups.append(read_setup(stack.client(sid), sid, registered))
         except TWILIO_FAILURES as error:
             checks.append(Check(False, f"numbers of {sid}", describe_failure(error)))
             unreadable.append(sid)
@@ -53,7 +54,6 @@ def twilio_checks(stack: StackTwilio) -> list[Check]:
         public_base_url=target.parameter("PublicBaseUrl"),
         reject_unknown=target.parameter("UnknownNumberPolicy") == "reject",
     )
-    registered = registry_addresses(stack.registry())
     if not registered:
         fix = "no number is registered: `twilio-inbound numbers add NUMBER --connect`"
         checks.append(Check(False, "registry", fix))

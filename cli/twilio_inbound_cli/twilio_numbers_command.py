@@ -73,7 +73,7 @@ def stack_rows(stack: StackTwilio) -> list[Row]:
     registered = {config.number for config in stack.registry().all()}
     rows: list[Row] = []
     for sid in stack.accounts:
-        rows += rows_of(read_setup(stack.client(sid), sid), stack.webhook_url, registered)
+        rows += rows_of(read_setup(stack.client(sid), sid, registered), stack.webhook_url, registered)
     return rows
 
 

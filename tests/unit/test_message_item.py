@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devtools.lambda_events import as_event_json
 from devtools.template import Stack
@@ -13,7 +16,7 @@ from fanout.outbox import fan_out
 from tests.unit.test_fanout import NoOptOuts
 from twilio_inbound.dynamo import to_item
 from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters, group_pairs
-from twilio_inbound.message_item import DOCUMENT, message_item
+from twilio_inbound.message_item import DOCUMENT, _deflate, message_item
 from twilio_inbound.messages_table import BY_CONVERSATION_INDEX, MessageStore, record_from_item
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.publishing import Outgoing, TopicPublisher
@@ -63,6 +66,34 @@ def test_what_was_decided_on_receipt_survives_even_when_the_registry_changes() -
 def test_only_keys_ttl_and_one_document_are_stored() -> None:
     item = message_item(record(retention=7, **FORMS["mms with 10 media"]))
     assert set(item) == {"messageSid", "to", "conversation", "receivedAt", DOCUMENT, "expiresAt"}
+
+
+def _deflate_as_before(data: bytes) -> bytes:
+    """The compressor the item was written with until its state was sized to the input: zlib's defaults."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=40_000),
+        st.text(alphabet='ab{}":,', max_size=40_000).map(str.encode),  # long chains of colliding matches
+        st.text(max_size=4_000).map(lambda text: text.encode("utf-8", "surrogatepass")),
+        st.integers(0, 40_000).map(lambda size: b"a" * size),  # one byte repeated: the longest chains of all
+    )
+)
+def test_the_document_compresses_to_the_same_bytes_as_with_zlibs_default_state(data: bytes) -> None:
+    # GIVEN any document, small or past every size threshold of the state
+    # THEN the stored bytes are exactly those the default window and memory level give
+    assert _deflate(data) == _deflate_as_before(data)
+
+
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS.keys())
+def test_every_kind_of_message_compresses_as_before(form: dict[str, Any]) -> None:
+    text = message_item(record(**form))[DOCUMENT]["B"][1:]
+    document = zlib.decompress(text, -15)
+    assert text == _deflate_as_before(document)
 
 
 def test_items_written_before_this_format_still_read() -> None:

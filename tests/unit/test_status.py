@@ -326,3 +326,22 @@ def test_5_the_template_parameter_is_off_by_default_and_reaches_the_function(sta
     assert stack.functions()["StatusFunction"].environment["ACCEPT_OTHER_STATUS_CALLBACKS"] == "false"
     opted_in = Stack(stack.session, stack_name="opted-in", parameters={"AcceptOtherStatusCallbacks": "true"})
     assert opted_in.functions()["StatusFunction"].environment["ACCEPT_OTHER_STATUS_CALLBACKS"] == "true"
+
+
+def test_a_recorded_status_is_one_log_line_with_its_fields(
+    stack: Stack, status: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a callback for a message the stack sent
+    sid = sent_message(stack)
+    capfd.readouterr()
+    assert post(status, callback(sid, "delivered"))["statusCode"] == 200
+    # THEN the invocation wrote one line, its metrics line, which says what was recorded
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    (line,) = lines
+    assert "_aws" in line  # CloudWatch EMF: the metrics are on it
+    assert (line["message"], line["messageSid"], line["messageStatus"], line["outcome"]) == (
+        "status recorded",
+        sid,
+        "delivered",
+        "moved",
+    )

@@ -64,6 +64,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         optouts,
         StorageOptions(settings.retention_days),
         time_left=lambda: deadline - time.monotonic(),
+        consistent_reads=False,  # the window ends SETTLE_SECONDS ago: half the read units
     )
     try:
         clients = _clients(deadline)

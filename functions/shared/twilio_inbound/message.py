@@ -53,8 +53,8 @@ FormParams = dict[str, list[str]]
 class MultiParams(dict[str, list[str]]):
     """The form with every value of a repeated key, the MultiDict shape twilio's RequestValidator reads."""
 
-    def getall(self, name: str) -> list[str]:
-        return self[name]
+    # RequestValidator calls getall once per parameter: the dict's own lookup, not a Python method around it.
+    getall = dict.__getitem__
 
 
 class Media(TypedDict):
@@ -201,11 +201,12 @@ def check_parameters(params: FormParams) -> InboundForm:
 
 def build_record(
     form: InboundForm,
-    received_at: datetime,
+    received_at: datetime | str,
     options: StorageOptions = StorageOptions(),
     number: NumberConfig | None = None,
 ) -> MessageRecord:
-    """The item stored for one inbound message to `number` (None: not in the registry).
+    """The item stored for one inbound message to `number` (None: not in the registry). `received_at` is the
+    moment of receipt, or its stored text (a record read back keeps it to the character, unparsed).
 
     Raises InvalidMessage for malformed counts.
     """
@@ -237,14 +238,15 @@ def build_record(
         "keyword": keyword.keyword,
         # A disabled number's messages are recorded but not published (the fanout skips them).
         "delivered": number.enabled if number else True,
-        "receivedAt": iso_millis(received_at),
+        "receivedAt": received_at if isinstance(received_at, str) else iso_millis(received_at),
         "conversation": conversation_key(to, sender),
         "parameters": verbatim(params),
     }
     if number is not None:
         record["entryPoint"] = number.entry_point()
     if options.retention_days > 0:
-        record["expiresAt"] = int(received_at.astimezone(UTC).timestamp()) + options.retention_days * 86_400
+        moment = datetime.fromisoformat(received_at) if isinstance(received_at, str) else received_at
+        record["expiresAt"] = int(moment.astimezone(UTC).timestamp()) + options.retention_days * 86_400
     return record
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from datetime import datetime
 from typing import Any, cast
 
 from twilio_inbound.dynamo import from_item
@@ -34,7 +33,10 @@ from twilio_inbound.message import FormParams, InboundForm, MessageRecord, build
 DOCUMENT = "d"
 # Raw DEFLATE (no zlib header or checksum: DynamoDB checks what it stores) of compact UTF-8 JSON.
 FORMAT_DEFLATE_JSON = 1
-_WINDOW_BITS = -15
+_WINDOW_BITS = -15  # what the stream may refer back to; a smaller window's stream reads with this one
+_MAX_MEM_LEVEL = 8  # zlib's default
+_MIN_LOOKAHEAD = 262  # zlib's MIN_LOOKAHEAD: a match may reach back 2^window_bits - 262 bytes
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # once per container, not per message
 # The largest document the webhook can write: a form of at most MAX_BODY_BYTES (32 KiB) whose every byte JSON
 # writes as \u00XX (6 bytes), plus an entry point (a registry item: DynamoDB's 400 KB). A document inflating past
 # this was not written by us (DEFLATE reaches ~1000:1: a 100 KiB item could claim 100 MiB): it is refused unread.
@@ -42,7 +44,15 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
 def _deflate(data: bytes) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, _WINDOW_BITS)
+    """Level 9 raw DEFLATE, byte for byte what zlib's default window and memory level give, with state sized to
+    the input: the default allocates and clears 256 KiB per call, which costs a message more than compressing it
+    and evicts the caches the table write then needs. A window holding the whole input and a symbol buffer
+    holding every symbol leave nothing for the larger state to change (tests/unit/test_message_item.py holds the
+    output equal to the default's)."""
+    size = len(data)
+    window_bits = min(-_WINDOW_BITS, max(9, (size + _MIN_LOOKAHEAD).bit_length()))
+    mem_level = min(_MAX_MEM_LEVEL, max(1, (size + 1).bit_length() - 6))  # symbol buffer: 2^(mem_level + 6)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -window_bits, mem_level)
     return compressor.compress(data) + compressor.flush()
 
 
@@ -63,7 +73,7 @@ def _document(record: MessageRecord) -> dict[str, Any]:
 
 def message_item(record: MessageRecord) -> dict[str, Any]:
     """build_record's record -> the item PutItem stores (typed JSON)."""
-    text = json.dumps(_document(record), ensure_ascii=False, separators=(",", ":"))
+    text = _JSON.encode(_document(record))
     item: dict[str, Any] = {
         "messageSid": {"S": record["messageSid"]},
         "to": {"S": record["to"]},
@@ -102,10 +112,9 @@ def _record_of_document(item: dict[str, Any]) -> MessageRecord:
     params: FormParams = {
         name: list(value) if isinstance(value, list) else [value] for name, value in document["p"].items()
     }
-    received_at = item["receivedAt"]["S"]
-    # The parameters passed check_parameters when they were stored; build_record derives the same fields again.
-    record = build_record(InboundForm(params), datetime.fromisoformat(received_at))
-    record["receivedAt"] = received_at  # as stored, to the character
+    # The parameters passed check_parameters when they were stored; build_record derives the same fields again,
+    # and keeps receivedAt as stored, to the character.
+    record = build_record(InboundForm(params), item["receivedAt"]["S"])
     for name in ("messageSid", "to", "conversation"):  # KeyError when absent: not an item we wrote
         if item[name].get("S") != record[name]:
             raise ValueError(f"{name} does not match the stored parameters")

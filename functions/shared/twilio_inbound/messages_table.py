@@ -79,17 +79,18 @@ class MessageStore:
         )
         return item_values(response["Item"]) if "Item" in response else None
 
-    def get_many(self, message_sids: Iterable[str]) -> Iterator[MessageRecord]:
+    def get_many(self, message_sids: Iterable[str], *, consistent: bool = True) -> Iterator[MessageRecord]:
         """The stored records (what a stream record publishes); KeyError for an item that is not one."""
-        for values in self.read_many(message_sids):
+        for values in self.read_many(message_sids, consistent=consistent):
             yield _as_record(values)
 
-    def read_many(self, message_sids: Iterable[str]) -> list[dict[str, Any]]:
-        """The stored items of either direction (plain values, consistent reads), in the order of `message_sids`;
-        absent ones left out (BatchGetItem answers in any order, and refuses a key asked twice)."""
+    def read_many(self, message_sids: Iterable[str], *, consistent: bool = True) -> list[dict[str, Any]]:
+        """The stored items of either direction (plain values), in the order of `message_sids`; absent ones left
+        out (BatchGetItem answers in any order, and refuses a key asked twice). `consistent=False` halves the read
+        units, for items written well before (a scheduled reconcile's window ends minutes ago)."""
         sids = list(message_sids)
         keys = [to_item({"messageSid": sid}) for sid in dict.fromkeys(sids)]
-        items = batch_get(self._client, self._table_name, keys, {"ConsistentRead": True})
+        items = batch_get(self._client, self._table_name, keys, {"ConsistentRead": consistent})
         found = {values["messageSid"]: values for values in map(item_values, items)}
         return [found[sid] for sid in sids if sid in found]
 

@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+STANDARD_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body
 KEYWORD_PATTERN = re.compile(r"[A-Z0-9]{1,30}")
 # E.164, a channel address (whatsapp:+1..., messenger:..., rcs:...), or a Messaging Service SID.
@@ -91,8 +92,7 @@ def classify(body: str, twilio_opt_out_type: str, configured: frozenset[str] = f
             opt_out_type = "START"
         elif word in HELP_KEYWORDS:
             opt_out_type = "HELP"
-    standard = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
-    keyword = word if word in standard or word in configured else ""
+    keyword = word if word in STANDARD_KEYWORDS or word in configured else ""
     return Keyword(opt_out_type, keyword)
 
 

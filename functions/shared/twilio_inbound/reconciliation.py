@@ -36,7 +36,7 @@ from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.twilio_rest import TWILIO_API_BASE, OutOfTime, twilio_failure
 
-PAGE_SIZE = 200  # messages per list request (Twilio allows up to 1,000)
+PAGE_SIZE = 1000  # messages per list request: Twilio's largest page, one request per thousand
 LOOKUP_BATCH = 100  # messages compared with the table per BatchGetItem
 COMPARED_FIELDS = (("body", "body"), ("from", "from_"), ("to", "to"), ("numMedia", "num_media"))
 
@@ -115,9 +115,12 @@ class Reconciler:
         page_size: int = PAGE_SIZE,
         now: Callable[[], datetime] = utc_now,
         advance: Callable[[int], object] = lambda checked: None,
+        consistent_reads: bool = True,
     ) -> None:
         """`time_left`: seconds until the run must stop (checked between batches; the client's own deadline
-        stops a request that would start later). `advance(n)`: n more of Twilio's messages were compared."""
+        stops a request that would start later). `advance(n)`: n more of Twilio's messages were compared.
+        `consistent_reads=False` for a window that ends minutes ago: the table's reads then cost half (a message
+        stored meanwhile and not yet seen is kept once by the conditional write, and counted present)."""
         self._now = now
         self._store = store
         self._registry = registry
@@ -125,6 +128,7 @@ class Reconciler:
         self._options = options or StorageOptions()
         self._time_left = time_left
         self._page_size = page_size
+        self._consistent_reads = consistent_reads
         self._advance = advance
 
     def run(
@@ -162,7 +166,10 @@ class Reconciler:
             expired = [message for message in batch if (message.date_sent or message.date_created) <= cutoff]
             report.past_retention += [message.sid for message in expired]
             batch = [message for message in batch if message not in expired]
-        stored = {record["messageSid"]: record for record in self._store.get_many(m.sid for m in batch)}
+        listed = (message.sid for message in batch)
+        stored = {
+            record["messageSid"]: record for record in self._store.get_many(listed, consistent=self._consistent_reads)
+        }
         for message in batch:
             record = stored.get(message.sid)
             if record is not None:
@@ -231,7 +238,10 @@ def inbound_addresses(client: Any, registered: Iterable[str]) -> list[str]:
             addresses.append(entry)
             continue
         try:
-            addresses += [number.phone_number for number in client.messaging.v1.services(entry).phone_numbers.stream()]
+            addresses += [
+                number.phone_number
+                for number in client.messaging.v1.services(entry).phone_numbers.stream(page_size=PAGE_SIZE)
+            ]
         except TwilioException as error:
             failure = twilio_failure(error)
             if failure is None or failure.status != 404:

@@ -101,15 +101,20 @@ class SignatureVerifier:
         if not signature:
             raise RequestRejected(403, "missing X-Twilio-Signature")
         url = request_url(request, public_base_url)
-        if not _parsable(url):
-            raise RequestRejected(400, "bad Host header")
         account = secrets.for_account(first(params, "AccountSid"))
         if account is None:
             raise RequestRejected(
                 403, "invalid signature", log={"checkedUrl": url, "cause": "account not in the secret"}
             )
         form = params if isinstance(params, MultiParams) else MultiParams(params)
-        if any(_signed_with(key, url, form, signature) for key in self._keys(secrets, account, request)):
+        keys = self._keys(secrets, account, request)
+        if any(_signed_as_received(key, url, form, signature) for key in keys):
+            return
+        # Not as received: the Host may not even make a URL (RequestValidator parses its port), else the URL with
+        # and without its port, as Twilio's RequestValidator.validate accepts.
+        if not _parsable(url):
+            raise RequestRejected(400, "bad Host header")
+        if any(_signed_with_port_changed(key, url, form, signature) for key in keys):
             return
         log = {"checkedUrl": url, **self._diagnose(request, public_base_url, form, signature, account)}
         raise RequestRejected(403, "invalid signature", log=log)
@@ -211,17 +216,23 @@ def _parsable(url: str) -> bool:
     return True
 
 
-def _signed_with(key: _Key, url: str, form: MultiParams, signature: str) -> bool:
-    """Twilio signs the URL it called, which `url` is as a rule: one HMAC settles it. Otherwise the URL with
-    and without its port, as Twilio's RequestValidator.validate accepts (Twilio's signing is not consistent
-    about ports): two more HMACs, only when needed."""
-    validator = key.validator
+def _signed_as_received(key: _Key, url: str, form: MultiParams, signature: str) -> bool:
+    """Twilio signs the URL it called, which `url` is as a rule: one HMAC settles it."""
     # "replace": a header that is not valid Unicode is a mismatch, not an error (expected is plain base64).
     presented = signature.encode("utf-8", "replace")
-    if hmac.compare_digest(validator.compute_signature(url, form, key.algorithm).encode(), presented):
-        return True
+    return hmac.compare_digest(key.validator.compute_signature(url, form, key.algorithm).encode(), presented)
+
+
+def _signed_with_port_changed(key: _Key, url: str, form: MultiParams, signature: str) -> bool:
+    """Signed for `url` with or without its port (Twilio's signing is not consistent about ports; Twilio's
+    RequestValidator.validate accepts both): two more HMACs, only when the URL as received did not match."""
+    presented = signature.encode("utf-8", "replace")
     parsed = urlsplit(url)
     return any(
-        hmac.compare_digest(validator.compute_signature(variant, form, key.algorithm).encode(), presented)
+        hmac.compare_digest(key.validator.compute_signature(variant, form, key.algorithm).encode(), presented)
         for variant in {add_port(parsed), remove_port(parsed)} - {url}
     )
+
+
+def _signed_with(key: _Key, url: str, form: MultiParams, signature: str) -> bool:
+    return _signed_as_received(key, url, form, signature) or _signed_with_port_changed(key, url, form, signature)

@@ -119,12 +119,11 @@ def parse_form(body: bytes) -> MultiParams:
         fields = _form_fields(body.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise RequestRejected(400, "body is not valid UTF-8 form data") from error
-    params = MultiParams()
-    for name, _, value in fields:
-        if name in params:
-            params[name].append(value)
-        else:
-            params[name] = [value]
+    params = MultiParams({name: [value] for name, _, value in fields})
+    if len(params) < len(fields):  # a repeated key (rare): every value, in order
+        params.clear()
+        for name, _, value in fields:
+            params.setdefault(name, []).append(value)
     return params
 
 
