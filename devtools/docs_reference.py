@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import posixpath
 import re
 import sys
@@ -299,19 +298,10 @@ def _command_section(prog: str, summary: str, parser: argparse.ArgumentParser, l
     return lines
 
 
-# Options whose default the parser reads from the environment: the page shows the default without them (a
-# developer's exported auth token must never land in the docs, and the page must not depend on the shell).
-_ENVIRONMENT_DEFAULTS = ("TWILIO_AUTH_TOKEN", "TWILIO_API_URL")
-
-
 def cli_page() -> str:
-    from unittest import mock
-
     from twilio_inbound_cli.main import build_parser
 
-    unset = {name: value for name, value in os.environ.items() if name not in _ENVIRONMENT_DEFAULTS}
-    with mock.patch.dict(os.environ, unset, clear=True):
-        parser = build_parser()
+    parser = build_parser()
     lines = [
         _header("the CLI's parser (cli/twilio_inbound_cli/main.py)"),
         "# Command line",
