@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: venv twilio-openapi typescript generate browser mermaid contract local test unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
+.PHONY: venv twilio-openapi typescript generate browser mermaid contract local test iam-docs unit integration lint format events send send-sms numbers replay build validate deploy bench bench-media load docs docs-serve reference clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -155,6 +155,9 @@ build: venv ## sam build (needs python3.13 on PATH: PYENV_VERSION=3.11.7:3.13.0 
 
 deploy: build
 	$(BIN)/sam deploy --guided
+
+iam-docs: venv ## docs/IAM.md's grants and operator policies, from the last full `make test` (.local/iam-record.json)
+	$(BIN)/python -m devtools.iam.report
 
 bench: venv ## Cold init, warm CPU, memory, package size against the SDK floor; exits 1 on a missed target (ARGS=--quick)
 	$(BIN)/python -m bench $(ARGS)

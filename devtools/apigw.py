@@ -107,6 +107,10 @@ def rest_api_event(method: str, url: str, headers: dict[str, str], body: bytes, 
 
 
 Invoke = Callable[[dict[str, Any]], Any]
+_INVOCATION_ERRORS = {
+    "RequestEntityTooLargeException": (413, "Request Entity Too Large"),
+    "RequestEntityTooLarge": (502, "Internal Server Error"),
+}
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
@@ -142,9 +146,15 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         try:
             with self.server.invocations:
                 result = invoke(event)
-        except Exception:
-            self.server.log_error_line(f"{self.command} {self.path}: the function raised")
-            self._send(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+        except Exception as error:
+            # What API Gateway answers when the invocation fails: Lambda refused an event over 6 MB (413), the
+            # function's answer was over 6 MB (502), it raised or timed out (500).
+            kind = getattr(error, "error_type", "")
+            status, message = _INVOCATION_ERRORS.get(kind, (500, "Internal Server Error"))
+            self.server.log_error_line(
+                f"{self.command} {self.path}: the function raised {kind or type(error).__name__}"
+            )
+            self._send(status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())
             return
         response_body = result.get("body") or ""
         data = base64.b64decode(response_body) if result.get("isBase64Encoded") else response_body.encode()

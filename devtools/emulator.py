@@ -120,9 +120,12 @@ def _serve(host: str, port: int, ready: Event, stop: Event, parent: int) -> None
     import moto.sqs.models  # noqa: F401
     from moto.server import ThreadedMotoServer
 
+    from devtools.iam.local import answer_denials_as_json, presigned_urls_unchecked
     from devtools.moto_atomic import serialize_dynamodb_writes
     from devtools.moto_eventbridge import deliver_to_sqs_as_eventbridge
 
+    answer_denials_as_json()  # as AWS answers a JSON-protocol call it refuses
+    presigned_urls_unchecked()  # moto cannot read a presigned URL's credentials
     lighten_emulator()
     serialize_dynamodb_writes()  # atomic writes, as DynamoDB's (devtools/moto_atomic.py)
     deliver_to_sqs_as_eventbridge()  # EventBridge's SQS targets as EventBridge delivers (devtools/moto_eventbridge.py)

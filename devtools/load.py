@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from twilio_inbound_cli.signing import (
     inbound_form,
     new_message_sid,
     signed_headers,
+    signing_token,
 )
 from twilio_inbound_cli.target import Target as StackTarget
 from twilio_inbound_cli.target import local_target
@@ -405,7 +405,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    token = args.token or os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or TEST_AUTH_TOKEN
+    token = signing_token(args.token)
     config = LoadConfig(args.messages, args.concurrency, args.time_limit, token, max(0.0, args.rate))
     if args.start or not args.outputs.exists():
         with own_stack(token) as outputs:

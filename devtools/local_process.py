@@ -11,7 +11,9 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from devtools.iam.record import RECORD_FOLDER_VARIABLE, Recorded
 from devtools.ports import LOOPBACK, free_port
 from devtools.template import ROOT
 
@@ -35,6 +37,7 @@ class LocalStackProcess:
         emulator_port: int | None = None,
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),  # more local_stack options (--parameter Name=Value)
+        record_calls: bool = False,  # write every AWS call and the roles, for the test suite to check
         console: bool = False,  # the console in the browser (ConsoleUrl in the outputs), on a free port
         demo_reply: bool = False,  # make local's demo: +15005550001 registered with an auto-reply (else unregistered)
     ) -> None:
@@ -43,6 +46,11 @@ class LocalStackProcess:
         self.outputs_file = folder / f"outputs-{self.port}.json"
         self.log_file = folder / f"local-{self.port}.log"
         arguments = ["--host", LOOPBACK, "--port", str(self.port), "--emulator-port", str(self.emulator_port)]
+        self.record_folder = folder / f"iam-{self.port}"
+        self.record_folder.mkdir(exist_ok=True)
+        self.iam_source = self if record_calls else None  # what tests/iam_check.py reads after each test
+        self._calls_read = 0
+        recording = {RECORD_FOLDER_VARIABLE: str(self.record_folder)} if record_calls else {}
         arguments += ["--console-port", str(free_port() if console else 0)]
         arguments += [] if demo_reply else ["--no-demo-reply"]
         with self.log_file.open("w", encoding="utf-8") as log:  # the child keeps its own handle
@@ -59,10 +67,28 @@ class LocalStackProcess:
                 cwd=ROOT,
                 # Its own Twilio API stand-in: a TWILIO_API_URL a test left in this process's environment (a
                 # function loaded with its overrides) would replace it.
-                env={**{k: v for k, v in os.environ.items() if k != "TWILIO_API_URL"}, **(env or {})},
+                env={**{k: v for k, v in os.environ.items() if k != "TWILIO_API_URL"}, **recording, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def roles(self) -> tuple[dict[str, Any], dict[str, dict[str, list[int]]], dict[str, str]]:
+        """Each function's role as the stack runs it (function -> policy documents, and the template's index of
+        each statement), and the stack's physical names."""
+        document = json.loads((self.record_folder / "roles.json").read_text(encoding="utf-8"))
+        return document["roles"], document["origins"], document["names"]
+
+    def new_calls(self) -> list[Recorded]:
+        """The AWS calls the stack made since the last time this was asked."""
+        path = self.record_folder / "calls.jsonl"
+        if not path.exists():
+            return []
+        with path.open("rb") as file:
+            file.seek(self._calls_read)
+            data = file.read()
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        self._calls_read += len(complete)
+        return [Recorded.from_json(line) for line in complete.decode("utf-8").splitlines()]
 
     def log(self) -> str:
         return self.log_file.read_text(encoding="utf-8")

@@ -1,7 +1,9 @@
 """`make local`: the whole pipeline on this machine, with no AWS account and no Docker.
 
-An AWS emulator (moto server) holds template.yaml's own resources; an HTTP server stands in for API Gateway;
-pollers stand in for Lambda's stream and queue event sources. Runs in the foreground until Ctrl-C/SIGTERM.
+An AWS emulator (moto server) holds template.yaml's own resources and roles; an HTTP server stands in for API
+Gateway; pollers stand in for Lambda's stream and queue event sources. Each function runs with its own role's
+credentials and the emulator enforces them (devtools/iam/local.py): a call the role does not allow fails here as
+it would in AWS, with a `denied` line. Runs in the foreground until Ctrl-C/SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+import botocore.handlers
+
 from devtools.drain import DRAIN_SECONDS
 from devtools.ports import LOOPBACK, port_is_free
-from devtools.template import ROOT
+from devtools.template import ROOT, TEMPLATE_PATH
 from twilio_inbound.cloudevent import MEDIA_ARCHIVED_TYPE
 from twilio_inbound.redact import mask_address, mask_numbers
-from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, signing_token
 from twilio_inbound_cli.target import LOCAL_OUTPUTS
 from twilio_inbound_cli.twilio_access import api_url_argument
 
@@ -78,6 +82,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=DRAIN_SECONDS,
         help="on Ctrl-C/SIGTERM, how long to keep delivering what is stored before exiting (default %(default)g)",
+    )
+    parser.add_argument(
+        "--template", type=Path, default=TEMPLATE_PATH, help="the SAM template to run (default: %(default)s)"
     )
     parser.add_argument(
         "--console-port",
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     endpoint = f"http://{args.host}:{args.emulator_port}"
-    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or TEST_AUTH_TOKEN
+    token = signing_token()
     _point_at_emulator(endpoint, args.verbose)
     # Imported after the environment is set: boto3 and the functions read it once.
     import boto3
@@ -206,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     running: _Running | None = None
     console: Console | None = None
     try:
-        session = boto3.session.Session(region_name=REGION)
-        stack, outputs = _provision(session, args, token)
+        session = boto3.session.Session(region_name=REGION)  # the emulator checks nothing yet (devtools/iam/local.py)
+        stack, outputs, signing = _provision(session, args, token)
         console = _console(args, outputs, twilio, webhook_url)
-        running = _start_functions(session, stack, args, endpoint, stop, observe=console.observe if console else None)
+        running = _start_functions(signing, stack, args, endpoint, stop, observe=console.observe if console else None)
         outputs.update(
             {
                 "WebhookUrl": webhook_url,
@@ -218,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         if console:
-            console.start(session)
+            console.start(signing)  # outside any function: the operator's credentials
             outputs["ConsoleUrl"] = console.url
         _write_outputs(args.outputs, outputs)
         _print_banner(args, token, webhook_url, endpoint, twilio is not None, bus=outputs.get("EventBusName", ""))
@@ -278,9 +285,10 @@ def _point_at_emulator(endpoint: str, verbose: bool) -> None:
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any, dict[str, Any]]:
-    """The template's resources in the emulator, and the stack's outputs."""
-    from devtools.template import Stack
+def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any, dict[str, Any], Any]:
+    """The template's resources and roles in the emulator, the stack's outputs, and the session that signs as
+    each function (the emulator enforcing identity policies from then on)."""
+    from devtools.template import Stack, load_template
 
     # The token goes where the deployed stack keeps it: a Secrets Manager secret (here, in the emulator).
     # With the account's SID, so the sender has REST credentials for the Twilio API stand-in.
@@ -290,6 +298,7 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
     )["ARN"]
     stack = Stack(
         session,
+        template=load_template(args.template),
         stack_name=args.stack_name,
         parameters={
             **dict(args.parameter),
@@ -297,9 +306,9 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
             "PublicBaseUrl": args.public_base_url,
         },
     ).provision()
-    if args.demo_reply:
+    if args.demo_reply:  # as the operator, before the roles are enforced
         _register_demo(session, stack.physical["NumbersTable"]["Ref"], args.demo_reply)
-    return stack, {
+    outputs = {
         **stack.parameters,  # what it ran with (RetentionDays, ...): the CLI reads a deployed stack's the same way
         **stack.outputs(),
         "EmulatorEndpoint": os.environ["AWS_ENDPOINT_URL"],
@@ -308,6 +317,46 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
         "TwilioAuthTokenSecretArn": secret_arn,
         "StatusCallbackUrl": _status_callback_url(args),
     }
+    return stack, outputs, _run_as_roles(session, stack, os.environ["AWS_ENDPOINT_URL"], outputs)
+
+
+def _run_as_roles(session: Any, stack: Any, endpoint: str, outputs: dict[str, Any]) -> Any:
+    """The template's roles in the emulator, each function signing as its role, then enforcement on; returns the
+    session the functions and pollers use. The outputs get the operator's credentials (an emulator IAM user that
+    may do anything: the CLI's, the console's, the tests')."""
+    from devtools.iam.acting import Attribution, function_folders
+    from devtools.iam.local import FunctionCredentials, enforce, set_up_identities, sign_as_functions
+    from devtools.iam.record import RECORD_FOLDER_VARIABLE, FileSink, install
+    from devtools.iam.report import names_of
+    from devtools.iam.roles import function_roles
+
+    roles = function_roles(stack)
+    credentials, operator = set_up_identities(session, roles)
+    attribution = Attribution(function_folders(stack.template))
+    record = os.environ.get(RECORD_FOLDER_VARIABLE)
+    if record:  # the integration tests check every call against the roles (tests/iam_check.py)
+        policies = {function: role.policies for function, role in roles.items()}
+        origins = {function: role.origins for function, role in roles.items()}
+        document = json.dumps({"roles": policies, "origins": origins, "names": names_of(stack)})
+        (Path(record) / "roles.json").write_text(document, encoding="utf-8")
+    install(attribution, FileSink(Path(record) / "calls.jsonl") if record else lambda recorded: None)
+    botocore.handlers.BUILTIN_HANDLERS.append(("after-call", _print_denial))
+    signing = sign_as_functions(FunctionCredentials(attribution, credentials, operator), REGION)
+    enforce(endpoint)
+    outputs.update(
+        {"EmulatorAccessKeyId": operator["AccessKeyId"], "EmulatorSecretAccessKey": operator["SecretAccessKey"]}
+    )
+    return signing
+
+
+def _print_denial(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """One line per call AWS (the emulator) refused: who, the action and resource, AWS's error code."""
+    code = parsed.get("Error", {}).get("Code", "")
+    recorded = context.get("iam_recorded")
+    if code in ("AccessDenied", "AccessDeniedException") and recorded is not None:
+        who = recorded.caller or "the local stack"
+        for request in recorded.requests:
+            print(f"denied    {who} {request.action} on {request.resource} ({code})", flush=True)
 
 
 def _write_outputs(path: Path, outputs: dict[str, Any]) -> None:
@@ -392,14 +441,14 @@ def _start_functions(
             invoke = invokers[logical_id]
             poller: StreamPoller | QueuePoller
             if source.kind == "DynamoDB":
-                poller = StreamPoller(session, source.arn, invoke, source.properties)
+                poller = StreamPoller(session, source.arn, invoke, source.properties, function=logical_id)
             else:
                 if logical_id == "ConsumerFunction":
                     invoke = _printing(invoke)
                 elif logical_id == "SenderFunction":
                     intents = SendIntentStore(session.client("dynamodb"), stack.physical["SendsTable"]["Ref"])
                     invoke = _printing_sends(invoke, intents)
-                poller = QueuePoller(session, source.arn, invoke, source.properties)
+                poller = QueuePoller(session, source.arn, invoke, source.properties, function=logical_id)
             pollers.append(PollingThread(f"{logical_id}-{source.kind}", poller, stop))
 
     # The HTTP API's routes, as the template's HttpApi events declare them (/sms, /status).

@@ -2,7 +2,9 @@
 
 They follow the template's settings (BatchSize, MaximumRetryAttempts, BisectBatchOnFunctionError,
 ReportBatchItemFailures, the on-failure destination) and Lambda's documented behaviour, so that the local
-stack and the tests see the failure semantics the deployed stack has.
+stack and the tests see the failure semantics the deployed stack has. As Lambda's event source mappings do,
+they read the source and write the on-failure destination with the function's role (`acting_as`); what only
+the local stack does (counting what is pending, bringing a failed message back sooner) is the operator's.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import boto3
 from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
+from devtools.iam.acting import acting_as
 from devtools.lambda_events import sqs_record
-from devtools.lambda_runtime import Invoke
+from devtools.lambda_runtime import SYNC_REQUEST_BYTES, Invoke
 from twilio_inbound.clock import iso_millis, utc_now
 
 log = logging.getLogger("twilio_inbound.local")
@@ -35,6 +39,21 @@ def _failed_identifiers(result: Any) -> list[str] | None:
     return [str(failure["itemIdentifier"]) for failure in failures] or None
 
 
+def within_payload_limit(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The longest first part of a batch whose event fits Lambda's 6 MB (at least one record), as Lambda's event
+    source mapping makes its batches."""
+    size = len(b'{"Records":[]}')
+    for count, record in enumerate(records):
+        size += len(json.dumps(record, separators=(",", ":"), default=str).encode()) + 1
+        if size > SYNC_REQUEST_BYTES and count:
+            return records[:count]
+    return records
+
+
+def _acting(function: str | None) -> AbstractContextManager[None]:
+    return acting_as(function) if function else nullcontext()
+
+
 class StreamPoller:
     """Reads every shard of a DynamoDB stream and invokes the function with batches of records."""
 
@@ -47,7 +66,10 @@ class StreamPoller:
         invoke: Invoke,
         properties: dict[str, Any],
         retry_delay: float = 0.05,
+        *,
+        function: str | None,
     ) -> None:
+        self.function = function  # whose role reads the stream (None: the operator's, a developer tool's poller)
         self._streams = session.client("dynamodbstreams")
         self._sqs = session.client("sqs")
         self._stream_arn = stream_arn
@@ -98,17 +120,27 @@ class StreamPoller:
 
     def poll_once(self) -> int:
         """Reads one batch from each shard and delivers it; returns how many records were read."""
+        with _acting(self.function):
+            return self._poll_once()
+
+    def _poll_once(self) -> int:
         self._refresh_shards()
         total = 0
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
             response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
-            records = [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
+            records = within_payload_limit(
+                [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
+            )
             if records:
+                # The rest of a batch over Lambda's 6 MB is read again from after the last record delivered.
+                whole = len(records) == len(response["Records"])
                 self._iterators[shard_id] = response.get("NextShardIterator")
                 self._deliver(shard_id, records)
-                self._last_sequence[shard_id] = str(response["Records"][-1]["dynamodb"]["SequenceNumber"])
+                self._last_sequence[shard_id] = str(records[-1]["dynamodb"]["SequenceNumber"])
+                if not whole:
+                    self._iterators[shard_id] = self._open(shard_id)
                 total += len(records)
             elif shard_id in self._last_sequence or self._starting_position == "TRIM_HORIZON":
                 self._iterators[shard_id] = self._open(shard_id)  # nothing is skipped by re-opening here
@@ -200,7 +232,10 @@ class QueuePoller:
         invoke: Invoke,
         properties: dict[str, Any],
         retry_visibility: int | None = 1,
+        *,
+        function: str | None,
     ) -> None:
+        self.function = function  # whose role receives and deletes (None: the operator's)
         self._sqs = session.client("sqs")
         self._queue_arn = queue_arn
         self._queue_url = str(self._sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"])
@@ -222,13 +257,14 @@ class QueuePoller:
         return sum(int(value) for value in attributes.values())  # just the counts asked for
 
     def poll_once(self, wait_seconds: int = 0) -> int:
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with _acting(self.function):
+            response = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=self._batch_size,
+                WaitTimeSeconds=wait_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = response.get("Messages", [])
         if not messages:
             return 0
@@ -249,7 +285,7 @@ class QueuePoller:
         except Exception:
             log.exception("queue batch failed")
             failed = {record["messageId"] for record in records}
-        if self._retry_visibility is not None:
+        if self._retry_visibility is not None:  # the local shortcut, not Lambda's: the operator's doing
             for record in records:
                 if record["messageId"] in failed:
                     self._sqs.change_message_visibility(
@@ -264,7 +300,8 @@ class QueuePoller:
             if record["messageId"] not in failed
         ]
         if done:
-            undeleted = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done).get("Failed", [])
+            with _acting(self.function):
+                undeleted = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done).get("Failed", [])
             if undeleted:
                 log.error("queue poller: %d messages not deleted; they come back", len(undeleted))
         return len(records)

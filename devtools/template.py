@@ -2,8 +2,8 @@
 from what `sam deploy` creates.
 
 Reads the template's tables, topics, queues, queue policies, subscriptions, buckets, bucket policies, managed
-policies, alarms, dashboard and key, and its EventBridge bus, archive, rules, connections and API destinations,
-and creates them with the same properties (skipping resources whose Condition is false); resolves Ref
+policies, log groups, alarms, dashboard and key, and its EventBridge bus, archive, rules, connections and API
+destinations, and creates them with the same properties (skipping resources whose Condition is false); resolves Ref
 (AWS::NoValue too), GetAtt, Sub, If, Equals, Not, Select and Split; and describes each function (handler, code
 folder, environment, event sources) for the local stack to run. Functions and the HTTP API are served in process,
 and the EventBridge schema registry is not emulated (moto has no `schemas` service): here they only have names.
@@ -12,6 +12,7 @@ and the EventBridge schema registry is not emulated (moto has no `schemas` servi
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,11 @@ import boto3
 from devtools.lambda_context import ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_PATH = ROOT / "template.yaml"
+# TWILIO_INBOUND_TEMPLATE: another template (a copy with a permission taken away, tests/unit/test_roles.py).
+TEMPLATE_PATH = Path(os.environ.get("TWILIO_INBOUND_TEMPLATE") or ROOT / "template.yaml")
+# Called with every stack provisioned in this process (the test suite checks each function's calls against its
+# role in these: tests/iam_check.py).
+ON_PROVISION: list[Callable[[Stack], None]] = []
 # What `Ref: AWS::NoValue` resolves to: the property or list item is left out, as CloudFormation does.
 _NO_VALUE = object()
 
@@ -97,6 +102,11 @@ class Stack:
         }
         self.parameters.update(parameters or {})
         self.physical: dict[str, dict[str, str]] = {}  # logical id -> {"Ref": ..., "Arn": ..., ...}
+
+    @cached_property
+    def logs(self) -> Any:
+        """One client for every log group (as for alarms)."""
+        return self.session.client("logs")
 
     @cached_property
     def cloudwatch(self) -> Any:
@@ -200,6 +210,8 @@ class Stack:
         for logical_id, resource in self.resources.items():
             if resource["Type"] in _CREATORS and self._condition(resource.get("Condition")):
                 self.create(logical_id)
+        for observer in ON_PROVISION:
+            observer(self)
         return self
 
     def outputs(self) -> dict[str, str]:
@@ -436,6 +448,13 @@ def _create_managed_policy(stack: Stack, logical_id: str, properties: dict[str, 
     return {"Ref": arn, "PolicyArn": arn}
 
 
+def _create_log_group(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+    """The group the function's role lets Lambda write to (its Arn, as CloudFormation gives it, ends in :*)."""
+    name = properties.get("LogGroupName") or stack.physical_name(logical_id)
+    stack.logs.create_log_group(logGroupName=name)
+    return {"Ref": name, "Arn": f"arn:aws:logs:{stack.region}:{ACCOUNT_ID}:log-group:{name}:*"}
+
+
 # ---------------------------------------------------------------------- EventBridge
 def _create_event_bus(stack: Stack, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
     client = stack.session.client("events")
@@ -520,6 +539,7 @@ def _create_role(stack: Stack, logical_id: str, properties: dict[str, Any]) -> d
 
 
 _CREATORS = {
+    "AWS::Logs::LogGroup": _create_log_group,
     "AWS::Events::EventBus": _create_event_bus,
     "AWS::Events::Archive": _create_archive,
     "AWS::Events::Rule": _create_rule,

@@ -10,6 +10,13 @@ import pytest
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.spec import SpecMissing, TwilioSpec, load_spec
 from tests import published_events
+from tests.iam_check import (  # noqa: F401 (hooks: every function's AWS calls checked against its role)
+    pytest_runtest_call,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
+    pytest_sessionfinish,
+    pytest_testnodedown,
+)
 
 # Set before any client exists. Tests never reach real AWS: unit tests run under moto's mock_aws, integration
 # tests against the local stack's emulator.

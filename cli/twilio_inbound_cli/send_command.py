@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import urllib.error
 import urllib.request
 from typing import Any
 
-from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, encode_form, inbound_form, signed_headers
+from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, encode_form, inbound_form, signed_headers, signing_token
 from twilio_inbound_cli.target import NoStack, resolve
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
@@ -117,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     sid = dict(pairs)["MessageSid"]
     status = 0
     for _ in range(args.repeat):
-        status, content_type, body = post_signed(url, pairs, args.token)
+        status, content_type, body = post_signed(url, pairs, signing_token(args.token))
         print(f"{status} {content_type} {sid}\n{body.strip()}")
     return 0 if 200 <= status < 300 else 1
 
@@ -130,7 +129,6 @@ def add_command(commands: Any) -> None:
     send.add_argument("--stack-name", help="a deployed stack: send to its WebhookUrl output")
     send.add_argument(
         "--token",
-        default=os.environ.get("TWILIO_AUTH_TOKEN") or TEST_AUTH_TOKEN,
         help="auth token to sign with (default: $TWILIO_AUTH_TOKEN, else the documented test token)",
     )
     send.add_argument("--body", default="Hello from twilio-inbound")

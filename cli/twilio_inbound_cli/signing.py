@@ -6,6 +6,7 @@ TEST_AUTH_TOKEN is not a credential: it only exists in this repository, for loca
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from collections.abc import Iterable
 from urllib.parse import urlencode
@@ -16,6 +17,14 @@ from twilio_inbound.message import FORM_MEDIA_TYPE, MultiParams, group_pairs
 
 TEST_AUTH_TOKEN = "test-token-0000-not-a-real-secret"  # noqa: S105 (documented fake, never a real token)  # nosec B105
 TEST_ACCOUNT_SID = "AC" + "0" * 32
+
+
+def signing_token(given: str | None = None) -> str:
+    """The auth token a test message is signed with: the one given, else $TWILIO_AUTH_TOKEN, else the documented
+    test token. Read when used, never as a parser default, so no token reaches --help or the generated docs."""
+    return (given or "").strip() or os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or TEST_AUTH_TOKEN
+
+
 # An HTTP API's webhook URL as the template outputs it (an example: no such API exists).
 TEST_WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/sms"
 FORM_CONTENT_TYPE = f"{FORM_MEDIA_TYPE}; charset=UTF-8"  # what Twilio sends

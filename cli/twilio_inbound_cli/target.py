@@ -60,11 +60,11 @@ def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
 
 
 def local_target(outputs: dict[str, str]) -> Target:
-    """The local stack from its outputs (the emulator's endpoint and region)."""
-    # The emulator accepts any credentials; these keep a developer's real ones out of local calls.
+    """The local stack from its outputs (the emulator's endpoint, region and operator credentials)."""
+    # The emulator's own IAM user (it enforces identity policies): a developer's real keys never reach it.
     session = boto3.session.Session(
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 (the emulator's, not a secret)  # nosec B106
+        aws_access_key_id=outputs.get("EmulatorAccessKeyId", "local"),
+        aws_secret_access_key=outputs.get("EmulatorSecretAccessKey", "local"),
         region_name=outputs["Region"],
     )
     return Target(outputs, session, outputs["EmulatorEndpoint"])

@@ -43,6 +43,16 @@ def api_url_argument(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+def _api_url_from_env() -> str:
+    """$TWILIO_API_URL, checked as --twilio-api-url is; read when used, never as a parser default (the reference
+    page is generated from the parser and must not depend on who generates it)."""
+    text = os.environ.get(TWILIO_API_URL_ENV, "")
+    try:
+        return check_api_base_url(text) if text.strip() else ""
+    except ValueError as error:
+        raise CommandError(f"${TWILIO_API_URL_ENV}: {error}") from error
+
+
 def add_twilio_options(parser: argparse.ArgumentParser, *, stack_name: bool = True) -> None:
     if stack_name:
         parser.add_argument("--stack-name", help="a deployed stack (default: the running local stack)")
@@ -54,7 +64,6 @@ def add_twilio_options(parser: argparse.ArgumentParser, *, stack_name: bool = Tr
     )
     parser.add_argument(
         "--twilio-api-url",
-        default=os.environ.get(TWILIO_API_URL_ENV, ""),
         type=api_url_argument,
         metavar="URL",
         help=f"another server than Twilio's API, e.g. the stand-in (default: ${TWILIO_API_URL_ENV}, else the "
@@ -125,7 +134,7 @@ def stack_twilio(args: argparse.Namespace, target: Target | None = None) -> Stac
         secrets = secrets_from_text(text)
     except TokensUnavailable as error:
         raise CommandError(f"the stack's Twilio secret is unusable: {error}") from error
-    api_base_url = args.twilio_api_url or target.outputs.get("TwilioApiUrl", "")
+    api_base_url = args.twilio_api_url or _api_url_from_env() or target.outputs.get("TwilioApiUrl", "")
     return StackTwilio(target, _accounts(secrets, args.account), api_base_url)
 
 

@@ -74,7 +74,7 @@ class Console:
             f"{self.stack_name}-console",
         )
         arn = self.target.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        poller = QueuePoller(session, arn["Attributes"]["QueueArn"], self._published, {"BatchSize": 10})
+        poller = QueuePoller(session, arn["Attributes"]["QueueArn"], self._published, {"BatchSize": 10}, function=None)
         self.threads = [
             PollingThread("console-topic", poller, self.stopping),
             threading.Thread(target=self._server.serve_forever, name="console-http", daemon=True),

@@ -12,7 +12,7 @@ from tests.integration.helpers import LocalStack
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    process = LocalStackProcess(tmp_path_factory.mktemp("local-stack"))
+    process = LocalStackProcess(tmp_path_factory.mktemp("local-stack"), record_calls=True)
     stack = LocalStack(process, process.wait_for_outputs())
     yield stack
     assert process.stop() == 0, process.log()

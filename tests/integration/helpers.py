@@ -22,6 +22,7 @@ class LocalStack:
 
     def __init__(self, process: LocalStackProcess, outputs: dict[str, str]) -> None:
         self.process = process
+        self.iam_source = process.iam_source  # its functions' AWS calls, checked after each test (tests/iam_check.py)
         self.outputs = outputs
         self.url = outputs["WebhookUrl"]
         self._target = local_target(outputs)

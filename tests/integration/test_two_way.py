@@ -45,7 +45,7 @@ OPTED_OUT = "+14155550109"  # texts STOP, then a question: the reply is refused
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack of its own, with the example consumer answering every message (AutoReplyText)."""
     process = LocalStackProcess(
-        tmp_path_factory.mktemp("two-way"), extra_args=("--parameter", f"AutoReplyText={REPLY}")
+        tmp_path_factory.mktemp("two-way"), extra_args=("--parameter", f"AutoReplyText={REPLY}"), record_calls=True
     )
     stack = LocalStack(process, process.wait_for_outputs())
     registry = NumberRegistry(stack.client("dynamodb"), stack.outputs["NumbersTableName"])

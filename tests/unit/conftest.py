@@ -52,8 +52,11 @@ def aws() -> Iterator[boto3.session.Session]:
 
 @pytest.fixture
 def stack(aws: boto3.session.Session) -> Stack:
-    """template.yaml's tables, topic, queues and subscription, created in moto."""
-    return Stack(aws, stack_name="twilio-inbound-test").provision()
+    """template.yaml's resources, created in moto, with the Twilio secret a deployment names (one account, the
+    documented test token; tests change it with put_twilio_secret): each function's role names that secret."""
+    secret = json.dumps({"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID})
+    arn = aws.client("secretsmanager").create_secret(Name="twilio-inbound-test/twilio", SecretString=secret)["ARN"]
+    return Stack(aws, stack_name="twilio-inbound-test", parameters={"TwilioAuthTokenSecretArn": arn}).provision()
 
 
 @pytest.fixture
@@ -75,9 +78,7 @@ def consumer(stack: Stack) -> Invoke:
 def reconcile(stack: Stack) -> Invoke:
     """The reconcile function in a new container, the stack's Twilio secret (one account) in moto. It calls
     Twilio only for registered numbers."""
-    secret = {"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID}
-    arn = stack.session.client("secretsmanager").create_secret(Name="twilio", SecretString=json.dumps(secret))["ARN"]
-    return load_function(stack.functions()["ReconcileFunction"], {"TWILIO_AUTH_TOKEN_SECRET_ARN": arn}, fresh=True)
+    return load_function(stack.functions()["ReconcileFunction"], fresh=True)
 
 
 @pytest.fixture

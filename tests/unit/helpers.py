@@ -104,6 +104,14 @@ def form_of(body: bytes) -> FormPairs | None:
         return None
 
 
+def put_twilio_secret(stack: Stack, document: dict[str, Any] | str) -> str:
+    """Changes the stack's Twilio secret (the one every function's role names); returns its ARN."""
+    arn = stack.parameters["TwilioAuthTokenSecretArn"]
+    text = document if isinstance(document, str) else json.dumps(document)
+    stack.session.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=text)
+    return arn
+
+
 # ---------------------------------------------------------------- subscribers
 def subscribe_queue(stack: Stack, name: str = "test-subscriber", filter_policy: dict[str, Any] | None = None) -> str:
     """A downstream team's queue, subscribed the way docs/guides/subscribe.md tells them to."""
@@ -136,7 +144,7 @@ def publish_stream(stack: Stack, optouts: OptOutStore) -> None:
         retry = fan_out(event["Records"], topic, optouts).retry
         return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in retry]}
 
-    poller = StreamPoller(stack.session, source.arn, invoke, source.properties)
+    poller = StreamPoller(stack.session, source.arn, invoke, source.properties, function="FanoutFunction")
     while poller.poll_once():
         pass
 
@@ -205,7 +213,7 @@ def status_subscriber(
     event source would) and returns the status events received since, each checked against the schema."""
     queue = subscribe_queue(stack, name, {"eventType": [STATUS_EVENT_TYPE]})
     (source,) = stack.functions()["FanoutFunction"].events
-    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    stream = StreamPoller(stack.session, source.arn, fanout, source.properties, function="FanoutFunction")
 
     def received() -> list[dict[str, Any]]:
         while stream.poll_once():

@@ -25,7 +25,7 @@ def publish_one_of_each(stack: Stack) -> None:
     send = load_function(functions["SenderFunction"], OFFLINE_ENV)
     assert ingest(load_event("http-api-mms.json"))["statusCode"] == 200
     (source,) = functions["FanoutFunction"].events
-    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    stream = StreamPoller(stack.session, source.arn, fanout, source.properties, function="FanoutFunction")
     while stream.poll_once():
         pass
     (record, *_) = [r for r in load_event("sqs-subscriber.json")["Records"] if json.loads(r["body"])["data"]["media"]]
@@ -43,7 +43,7 @@ def capture(stack: Stack, queue_arn: str) -> Callable[[], Captured]:
 
     def read() -> Captured:
         events: Captured = []
-        poller = QueuePoller(stack.session, queue_arn, events.append, {"BatchSize": 10})
+        poller = QueuePoller(stack.session, queue_arn, events.append, {"BatchSize": 10}, function=None)
         while poller.poll_once():
             pass
         return events

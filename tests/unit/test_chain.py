@@ -15,9 +15,13 @@ def test_every_message_reaches_subscribers_once(stack: Stack, ingest: Invoke, fa
     functions = stack.functions()
     (stream_source,) = functions["FanoutFunction"].events
     (queue_source,) = functions["ConsumerFunction"].events
-    stream = StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties)
+    stream = StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties, function="FanoutFunction")
     consumer = QueuePoller(
-        stack.session, queue_source.arn, load_function(functions["ConsumerFunction"]), queue_source.properties
+        stack.session,
+        queue_source.arn,
+        load_function(functions["ConsumerFunction"]),
+        queue_source.properties,
+        function="ConsumerFunction",
     )
     forms = [
         inbound_form(body="plain sms"),

@@ -275,7 +275,9 @@ def test_a_message_the_bus_keeps_refusing_lands_in_the_dlq_and_replay_delivers_i
     refusing = RefusingBus(aws.client("events"), "InternalFailure", lambda entry, _: sids[2] in entry["Detail"])
     monkeypatch.setattr(fanout_handler, "publisher", BothPublishers(topic, the_bus(stack, refusing)))
     (source,) = functions["FanoutFunction"].events
-    poller = StreamPoller(stack.session, source.arn, fanout, source.properties, retry_delay=0.001)
+    poller = StreamPoller(
+        stack.session, source.arn, fanout, source.properties, retry_delay=0.001, function="FanoutFunction"
+    )
     while poller.poll_once():
         pass
     assert {json.loads(body)["detail"]["id"] for body in bodies(bus_events())} == set(sids) - {sids[2]}

@@ -14,7 +14,7 @@ from devtools.lambda_runtime import Invoke
 from devtools.make_events import RECEIVED_AT
 from devtools.template import ROOT, Stack
 from fanout.outbox import fan_out
-from tests.unit.helpers import SCHEMA, drain, load_event, subscribe_queue
+from tests.unit.helpers import SCHEMA, Injector, drain, load_event, subscribe_queue
 from twilio_inbound.message_item import item_values
 from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
@@ -147,9 +147,11 @@ def test_partial_publish_failure_retries_from_the_first_failed_record() -> None:
 
 def test_sns_outage_fails_the_whole_batch(stack: Stack) -> None:
     sns = stack.session.client("sns")
-    topic = TopicPublisher(sns, stack.physical["MessagesTopic"]["Ref"] + "-missing")
+    topic = TopicPublisher(sns, stack.physical["MessagesTopic"]["Ref"])
     records = stream_records(4)
-    assert fan_out(records, topic, NoOptOuts()).retry == [record["dynamodb"]["SequenceNumber"] for record in records]
+    with Injector(sns, "before-call.sns.PublishBatch", (503, "ServiceUnavailable")):
+        retry = fan_out(records, topic, NoOptOuts()).retry
+    assert retry == [record["dynamodb"]["SequenceNumber"] for record in records]
 
 
 def test_an_unusable_record_is_reported_not_dropped() -> None:

@@ -100,7 +100,9 @@ def broken_topic(fanout: Invoke, monkeypatch: pytest.MonkeyPatch) -> BrokenTopic
 
 def stream_poller(stack: Stack, fanout: Invoke) -> StreamPoller:
     (source,) = stack.functions()["FanoutFunction"].events
-    return StreamPoller(stack.session, source.arn, fanout, source.properties, retry_delay=0.001)
+    return StreamPoller(
+        stack.session, source.arn, fanout, source.properties, retry_delay=0.001, function="FanoutFunction"
+    )
 
 
 def send_messages(ingest: Invoke, count: int) -> list[str]:
@@ -124,7 +126,9 @@ def test_sns_outage_is_retried_and_every_message_published_after_recovery(
         return fanout(event)
 
     (source,) = stack.functions()["FanoutFunction"].events
-    poller = StreamPoller(stack.session, source.arn, heal, source.properties, retry_delay=0.001)
+    poller = StreamPoller(
+        stack.session, source.arn, heal, source.properties, retry_delay=0.001, function="FanoutFunction"
+    )
     while poller.poll_once():
         pass
     delivered = [item["event"]["id"] for item in drain(stack, queue)]
@@ -203,7 +207,9 @@ def test_a_failing_subscriber_retries_then_dead_letters(stack: Stack, ingest: In
 
     consumer_handler.handle_message = flaky
     try:
-        queue = QueuePoller(stack.session, source.arn, consumer, source.properties, retry_visibility=0)
+        queue = QueuePoller(
+            stack.session, source.arn, consumer, source.properties, retry_visibility=0, function="ConsumerFunction"
+        )
         for _ in range(20):
             queue.poll_once()
     finally:

@@ -15,7 +15,14 @@ from devtools.apigw import http_api_event, rest_api_url
 from devtools.lambda_runtime import Invoke
 from devtools.template import Stack
 from ingest.settings import IngestSettings
-from tests.unit.helpers import event_files, ingest_settings, load_event, make_intake, signed_event
+from tests.unit.helpers import (
+    event_files,
+    ingest_settings,
+    load_event,
+    make_intake,
+    put_twilio_secret,
+    signed_event,
+)
 from twilio_inbound.secret_source import SecretSource
 from twilio_inbound.secrets import WebhookSecrets
 from twilio_inbound_cli.signing import (
@@ -227,7 +234,7 @@ def test_tokens_come_from_the_secret(stack: Stack, secret: str, accepted: list[s
 
     from twilio_inbound.secrets import secrets_from_text
 
-    arn = stack.session.client("secretsmanager").create_secret(Name="twilio/auth", SecretString=secret)["ARN"]
+    arn = put_twilio_secret(stack, secret)
     provider = parameters.SecretsProvider(boto3_session=stack.session)
     load = lambda: secrets_from_text(str(provider.get(arn, max_age=0)))  # noqa: E731
     intake = make_intake(stack, ingest_settings(stack, secrets=SecretSource(secret_arn=arn)), load)

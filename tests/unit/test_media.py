@@ -42,9 +42,9 @@ pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 SCHEMA = json.loads((ROOT / "schemas" / "media-archived.v1.json").read_text())
 NUMBER, SENDER = "+15005550001", "+15005550006"
 SECRET_NAME = "twilio-inbound-test/twilio"
-# The secret by name (moto's ARNs end in a random suffix), read afresh on every call, retries without pauses.
+# The stack's secret (changed by name here: moto's ARNs end in a random suffix), read afresh on every call,
+# retries without pauses.
 FUNCTION_ENV = {
-    "TWILIO_AUTH_TOKEN_SECRET_ARN": SECRET_NAME,
     "TOKEN_CACHE_SECONDS": "0",
     "FETCH_RETRY_BASE_SECONDS": "0",
 }
@@ -131,7 +131,7 @@ def pipeline(
     fanout: Invoke,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Pipeline:
-    stack.session.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=account.auth_token)
+    stack.session.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString=account.auth_token)
     functions = stack.functions()
     environment = {**FUNCTION_ENV, "TWILIO_API_URL": twilio.base_url}
     invoke = load_function(functions["MediaFunction"], environment)
@@ -151,9 +151,16 @@ def pipeline(
         twilio,
         account,
         ingest,
-        StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties),
+        StreamPoller(stack.session, stream_source.arn, fanout, stream_source.properties, function="FanoutFunction"),
         # A failed message comes back at once (the deployed queue waits 30 s, doubling), to see every retry.
-        QueuePoller(stack.session, queue_source.arn, invoke, queue_source.properties, retry_visibility=0),
+        QueuePoller(
+            stack.session,
+            queue_source.arn,
+            invoke,
+            queue_source.properties,
+            retry_visibility=0,
+            function="MediaFunction",
+        ),
         subscribe_queue(stack),
         configure,
     )

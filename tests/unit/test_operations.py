@@ -109,7 +109,7 @@ def emitted(  # noqa: PLR0917 (pytest fixtures)
     status(callback)  # recorded
     status(callback)  # a repeat
     (source,) = stack.functions()["FanoutFunction"].events
-    poller = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    poller = StreamPoller(stack.session, source.arn, fanout, source.properties, function="FanoutFunction")
     while poller.poll_once():  # the recorded status published, as Lambda's stream source would
         pass
     forged_callback = load_event("status-callback.json")

@@ -22,7 +22,14 @@ from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.models import PhoneNumber, Service
 from devtools.twilio_api.spec import TwilioSpec
-from tests.unit.helpers import drain, function_with, signed_event, status_subscriber, subscribe_queue
+from tests.unit.helpers import (
+    drain,
+    function_with,
+    put_twilio_secret,
+    signed_event,
+    status_subscriber,
+    subscribe_queue,
+)
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.sends_table import SendIntent, SendIntentStore
@@ -68,8 +75,7 @@ def registry(stack: Stack, service: Service) -> NumberRegistry:
 @pytest.fixture
 def sender_function(stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry) -> Iterator[Invoke]:
     """The sender function as deployed: its handler's own wiring, the stack's secret, Twilio = the stand-in."""
-    secret = json.dumps({"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID})
-    arn = stack.session.client("secretsmanager").create_secret(Name="twilio", SecretString=secret)["ARN"]
+    arn = put_twilio_secret(stack, {"primary": TEST_AUTH_TOKEN, "accountSid": TEST_ACCOUNT_SID})
     environment = {
         "TWILIO_AUTH_TOKEN_SECRET_ARN": arn,
         "TWILIO_AUTH_TOKEN": "",

@@ -23,7 +23,7 @@ NUMBER, CUSTOMER = "+15005550001", "+15005550006"  # sent_message's thread: our 
 def published(stack: Stack, fanout: Invoke) -> Callable[[str], list[dict[str, Any]]]:
     """Runs the fanout over the table's stream, then what a queue received (event and attributes)."""
     (source,) = stack.functions()["FanoutFunction"].events
-    stream = StreamPoller(stack.session, source.arn, fanout, source.properties)
+    stream = StreamPoller(stack.session, source.arn, fanout, source.properties, function="FanoutFunction")
 
     def received(queue: str) -> list[dict[str, Any]]:
         while stream.poll_once():

@@ -37,7 +37,7 @@ Items = Any
 
 def stream_poller(stack: Stack, fanout: Invoke) -> StreamPoller:
     (source,) = stack.functions()["FanoutFunction"].events
-    return StreamPoller(stack.session, source.arn, fanout, source.properties)
+    return StreamPoller(stack.session, source.arn, fanout, source.properties, function="FanoutFunction")
 
 
 def publish_all(stack: Stack, fanout: Invoke) -> None:

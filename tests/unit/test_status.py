@@ -16,6 +16,7 @@ from tests.unit.helpers import (
     drain,
     function_with,
     load_event,
+    put_twilio_secret,
     replayer,
     sent_for,
     sent_message,
@@ -258,9 +259,9 @@ OTHER_ACCOUNT, OTHER_TOKEN = "AC" + "b" * 32, "other-account-token-not-a-secret"
 
 @pytest.fixture
 def two_accounts(stack: Stack) -> Iterator[Invoke]:
-    """The status function with a secret holding two accounts, each checked with its own token."""
+    """The status function with the stack's secret holding two accounts, each checked with its own token."""
     secret = {"accounts": {TEST_ACCOUNT_SID: {"primary": TEST_AUTH_TOKEN}, OTHER_ACCOUNT: {"primary": OTHER_TOKEN}}}
-    arn = stack.session.client("secretsmanager").create_secret(Name="two", SecretString=json.dumps(secret))["ARN"]
+    arn = put_twilio_secret(stack, secret)
     environment = {**OFFLINE_ENV, "TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_SECRET_ARN": arn}
     with function_with(stack, "StatusFunction", environment) as function:
         yield function

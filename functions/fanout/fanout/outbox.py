@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from twilio_inbound.aws_errors import describe
 from twilio_inbound.dynamo import from_item
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.messages_table import record_from_item
@@ -82,7 +83,7 @@ def fan_out(
     try:
         received = outgoing_for(stored, optouts, last_sent)
     except (BotoCoreError, ClientError, RuntimeError) as error:
-        result.problems.append(f"opt-out state or thread unavailable: {type(error).__name__}")
+        result.problems.append(f"opt-out state or thread unavailable: {describe(error)}")
         received, retry_from = [], min([retry_from, *(position for position, _ in stored)])
         statuses = [item for item in statuses if item.position < retry_from]
     outgoing = sorted([*received, *statuses], key=lambda item: item.position)
@@ -90,7 +91,7 @@ def fan_out(
         try:
             failed = publisher.publish_batch(batch)
         except (BotoCoreError, ClientError) as error:
-            result.problems.append(f"publishing failed: {type(error).__name__}")
+            result.problems.append(f"publishing failed: {describe(error)}")
             failed = list(batch)
         _count(result, [item for item in batch if item not in failed])
         if failed:

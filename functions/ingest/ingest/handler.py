@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.intake import Intake, NumberNotRegistered, TooLargeToPublish
 from ingest.settings import IngestSettings
+from twilio_inbound.aws_errors import describe
 from twilio_inbound.clock import utc_now
 from twilio_inbound.dynamo import webhook_client
 from twilio_inbound.message import InvalidMessage
@@ -62,7 +63,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except (BotoCoreError, ClientError) as error:
         # Twilio retries or uses the fallback URL; nothing was stored.
         metrics.add_metric(name="IngestErrors", unit=MetricUnit.Count, value=1)
-        logger.error("AWS call failed: %s", type(error).__name__)
+        logger.error("AWS call failed: %s", describe(error))
         return error_response(RequestRejected(503, "temporarily unavailable, retry"))
 
     record = accepted.record

@@ -32,6 +32,7 @@ from media.twilio_media import (
     TooLarge,
     TwilioMedia,
 )
+from twilio_inbound.aws_errors import describe
 from twilio_inbound.media_bucket import media_key
 from twilio_inbound.publishing import Publisher
 from twilio_inbound.secrets import ApiCredentials, TokensUnavailable
@@ -120,7 +121,7 @@ class MediaArchiver:
                     self._twilio.delete(location, credentials())
                     result.deleted_at_twilio += 1
         except (FetchFailed, NotVerified, TokensUnavailable, BotoCoreError, ClientError) as error:
-            kind = "credentials refused" if isinstance(error, CredentialsRefused) else type(error).__name__
+            kind = "credentials refused" if isinstance(error, CredentialsRefused) else describe(error)
             raise RetryLater(f"{message['messageSid']}: {kind}: {error}") from error
         result.event = media_archived_event(message, result.media, now)
         return result
@@ -229,7 +230,7 @@ def process(body: str, archiver: MediaArchiver, publisher: Publisher, now: str) 
     try:
         refused = publisher.publish_batch([outgoing(message, result.event)])
     except (BotoCoreError, ClientError) as error:
-        raise RetryLater(f"{message['messageSid']}: media event not published: {type(error).__name__}") from error
+        raise RetryLater(f"{message['messageSid']}: media event not published: {describe(error)}") from error
     if refused:
         raise RetryLater(f"{message['messageSid']}: the media event was refused")
     return result

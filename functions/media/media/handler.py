@@ -22,6 +22,7 @@ from media.archive import ArchivePolicy, MediaArchiver, RetryLater, next_attempt
 from media.bucket import MediaBucket
 from media.settings import MediaSettings
 from media.twilio_media import TwilioMedia
+from twilio_inbound.aws_errors import describe
 from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.publishing import event_publisher
 from twilio_inbound.secrets import ApiCredentials, TokensUnavailable, secrets_from_text
@@ -78,7 +79,7 @@ def _retry_later(record: SQSRecord) -> None:
             VisibilityTimeout=next_attempt_seconds(receives),
         )
     except (BotoCoreError, ClientError) as error:  # the queue's own visibility timeout then applies
-        logger.warning("next attempt not scheduled: %s", type(error).__name__)
+        logger.warning("next attempt not scheduled: %s", describe(error))
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from status.callbacks import NotOutbound, NotSentHere, OtherAccount, StatusCallbacks
 from status.settings import StatusSettings
+from twilio_inbound.aws_errors import describe
 from twilio_inbound.clock import utc_now
 from twilio_inbound.delivery_status import InvalidStatusCallback
 from twilio_inbound.dynamo import webhook_client
@@ -64,7 +65,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Nothing was recorded: Twilio retries if the callback URL's connection overrides say so
         # (docs/guides/deploy.md).
         metrics.add_metric(name="StatusErrors", unit=MetricUnit.Count, value=1)
-        logger.error("recording the status failed: %s", type(error).__name__)
+        logger.error("recording the status failed: %s", describe(error))
         return error_response(RequestRejected(503, "temporarily unavailable, retry"))
 
     report = recorded.report

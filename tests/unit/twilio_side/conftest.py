@@ -17,6 +17,7 @@ import pytest
 from devtools.template import Stack
 from devtools.twilio_api import TwilioStandIn
 from devtools.twilio_api.models import Account
+from tests.unit.helpers import put_twilio_secret
 from twilio_inbound.message_item import item_values
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
@@ -55,11 +56,7 @@ class Cli:
 
     def set_secret(self, document: dict[str, Any] | str) -> None:
         text = document if isinstance(document, str) else json.dumps(document)
-        client = self.stack.session.client("secretsmanager")
-        if self.secret_arn:
-            client.put_secret_value(SecretId=self.secret_arn, SecretString=text)
-        else:
-            self.secret_arn = client.create_secret(Name="twilio-inbound-test/twilio", SecretString=text)["ARN"]
+        self.secret_arn = put_twilio_secret(self.stack, text)
 
     def write_outputs(self, **extra: str) -> None:
         self.outputs = {

@@ -290,3 +290,17 @@ def test_4_a_backfill_never_stores_again_what_the_retention_expired_and_says_how
     assert result.code == 0, result.out
     assert (report["recovered"], report["pastRetention"], report["missing"]) == ([missed.sid], 1, [missed.sid])
     assert expired.sid not in result.out
+
+
+def test_the_scheduled_function_recovers_a_missed_stop_and_its_opt_out(
+    cli: Cli, twilio: TwilioStandIn, account: Account, reconcile_function: Callable[..., Invoke]
+) -> None:
+    # GIVEN a STOP the webhook missed
+    twilio.add_number(account.sid, SUPPORT)
+    cli.register(SUPPORT)
+    stop = twilio.add_inbound_message(account.sid, sender=CUSTOMER, to=SUPPORT, body="STOP", date_sent=minutes_ago(10))
+    # WHEN the schedule runs
+    reconcile_function(RECONCILE_EVERY_MINUTES="15")({})
+    # THEN the STOP is stored, and the customer is opted out, as if the webhook had received it
+    assert stop.sid in cli.stored()
+    assert optout_store(cli.stack).is_opted_out(SUPPORT, CUSTOMER)

@@ -61,9 +61,10 @@ def test_14_the_environment_variable_is_checked_the_same_way(
     cli: Cli, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWILIO_API_URL", "127.0.0.1:7299")
-    with pytest.raises(SystemExit):
-        cli("doctor")
-    assert "write it with its scheme, e.g. http://127.0.0.1:7299" in cli.capsys.readouterr().err
+    result = cli("verify")
+    assert result.code == 2
+    assert "$TWILIO_API_URL" in result.err
+    assert "write it with its scheme, e.g. http://127.0.0.1:7299" in result.err
 
 
 def test_14_the_local_stack_refuses_it_too() -> None:
