@@ -85,6 +85,8 @@ def test_a_texted_stop_is_listed_with_where_it_came_from(cli: Cli, ingest: Invok
     )
     assert cli("opt-outs", "list")[1][0].split()[:3] == [NUMBER, TEXTED_STOP, "opted"]
     assert entries(cli("opt-outs", "show", TEXTED_STOP)[1]) == [entry]
+    assert entries(cli("opt-outs", "list", "--scope", NUMBER, "--json")[1]) == [entry]  # one scope: a query
+    assert cli("opt-outs", "list", "--scope", WHATSAPP)[1] == ["nobody is opted out"]
 
 
 def test_an_opt_out_received_by_phone_is_added_with_who_and_why_and_then_holds(
