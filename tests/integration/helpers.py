@@ -85,6 +85,7 @@ def run_cli(stack: LocalStack, *args: str, timeout: float = 90) -> tuple[int, li
         timeout=timeout,
         check=False,
     )
+    print(done.stderr, end="")  # shown with a failing test's output: what the command said went wrong
     return done.returncode, done.stdout.splitlines()
 
 
