@@ -34,19 +34,23 @@ venv: $(BIN)/.installed
 TWILIO_CLI_CORE := 9.0.0
 TWILIO_OPENAPI := $(VENV)/twilio-openapi
 TWILIO_OPENAPI_SHA256 := twilio_api_v2010.json 170b3ccd0f891416840083d72f1795b1499b14a18d4873fd2b39f47ef84642d6 \
-	twilio_messaging_v1.json 611c6fde586347615039a7d8c87a4b10d39c6d8566b7d1a691353ef995aaa473
+	twilio_messaging_v1.json 611c6fde586347615039a7d8c87a4b10d39c6d8566b7d1a691353ef995aaa473 \
+	twilio_content_v1.json 572629da3287c5acf114d7f026f05798bc583bcc2badede87611f3490ba9de5a
 
-$(TWILIO_OPENAPI)/.fetched:
+# The marker names the set of files: a checkout that fetched fewer fetches again.
+TWILIO_OPENAPI_FETCHED := $(TWILIO_OPENAPI)/.fetched-api-messaging-content
+$(TWILIO_OPENAPI_FETCHED):
 	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to fetch Twilio's OpenAPI description (@twilio/cli-core@$(TWILIO_CLI_CORE)): install Node.js" >&2; exit 1; }
 	rm -rf $(TWILIO_OPENAPI) $(TWILIO_OPENAPI).tmp && mkdir -p $(TWILIO_OPENAPI).tmp
 	cd $(TWILIO_OPENAPI).tmp && npm pack --silent @twilio/cli-core@$(TWILIO_CLI_CORE) >/dev/null \
 	  && tar -xzf twilio-cli-core-$(TWILIO_CLI_CORE).tgz --strip-components=4 \
 	     package/src/services/twilio-api/twilio_api_v2010.json package/src/services/twilio-api/twilio_messaging_v1.json \
+	     package/src/services/twilio-api/twilio_content_v1.json \
 	  && rm twilio-cli-core-$(TWILIO_CLI_CORE).tgz \
 	  && $(PYTHON) -c 'import hashlib, sys; pairs = zip(sys.argv[1::2], sys.argv[2::2]); bad = [name for name, digest in pairs if hashlib.sha256(open(name, "rb").read()).hexdigest() != digest]; sys.exit(f"error: unexpected content in {bad}" if bad else 0)' $(TWILIO_OPENAPI_SHA256)
 	mv $(TWILIO_OPENAPI).tmp $(TWILIO_OPENAPI) && touch $@
 
-twilio-openapi: $(TWILIO_OPENAPI)/.fetched
+twilio-openapi: $(TWILIO_OPENAPI_FETCHED)
 
 # Mermaid's browser bundle (npm, pinned with its SHA-256; never committed): the docs site serves it itself, so
 # the material theme never fetches it from a CDN when a page with a diagram is viewed.

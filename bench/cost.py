@@ -61,6 +61,10 @@ SQS_BATCH = 10
 # A conservative stream batch: full batches of 100 when traffic is steady (ReadBatchWindow lets them fill).
 STREAM_BATCH = 100
 OPTOUT_KEYS_PER_MESSAGE = 1  # one (number, sender) pair per message, read eventually consistent: 0.5 unit
+# Reply correlation (ReplyWindowMinutes > 0, the default), per inbound message: a Query of ByConversation (0.5 unit:
+# its few keys are far under 4 KB) and a read of the items it looks at until one of ours (0.5 unit each, eventually
+# consistent). One item when the customer answers a message of ours; more when they write several in a row.
+CORRELATION_ITEMS_PER_MESSAGE = 1
 
 TARGETS = {"http_api": 3.30, "function_url": 2.30}  # $ per million 160-character SMS, subscribers apart
 TARGET_KIND = "SMS 160 chars"
@@ -290,10 +294,11 @@ class Workload:
 
     ingest_calls: float  # AWS requests per message (PutItem)
     ingest_cpu_us: float
-    fanout_calls: float  # AWS requests per stream record (PublishBatch, BatchGetItem)
+    fanout_calls: float  # AWS requests per stream record (PublishBatch, BatchGetItem), reply correlation's apart
     fanout_sns_calls: float  # of which SNS PublishBatch
     fanout_cpu_us: float  # per stream record
     source: str
+    fanout_correlation_calls: float = 0.0  # the Query per record of reply correlation (its cost: its own column)
 
     @property
     def ingest_seconds(self) -> float:
@@ -311,6 +316,7 @@ def workload_from(details: dict[str, Any], source: str) -> Workload:
     ingest, fanout = details["warm ingest"], details["warm fanout"]
     per_record = fanout["records_per_event"]
     fanout_calls = {name: count / per_record for name, count in fanout["calls_per_event"].items()}
+    correlation = fanout_calls.pop("dynamodb.Query", 0.0)
     return Workload(
         ingest_calls=sum(ingest["calls_per_event"].values()),
         ingest_cpu_us=ingest["figure_us"],
@@ -318,6 +324,7 @@ def workload_from(details: dict[str, Any], source: str) -> Workload:
         fanout_sns_calls=sum(count for name, count in fanout_calls.items() if name.startswith("sns.")),
         fanout_cpu_us=fanout["figure_us"],
         source=source,
+        fanout_correlation_calls=correlation,
     )
 
 
@@ -381,6 +388,18 @@ def eventbridge_dollars(event_size: int, work: Workload) -> dict[str, float]:
     }
 
 
+def correlation_dollars() -> dict[str, float]:
+    """$ per million inbound messages reply correlation adds in the fanout (ReplyWindowMinutes > 0): the Query and
+    the item reads (bench's fake AWS finds no thread, so the reads are counted here, not measured), and the
+    fanout's wait for those calls (its CPU for them is in the measured fanout figure)."""
+    lambda_s_price = MEMORY_GB * PRICE["lambda_gb_s"] * 1e6
+    calls = 1 + math.ceil(CORRELATION_ITEMS_PER_MESSAGE / 100)  # the Query; one BatchGetItem per 100 items
+    return {
+        "reads": (0.5 + 0.5 * CORRELATION_ITEMS_PER_MESSAGE) * PRICE["read_unit"],
+        "fanout_lambda": calls * ROUND_TRIP_S * lambda_s_price,
+    }
+
+
 @dataclass(frozen=True)
 class KindCost:
     kind: str
@@ -394,6 +413,7 @@ class KindCost:
     subscriber: float
     parts_after_http_api: dict[str, float]
     eventbridge: float = 0.0  # + the bus and its archive (PublishTo=SnsAndEventBridge)
+    correlation: float = 0.0  # + reply correlation (ReplyWindowMinutes > 0, the default)
 
 
 def measure(work: Workload) -> list[KindCost]:
@@ -421,6 +441,7 @@ def measure(work: Workload) -> list[KindCost]:
                 subscriber=sum(subscriber_dollars(size).values()),
                 parts_after_http_api=after_api,
                 eventbridge=sum(eventbridge_dollars(size, work).values()),
+                correlation=sum(correlation_dollars().values()),
             )
         )
     return rows
@@ -463,6 +484,7 @@ COLUMNS = [
     Column("function URL $ after", lambda cost: f"**{cost.after_function_url:.2f}**"),
     Column("+ each SQS subscriber $", lambda cost: f"{cost.subscriber:.2f}"),
     Column("+ EventBridge bus and archive $", lambda cost: f"{cost.eventbridge:.2f}"),
+    Column("+ reply correlation $", lambda cost: f"{cost.correlation:.2f}"),
 ]
 
 
@@ -484,6 +506,9 @@ def table(costs: list[KindCost], work: Workload) -> str:
         f"{ROUND_TRIP_S * 1000:.0f} ms), fanout {work.fanout_seconds_per_record * STREAM_BATCH * 1000:.0f} ms per "
         f"{STREAM_BATCH} records ({work.fanout_calls * STREAM_BATCH:g} calls); targets: HTTP API ≤ "
         f"{TARGETS['http_api']:.2f}, function URL ≤ {TARGETS['function_url']:.2f} ({TARGET_KIND}).",
+        f"Reply correlation (ReplyWindowMinutes, on by default; 0 turns it off) per inbound message: a Query "
+        f"({work.fanout_correlation_calls:g} measured per record) and {CORRELATION_ITEMS_PER_MESSAGE} item read "
+        "(0.5 unit each), off the webhook's path: not in the targets' pipeline figure, in its own column.",
     ]
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import posixpath
 import re
 import sys
@@ -24,6 +25,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from devtools.template import ROOT, load_template
 
@@ -301,7 +303,10 @@ def _command_section(prog: str, summary: str, parser: argparse.ArgumentParser, l
 def cli_page() -> str:
     from twilio_inbound_cli.main import build_parser
 
-    parser = build_parser()
+    # Some defaults come from the environment ($TWILIO_API_URL, $TWILIO_AUTH_TOKEN): the page shows none of a
+    # shell's (or of an earlier test's), so it is the same wherever it is generated.
+    with mock.patch.dict(os.environ, {}, clear=True):
+        parser = build_parser()
     lines = [
         _header("the CLI's parser (cli/twilio_inbound_cli/main.py)"),
         "# Command line",

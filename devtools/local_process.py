@@ -39,6 +39,7 @@ class LocalStackProcess:
         extra_args: Sequence[str] = (),  # more local_stack options (--parameter Name=Value)
         record_calls: bool = False,  # write every AWS call and the roles, for the test suite to check
         console: bool = False,  # the console in the browser (ConsoleUrl in the outputs), on a free port
+        demo_reply: bool = False,  # make local's demo: +15005550001 registered with an auto-reply (else unregistered)
     ) -> None:
         self.port = port or free_port()
         self.emulator_port = emulator_port or free_port()
@@ -51,6 +52,7 @@ class LocalStackProcess:
         self._calls_read = 0
         recording = {RECORD_FOLDER_VARIABLE: str(self.record_folder)} if record_calls else {}
         arguments += ["--console-port", str(free_port() if console else 0)]
+        arguments += [] if demo_reply else ["--no-demo-reply"]
         with self.log_file.open("w", encoding="utf-8") as log:  # the child keeps its own handle
             self.process = subprocess.Popen(  # this interpreter, a fixed module, ports we chose  # nosec B603
                 [

@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # imported when the functions start: after the environment po
 DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
 REGION = "us-east-1"
 SHUTDOWN_SECONDS = 10  # for the functions' threads to finish what they are doing, all together
+DEMO_NUMBER = "+15005550001"  # the local account's number at the Twilio API stand-in
+DEMO_REPLY = "Thanks! This is make local's demo reply (make local ARGS=--no-demo-reply turns it off)."
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,6 +91,20 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=int(os.environ.get("CONSOLE_PORT", "3030")),
         help="the console's port in the browser (always on 127.0.0.1; 0: no console)",
+    )
+    parser.add_argument(
+        "--demo-reply",
+        default=DEMO_REPLY,
+        metavar="TEXT",
+        help=f"the seeded number {DEMO_NUMBER} is registered with this auto-reply, so texting it (the console's "
+        "phone, `make send`) is answered at once, in the thread with its status (default: %(default)r)",
+    )
+    parser.add_argument(
+        "--no-demo-reply",
+        dest="demo_reply",
+        action="store_const",
+        const="",
+        help=f"leave {DEMO_NUMBER} unregistered (no entry point, no reply)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and HTTP lines")
     return parser.parse_args(argv)
@@ -151,8 +167,17 @@ def _start_twilio(args: argparse.Namespace, token: str, webhook_url: str) -> Any
         spec = None
     standin = TwilioStandIn.start(host=args.host, spec=spec, verbose=args.verbose)
     standin.add_account(friendly_name="Local account", sid=TEST_ACCOUNT_SID, auth_token=token)
-    standin.add_number(TEST_ACCOUNT_SID, "+15005550001", sms_url=webhook_url)
+    standin.add_number(TEST_ACCOUNT_SID, DEMO_NUMBER, sms_url=webhook_url)
     return standin
+
+
+def _register_demo(session: Any, numbers_table: str, reply: str) -> None:
+    """The seeded number as an entry point with an auto-reply: a newcomer's first text is answered."""
+    from twilio_inbound.numbers import NumberConfig
+    from twilio_inbound.numbers_table import NumberRegistry
+
+    registry = NumberRegistry(session.client("dynamodb"), numbers_table)
+    registry.put(NumberConfig(DEMO_NUMBER, name="demo", auto_reply=reply))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,6 +306,8 @@ def _provision(session: Any, args: argparse.Namespace, token: str) -> tuple[Any,
             "PublicBaseUrl": args.public_base_url,
         },
     ).provision()
+    if args.demo_reply:  # as the operator, before the roles are enforced
+        _register_demo(session, stack.physical["NumbersTable"]["Ref"], args.demo_reply)
     outputs = {
         **stack.parameters,  # what it ran with (RetentionDays, ...): the CLI reads a deployed stack's the same way
         **stack.outputs(),
@@ -350,6 +377,11 @@ def _print_banner(
     if bus:  # PublishTo: what the emulator does of EventBridge (docs/eventbridge.md, "Locally")
         print(f"bus       {bus} (rules to SQS, archive and replay; no API destination calls or schemas)", flush=True)
     print(f"outputs   {args.outputs}", flush=True)
+    if args.demo_reply:
+        print(
+            f"demo      {DEMO_NUMBER} is registered (name demo) and answers every text (--no-demo-reply: not)",
+            flush=True,
+        )
     print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 
 

@@ -11,6 +11,7 @@
   twilio-inbound connect +15005550001 --retries 2 --retry-on 5xx   # point the number's webhook here
   twilio-inbound doctor                                       # what makes inbound fail silently, and the fix
   twilio-inbound reconcile --since 2026-11-23T08:00:00Z --backfill  # messages the webhook never got
+  twilio-inbound opt-outs list                                # who opted out of what, and when (import, export)
 
 Every command has --help.
 """
@@ -27,6 +28,7 @@ from twilio_inbound_cli import (
     media_command,
     messages_command,
     numbers_command,
+    opt_outs_command,
     reconcile_command,
     replay_command,
     send_command,
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     connect_command.add_command(commands)
     doctor_command.add_command(commands)
     reconcile_command.add_command(commands)
+    opt_outs_command.add_command(commands)
     return parser
 
 

@@ -20,6 +20,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound import OUTBOUND
 from twilio_inbound.publishing import Outgoing, Publisher, batches, outgoing_for
+from twilio_inbound.reply_correlation import LastSent
 from twilio_inbound.status_event import status_data_from_item, status_outgoing
 
 if TYPE_CHECKING:
@@ -51,10 +52,13 @@ class ReplayResult:
 
 
 class Replayer:
-    def __init__(self, messages: MessageStore, publisher: Publisher, optouts: OptOutStore) -> None:
+    def __init__(
+        self, messages: MessageStore, publisher: Publisher, optouts: OptOutStore, last_sent: LastSent | None = None
+    ) -> None:
         self._messages = messages
         self._publisher = publisher
         self._optouts = optouts
+        self._last_sent = last_sent  # as the fanout names the message each one answers: the same for a replay
 
     def publish(self, records: Iterable[MessageRecord], advance: Progress = _unseen) -> ReplayResult:
         """Inbound messages as message.received events; outbound ones as the event of their current status.
@@ -74,7 +78,7 @@ class Replayer:
                 wanted.append(record)
         for start in range(0, len(wanted), MAX_BATCH_KEYS):
             chunk = list(enumerate(wanted[start : start + MAX_BATCH_KEYS]))
-            self._publish(batches(outgoing_for(chunk, self._optouts)), result, advance)
+            self._publish(batches(outgoing_for(chunk, self._optouts, self._last_sent)), result, advance)
         self._publish(batches(statuses), result, advance)
         return result
 

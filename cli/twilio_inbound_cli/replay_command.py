@@ -11,6 +11,7 @@ from twilio_inbound.clock import iso_millis, utc_now
 from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import Publisher, event_publisher
+from twilio_inbound.reply_correlation import LastSent
 from twilio_inbound_cli.progress import progress
 from twilio_inbound_cli.replay import Replayer, ReplayResult
 from twilio_inbound_cli.target import Target, resolve
@@ -28,10 +29,11 @@ def stack_publisher(target: Target) -> Publisher:
 def replayer(target: Target) -> Replayer:
     dynamodb = target.client("dynamodb")
     opt_outs_table = target.output("OptOutsTableName")
+    messages = MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table)
+    # The stack's ReplyWindowMinutes (a stack deployed before it has none, and never named a message answered).
+    window = int(target.parameter("ReplyWindowMinutes") or 0)
     return Replayer(
-        MessageStore(dynamodb, target.output("MessagesTableName"), opt_outs_table),
-        stack_publisher(target),
-        OptOutStore(dynamodb, opt_outs_table),
+        messages, stack_publisher(target), OptOutStore(dynamodb, opt_outs_table), LastSent(messages, window)
     )
 
 

@@ -71,7 +71,11 @@ def inbound_form(
         ("ApiVersion", "2010-04-01"),
     ]
     if whatsapp:
-        pairs += [("ProfileName", "Test User"), ("WaId", sender.removeprefix("whatsapp:+"))]
+        # A customer known by number has a WaId; one known only by a business-scoped user ID (whatsapp:US.1349…)
+        # comes with it as ExternalUserIdentifier (Twilio's changelog, 2026-07-20: WhatsApp BSUID format).
+        user = sender.removeprefix("whatsapp:")
+        identity = ("WaId", user.removeprefix("+")) if user.startswith("+") else ("ExternalUserIdentifier", user)
+        pairs += [("ProfileName", "Test User"), identity]
     for index, (url, content_type) in enumerate(media):
         pairs += [(f"MediaContentType{index}", content_type), (f"MediaUrl{index}", url)]
     return pairs + list(extra)

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import json
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from devtools.console.journal import Flow, Journal, Step, now
+from devtools.twilio_api import twiml
 from twilio_inbound.cloudevent import EVENT_TYPE, MEDIA_ARCHIVED_TYPE
 from twilio_inbound.message import channel_of
 from twilio_inbound.message_item import item_values
@@ -29,13 +28,12 @@ from twilio_inbound.status_event import STATUS_EVENT_TYPE
 
 log = logging.getLogger("twilio_inbound.console")
 Invoke = Callable[[dict[str, Any]], Any]
-_TWIML_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.DOTALL)
 _PROBLEM_STATUSES = {"failed", "undelivered", "refused", "unknown", "canceled"}
 
 
 def twiml_replies(answer: str) -> list[str]:
-    """The text of each <Message> in a TwiML answer (the stack escapes &, < and > only)."""
-    return [html.unescape(text) for text in _TWIML_MESSAGE.findall(answer)]
+    """The text of each <Message> in a TwiML answer, read as the Twilio API stand-in reads it."""
+    return [reply.body for reply in twiml.replies(answer, "")]
 
 
 def _form(event: dict[str, Any]) -> dict[str, str]:

@@ -51,6 +51,7 @@ class ChatMessage:
     error_code: int | None
     media: list[str]  # content types
     at: datetime
+    twiml: bool = False  # sent by Twilio for the <Message> of the webhook's TwiML answer
 
 
 class Phone:
@@ -96,6 +97,7 @@ class Phone:
             error_code=message.error_code,
             media=[item.content_type for item in self._standin.media_of(message.sid)],
             at=message.date_created,
+            twiml=message.direction == "outbound-reply",
         )
 
     def changes(self) -> tuple[tuple[str, str], ...]:

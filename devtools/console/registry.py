@@ -4,21 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from twilio_inbound.dynamo import from_item
 from twilio_inbound.numbers import InvalidNumberConfig, NumberConfig
+from twilio_inbound.opt_outs_table import OptOutEntry, OptOutStore
 from twilio_inbound_cli.target import Target
-
-
-@dataclass(frozen=True)
-class OptOut:
-    number: str
-    sender: str
-    opted_out: bool
-    updated_at: str
-    message_sid: str  # the STOP or START that set it
 
 
 def keywords_from_text(text: str) -> dict[str, str]:
@@ -52,20 +41,6 @@ def keywords_text(config: NumberConfig) -> str:
     return "\n".join(f"{keyword}={reply}" for keyword, reply in config.keywords.items())
 
 
-def opt_outs(target: Target) -> list[OptOut]:
-    """Every sender's opt-out state, per number (a scan: the local table is small)."""
-    pages = target.client("dynamodb").get_paginator("scan").paginate(TableName=target.output("OptOutsTableName"))
-    states: list[dict[str, Any]] = [from_item(item) for page in pages for item in page["Items"]]
-    return sorted(
-        (
-            OptOut(
-                number=str(state["number"]),
-                sender=str(state["sender"]),
-                opted_out=bool(state.get("optedOut")),
-                updated_at=str(state.get("updatedAt", "")),
-                message_sid=str(state.get("messageSid", "")),
-            )
-            for state in states
-        ),
-        key=lambda state: (state.number, state.sender),
-    )
+def opt_outs(target: Target) -> list[OptOutEntry]:
+    """Every sender's opt-out state, per number or service, as `twilio-inbound opt-outs list --all` reads it."""
+    return OptOutStore(target.client("dynamodb"), target.output("OptOutsTableName")).entries()

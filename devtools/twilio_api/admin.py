@@ -6,6 +6,8 @@
     POST   accounts/<AC>/keys       {"key_type"?: "standard" | "main"}
     POST   numbers                  {"account_sid", "phone_number", "sms_url"?, "sms_method"?, ...}
     POST   services                 {"account_sid", "friendly_name"?, "number_sids"?: [...], "inbound_request_url"?...}
+    POST   contents                 {"account_sid", "body", "friendly_name"?, "variables"?}: a Content Template
+    POST   senders                  {"account_sid", "address"}: a sender that is no phone number (rcs:<agent id>)
     POST   messages                 {"account_sid", "sender", "to", "body"?, "media"?: [{"content_type", "size",
                                      "seed", "not_found_first", "server_errors", "cdn_errors", "redirect_status"}],
                                      "messaging_service_sid"?, "date_sent"? (ISO 8601), "sid"?}
@@ -107,6 +109,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "accounts/*/keys"): lambda s, ids, q, b: jsonable(s.add_api_key(ids[0], b.get("key_type", "standard"))),
     ("POST", "numbers"): lambda s, ids, q, b: jsonable(s.add_number(b.pop("account_sid"), b.pop("phone_number"), **b)),
     ("POST", "services"): lambda s, ids, q, b: jsonable(s.add_service(b.pop("account_sid"), **b)),
+    ("POST", "contents"): lambda s, ids, q, b: jsonable(s.add_content(b.pop("account_sid"), b.pop("body"), **b)),
+    ("POST", "senders"): lambda s, ids, q, b: {"address": s.add_sender(b["account_sid"], b["address"])},
     ("POST", "messages"): lambda s, ids, q, b: _add_message(s, b),
     ("GET", "messages/*"): lambda s, ids, q, b: _describe_message(s, ids[0]),
     ("GET", "messages/*/webhook-form"): lambda s, ids, q, b: [list(pair) for pair in s.webhook_form(ids[0])],

@@ -8,10 +8,10 @@ import mimetypes
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from devtools.twilio_api import callbacks, errors
+from devtools.twilio_api import callbacks, errors, twiml
 from devtools.twilio_api.models import (
     CallbackRecord,
     FormPairs,
@@ -23,13 +23,22 @@ from devtools.twilio_api.models import (
     utcnow,
 )
 from devtools.twilio_api.resources import media_path
-from devtools.twilio_api.sending import DEFAULT_OUTCOMES, DELIVERED, MAGIC_FROM, Draft, Outcome, bare
+from devtools.twilio_api.sending import (
+    DEFAULT_OUTCOMES,
+    DELIVERED,
+    MAGIC_FROM,
+    OUTSIDE_WINDOW,
+    Draft,
+    Outcome,
+    bare,
+)
 from devtools.twilio_api.store import Store
 from twilio_inbound_cli.signing import inbound_form
 
 TWILIO_API_BASE = "https://api.twilio.com"
 FAILED_STATUSES = ("failed", "undelivered")
 OUTBOUND_MEDIA_BYTES = 1024  # Twilio fetches a MediaUrl itself; the stand-in does not, and stores this much
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 class Engine:
@@ -68,15 +77,32 @@ class Engine:
                 messaging_service_sid=draft.service.sid if draft.service else None,
                 status_callback=draft.status_callback,
                 media_urls=list(draft.media_urls),
+                content_sid=draft.content_sid,
             )
             store.add_message(message)
             for url in draft.media_urls:
                 content_type = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
                 store.add_media(message, MediaSpec(content_type=content_type, size=OUTBOUND_MEDIA_BYTES))
             outcome = self.outcomes.get(bare(draft.to), DELIVERED)
+            if self._outside_window(message):
+                outcome = Outcome(("failed",), OUTSIDE_WINDOW)
         if self.auto_progress:
             self.worker.submit(lambda: self._progress(message.sid, outcome))
         return message
+
+    def _outside_window(self, message: Message) -> bool:
+        """A free-form WhatsApp message to someone with no message to the account's numbers in 24 hours."""
+        if message.content_sid or not message.to.startswith("whatsapp:"):
+            return False
+        since = utcnow() - WHATSAPP_WINDOW
+        return not any(
+            received.direction == "inbound"
+            and received.account_sid == message.account_sid
+            and received.from_ == message.to
+            and (message.from_ is None or received.to == message.from_)
+            and received.date_created >= since
+            for received in self.store.messages.values()
+        )
 
     def _progress(self, message_sid: str, outcome: Outcome) -> None:
         self.send_status_callback(message_sid)  # the status create answered with
@@ -226,16 +252,44 @@ class Engine:
         return number.sms_url, number.sms_method
 
     def deliver_inbound(self, message_sid: str) -> CallbackRecord:
-        """Send the signed inbound webhook for a seeded message, where Twilio would."""
+        """Send the signed inbound webhook for a seeded message, where Twilio would; a <Message> in the TwiML it
+        answers is sent as Twilio sends it (twiml.py)."""
         store = self.store
         with store.lock:
             message = store.messages[message_sid]
             url, method = self.webhook_target(message)
             pairs = self.webhook_form(message_sid)
             token = store.accounts[message.account_sid].auth_token
-        return callbacks.send(
+        record = callbacks.send(
             store, kind="inbound", message_sid=message_sid, url=url, method=method, pairs=pairs, token=token
         )
+        if record.status == 200:
+            for reply in twiml.replies(record.response_body, url):
+                self._send_reply(message, reply)
+        return record
+
+    def _send_reply(self, inbound: Message, reply: twiml.Reply) -> Message:
+        """The message Twilio creates for a <Message> the webhook answered: from the number written to, to the
+        sender (unless the verb names others), direction outbound-reply, its statuses and callbacks following."""
+        store = self.store
+        with store.lock:
+            message = Message(
+                sid=new_sid("SM"),
+                account_sid=inbound.account_sid,
+                direction="outbound-reply",
+                from_=reply.sender or inbound.to,
+                to=reply.to or inbound.from_ or "",
+                body=reply.body,
+                status="queued",
+                seq=store.next_sequence(),
+                messaging_service_sid=inbound.messaging_service_sid,
+                status_callback=reply.status_callback,
+            )
+            store.add_message(message)
+            outcome = self.outcomes.get(bare(message.to), DELIVERED)
+        if self.auto_progress:
+            self.worker.submit(lambda: self._progress(message.sid, outcome))
+        return message
 
     # Media through the CDN ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from devtools.twilio_api import errors, resources
 from devtools.twilio_api.listing import PAGING_PARAMS, date_window, page_request, select, v1_page, v2010_page
 from devtools.twilio_api.models import Account, Media, Message, PhoneNumber, Service, utcnow
 from devtools.twilio_api.routing import Call, Reply, Route
-from devtools.twilio_api.sending import check_create, is_callback_url
+from devtools.twilio_api.sending import Owned, check_create, is_callback_url
 
 V2010 = "/2010-04-01/Accounts/{AccountSid}"
 METHODS = ("GET", "POST")
@@ -75,17 +75,23 @@ def create_message(call: Call) -> Reply:
     account = _account(call)
     store = call.engine.store
     with store.lock:
-        numbers = [number for number in store.numbers.values() if number.account_sid == account.sid]
+        owned = Owned(
+            numbers=[number for number in store.numbers.values() if number.account_sid == account.sid],
+            services=store.services,
+            senders=frozenset(address for address, owner in store.senders.items() if owner == account.sid),
+            contents=store.contents,
+        )
         draft = check_create(
             account,
-            numbers,
-            store.services,
+            owned,
             to=call.get("To") or "",
             sender=call.get("From") or "",
             service_sid=call.get("MessagingServiceSid") or "",
             body=call.get("Body") or "",
             media_urls=call.get_all("MediaUrl"),
             status_callback=call.get("StatusCallback") or "",
+            content_sid=call.get("ContentSid") or "",
+            content_variables=call.get("ContentVariables") or "",
         )
         message = call.engine.create_message(account.sid, draft)
         body = resources.message_json(message, len(call.engine.media_of(message.sid)))
@@ -310,6 +316,17 @@ def fetch_service_number(call: Call) -> Reply:
     return Reply(200, resources.service_number_json(service.sid, number))
 
 
+# Content Templates (content.twilio.com/v1) -----------------------------------------------------------
+
+
+def fetch_content(call: Call) -> Reply:
+    account = call.engine.store.acting_account(call.principal)
+    template = call.engine.store.contents.get(call.path_params["Sid"])
+    if template is None or template.account_sid != account.sid:
+        raise errors.not_found(call.path)
+    return Reply(200, resources.content_json(template))
+
+
 ROUTES: list[Route] = [
     Route(
         "GET",
@@ -329,7 +346,7 @@ ROUTES: list[Route] = [
         "POST",
         f"{V2010}/Messages.json",
         create_message,
-        ("To", "From", "MessagingServiceSid", "Body", "MediaUrl", "StatusCallback"),
+        ("To", "From", "MessagingServiceSid", "Body", "MediaUrl", "StatusCallback", "ContentSid", "ContentVariables"),
     ),
     Route("GET", f"{V2010}/Messages/{{Sid}}.json", fetch_message),
     Route(
@@ -360,4 +377,5 @@ ROUTES: list[Route] = [
     ),
     Route("GET", "/v1/Services/{ServiceSid}/PhoneNumbers", list_service_numbers, PAGING_PARAMS, spec="messaging_v1"),
     Route("GET", "/v1/Services/{ServiceSid}/PhoneNumbers/{Sid}", fetch_service_number, spec="messaging_v1"),
+    Route("GET", "/v1/Content/{Sid}", fetch_content, spec="content_v1"),
 ]

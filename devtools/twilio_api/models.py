@@ -130,9 +130,25 @@ class Message:
     status_callback: str | None = None
     error_code: int | None = None
     media_urls: list[str] = field(default_factory=list)  # MediaUrl values of a created message
+    content_sid: str | None = None  # the Content Template it was created from (its body is the template's)
     date_created: datetime = field(default_factory=utcnow)
     date_updated: datetime = field(default_factory=utcnow)
     date_sent: datetime | None = None
+
+
+@dataclass
+class ContentTemplate:
+    """A Content Template (content.twilio.com/v1/Content) of type twilio/text: its body with {{1}}-style
+    placeholders, and each variable's default."""
+
+    sid: str  # HX...
+    account_sid: str
+    friendly_name: str
+    body: str
+    variables: dict[str, str] = field(default_factory=dict)
+    language: str = "en"
+    date_created: datetime = field(default_factory=utcnow)
+    date_updated: datetime = field(default_factory=utcnow)
 
 
 @dataclass

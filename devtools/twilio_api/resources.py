@@ -10,16 +10,18 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from devtools.twilio_api.models import Account, Media, Message, PhoneNumber, Service
+from devtools.twilio_api.models import Account, ContentTemplate, Media, Message, PhoneNumber, Service
 
 API_VERSION = "2010-04-01"
 MESSAGING_BASE = "https://messaging.twilio.com"  # absolute URLs name Twilio's host, as Twilio's answers do
+CONTENT_BASE = "https://content.twilio.com"
 ERROR_MESSAGES = {
     30003: "Unreachable destination handset",
     30005: "Unknown destination handset",
     30006: "Landline or unreachable carrier",
     30007: "Message filtered",
     30008: "Unknown error",
+    63016: "Failed to send freeform message because you are outside the allowed window.",
 }
 
 
@@ -223,4 +225,20 @@ def service_number_json(service_sid: str, number: PhoneNumber) -> dict[str, Any]
         "service_sid": service_sid,
         "sid": number.sid,
         "url": f"{service_url(service_sid)}/PhoneNumbers/{number.sid}",
+    }
+
+
+def content_json(template: ContentTemplate) -> dict[str, Any]:
+    url = f"{CONTENT_BASE}/v1/Content/{template.sid}"
+    return {
+        "account_sid": template.account_sid,
+        "date_created": iso8601(template.date_created),
+        "date_updated": iso8601(template.date_updated),
+        "friendly_name": template.friendly_name,
+        "language": template.language,
+        "links": {"approval_create": f"{url}/ApprovalRequests/whatsapp", "approval_fetch": f"{url}/ApprovalRequests"},
+        "sid": template.sid,
+        "types": {"twilio/text": {"body": template.body}},
+        "url": url,
+        "variables": dict(template.variables),
     }

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from devtools.twilio_api.engine import Engine
     from devtools.twilio_api.store import Principal
 
-SpecName = Literal["api_v2010", "messaging_v1"]
+SpecName = Literal["api_v2010", "messaging_v1", "content_v1"]
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 

@@ -9,6 +9,11 @@ Twilio's test credentials answer these `To` numbers with an error on create: +15
 Twilio has no magic number for a message that is accepted and then fails; these two are the stand-in's own:
 +15005550030 ends `undelivered` with 30003 (unreachable handset), +15005550031 ends `failed` with 30008.
 `Engine.set_outcome` sets any other ending for a `To`.
+
+WhatsApp: a free-form message (no ContentSid) to someone who has not written to the account in the last 24 hours
+is accepted and then fails with 63016, as Twilio does (https://www.twilio.com/docs/whatsapp/key-concepts,
+customer service windows); a template (ContentSid) is sent at any time. A WhatsApp recipient may be a
+business-scoped user ID (whatsapp:US.13491208655302741918) instead of a number.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from devtools.twilio_api import templates
 from devtools.twilio_api.errors import TwilioApiError
-from devtools.twilio_api.models import Account, PhoneNumber, Service
+from devtools.twilio_api.models import Account, ContentTemplate, PhoneNumber, Service
 
 MAGIC_FROM = "+15005550006"
 UNDELIVERED_TO = "+15005550030"
@@ -26,6 +32,9 @@ FAILED_TO = "+15005550031"
 MAX_BODY = 1600
 MAX_MEDIA = 10
 _ADDRESS = re.compile(r"^(?:[a-z]+:)?\+[1-9]\d{5,14}$")
+# A WhatsApp business-scoped user ID: a country code, ".", (a parent one: "ENT.") up to 128 letters and digits.
+_WHATSAPP_USER_ID = re.compile(r"^whatsapp:[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
+OUTSIDE_WINDOW = 63016
 
 _TO_ERRORS = {
     "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
@@ -73,6 +82,7 @@ class Draft:
     body: str
     media_urls: list[str]
     status_callback: str | None
+    content_sid: str | None = None
 
 
 def bare(address: str) -> str:
@@ -85,10 +95,19 @@ def is_callback_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and "_" not in (parts.hostname or "")
 
 
+@dataclass(frozen=True)
+class Owned:
+    """What the account owns that a create request may name."""
+
+    numbers: list[PhoneNumber]
+    services: dict[str, Service]
+    senders: frozenset[str]  # channel senders that are no phone number (rcs:<agent id>)
+    contents: dict[str, ContentTemplate]
+
+
 def check_create(
     account: Account,
-    numbers: list[PhoneNumber],
-    services: dict[str, Service],
+    owned: Owned,
     *,
     to: str,
     sender: str,
@@ -96,16 +115,24 @@ def check_create(
     body: str,
     media_urls: list[str],
     status_callback: str,
+    content_sid: str = "",
+    content_variables: str = "",
 ) -> Draft:
     """Twilio's answers to a bad create, in the order Twilio checks (the first failing check answers)."""
-    _check_content(to, sender, service_sid, body=body, media_urls=media_urls, status_callback=status_callback)
+    _check_content(
+        to, sender, service_sid, body=body or content_sid, media_urls=media_urls, status_callback=status_callback
+    )
+    if content_variables and not content_sid:
+        raise TwilioApiError(400, 21654, "ContentSid Required")
     service = None
     if service_sid:
-        service = services.get(service_sid)
+        service = owned.services.get(service_sid)
         if service is None or service.account_sid != account.sid:
             raise TwilioApiError(400, 21705, f"The Messaging Service Sid {service_sid} is invalid.")
-    _check_addresses(to, sender, numbers)
-    return Draft(to, sender or None, service, body, media_urls, status_callback or None)
+    _check_addresses(to, sender, owned)
+    if content_sid:
+        body = templates.render(owned.contents.get(content_sid), account.sid, content_variables)
+    return Draft(to, sender or None, service, body, media_urls, status_callback or None, content_sid or None)
 
 
 def _check_content(
@@ -127,12 +154,13 @@ def _check_content(
         raise TwilioApiError(400, 21609, f"The StatusCallback URL {status_callback} is not a valid URL.")
 
 
-def _check_addresses(to: str, sender: str, numbers: list[PhoneNumber]) -> None:
+def _check_addresses(to: str, sender: str, owned: Owned) -> None:
     """The sender must be the account's own (or the magic valid sender); then the magic recipients."""
-    if sender and bare(sender) != MAGIC_FROM and not any(number.phone_number == bare(sender) for number in numbers):
+    ours = sender in owned.senders or any(number.phone_number == bare(sender) for number in owned.numbers)
+    if sender and bare(sender) != MAGIC_FROM and not ours:
         code, message = _FROM_ERRORS.get(bare(sender), _FROM_ERRORS["+15005550007"])
         raise TwilioApiError(400, code, message.format(sender=sender))
-    if not _ADDRESS.match(to):
+    if not (_ADDRESS.match(to) or _WHATSAPP_USER_ID.match(to)):
         raise TwilioApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
     if bare(to) in _TO_ERRORS:
         code, message = _TO_ERRORS[bare(to)]

@@ -27,9 +27,16 @@ from devtools.template import ROOT
 
 CLI_CORE_VERSION = "9.0.0"
 SPEC_DIR = Path(os.environ.get("TWILIO_OPENAPI_DIR") or ROOT / ".venv" / "twilio-openapi")
-FILES = {"api_v2010": "twilio_api_v2010.json", "messaging_v1": "twilio_messaging_v1.json"}
+FILES = {
+    "api_v2010": "twilio_api_v2010.json",
+    "messaging_v1": "twilio_messaging_v1.json",
+    "content_v1": "twilio_content_v1.json",  # Content Templates: the ContentSid a message may name
+}
 _ERROR_OPERATION = ("api_v2010", "/2010-04-01/Accounts/{Sid}.json", "post", "409")
-_ADDRESS = re.compile(r"^(?:[a-z]+:)?\+?[0-9A-Za-z]{3,20}$")  # E.164, short codes, channel addresses
+# E.164, short codes, alphanumeric sender IDs, and channel addresses: the description's "phone-number" To and From
+# are "[E.164] (for SMS/MMS) or [channel address], e.g. whatsapp:+15552229999"; a channel's address after its
+# prefix is the channel's (a WhatsApp business-scoped user ID US.134912…, an RCS sender's id).
+_ADDRESS = re.compile(r"^(?:\+?[0-9A-Za-z]{3,20}|[a-z]+:\S{1,160})$")
 
 
 class SpecMissing(RuntimeError):

@@ -29,6 +29,7 @@ from devtools.twilio_api.models import (
     AccountStatus,
     ApiKey,
     CallbackRecord,
+    ContentTemplate,
     Fault,
     FormPairs,
     KeyType,
@@ -169,6 +170,17 @@ class TwilioStandIn:
         return self.store.add_service(
             account_sid, friendly_name=friendly_name, number_sids=tuple(number_sids), **settings
         )
+
+    def add_content(
+        self, account_sid: str, body: str, *, friendly_name: str = "", variables: dict[str, str] | None = None
+    ) -> ContentTemplate:
+        """A Content Template (twilio/text) of the account: `body` with {{1}}-style placeholders, `variables`
+        their defaults. Messages.create accepts its SID as ContentSid; GET /v1/Content/{Sid} returns it."""
+        return self.store.add_content(account_sid, body, friendly_name=friendly_name, variables=variables)
+
+    def add_sender(self, account_sid: str, address: str) -> str:
+        """A sender of the account that is no phone number (an RCS sender, rcs:<agent id>): From may name it."""
+        return self.store.add_sender(account_sid, address)
 
     def add_inbound_message(
         self,

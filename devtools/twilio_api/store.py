@@ -24,6 +24,7 @@ from devtools.twilio_api.models import (
     AccountStatus,
     ApiKey,
     CallbackRecord,
+    ContentTemplate,
     Fault,
     KeyType,
     Media,
@@ -55,6 +56,9 @@ class Store:
         self.services: dict[str, Service] = {}
         self.messages: dict[str, Message] = {}
         self.media: dict[str, Media] = {}
+        self.contents: dict[str, ContentTemplate] = {}
+        # Senders that are no phone number of the account (an RCS sender, rcs:<agent id>): address -> AccountSid.
+        self.senders: dict[str, str] = {}
         self.faults: list[Fault] = []
         self.requests: list[RequestRecord] = []
         self.callbacks: list[CallbackRecord] = []
@@ -114,6 +118,25 @@ class Store:
                 setattr(number, name, value)
             self.numbers[number.sid] = number
             return number
+
+    def add_content(
+        self, account_sid: str, body: str, *, friendly_name: str = "", variables: dict[str, str] | None = None
+    ) -> ContentTemplate:
+        with self.lock:
+            template = ContentTemplate(
+                sid=new_sid("HX"),
+                account_sid=self.accounts[account_sid].sid,
+                friendly_name=friendly_name or "Stand-in template",
+                body=body,
+                variables=dict(variables or {}),
+            )
+            self.contents[template.sid] = template
+            return template
+
+    def add_sender(self, account_sid: str, address: str) -> str:
+        with self.lock:
+            self.senders[address] = self.accounts[account_sid].sid
+            return address
 
     def add_service(
         self,

@@ -48,6 +48,7 @@ class Receiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.status = 200
+        self.answer = b"<Response/>"  # TwiML for an inbound webhook
         super().__init__(("127.0.0.1", 0), _ReceiverHandler)
 
     @property
@@ -64,7 +65,7 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else ""
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.server.received.append(Received(self.command, self.path, headers, parse_qsl(body, keep_blank_values=True)))
-        payload = b"<Response/>"
+        payload = self.server.answer
         self.send_response(self.server.status)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(payload)))

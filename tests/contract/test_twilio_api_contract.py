@@ -16,7 +16,7 @@ import requests
 
 from devtools.twilio_api import MediaSpec, TwilioStandIn
 from devtools.twilio_api.handlers import ROUTES, V2010
-from devtools.twilio_api.models import Account, Media, Message, PhoneNumber, Service
+from devtools.twilio_api.models import Account, ContentTemplate, Media, Message, PhoneNumber, Service
 from devtools.twilio_api.resources import message_json
 from devtools.twilio_api.routing import Route
 from devtools.twilio_api.spec import TwilioSpec
@@ -59,6 +59,7 @@ class Seeded:
     inbound: Message
     media: Media
     outbound: Message
+    content: ContentTemplate
 
 
 @pytest.fixture
@@ -69,7 +70,9 @@ def seeded(twilio: TwilioStandIn, account: Account, client: Any) -> Seeded:
         account.sid, sender="+15005550006", to=number.phone_number, body="photo", media=[MediaSpec(), MediaSpec()]
     )
     outbound = client.messages.create(to="+15005550006", from_=number.phone_number, body="hello")
-    return Seeded(account, number, service, inbound, twilio.media_of(inbound.sid)[0], twilio.message(outbound.sid))
+    content = twilio.add_content(account.sid, "Your appointment is on {{1}}.", variables={"1": "Monday"})
+    media = twilio.media_of(inbound.sid)[0]
+    return Seeded(account, number, service, inbound, media, twilio.message(outbound.sid), content)
 
 
 # One request per route: (path, parameters, expected status). Parameters go in the query of a GET/DELETE
@@ -146,6 +149,7 @@ CASES: dict[str, Callable[[Seeded], Request]] = {
         {},
         200,
     ),
+    "GET /v1/Content/{Sid}": lambda s: (f"/v1/Content/{s.content.sid}", {}, 200),
 }
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from devtools.local_process import LocalStackProcess
@@ -56,3 +61,39 @@ def stored(stack: LocalStack, message_sid: str) -> dict[str, Any] | None:
         TableName=stack.outputs["MessagesTableName"], Key={"messageSid": {"S": message_sid}}, ConsistentRead=True
     )
     return item.get("Item")
+
+
+def admin(stack: LocalStack, path: str, body: dict[str, Any]) -> Any:
+    """The Twilio stand-in's admin API (seeding what Twilio would hold, delivering what a customer sends)."""
+    request = urllib.request.Request(  # noqa: S310 (the local stand-in's loopback URL)
+        f"{stack.outputs['TwilioStandInAdminUrl'].rstrip('/')}/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
+        return json.loads(response.read())
+
+
+def run_cli(stack: LocalStack, *args: str, timeout: float = 90) -> tuple[int, list[str]]:
+    """`twilio-inbound ...` against the running stack, as an operator runs it: its exit code and output lines."""
+    done = subprocess.run(
+        [sys.executable, "-m", "twilio_inbound_cli", *args],
+        env={**os.environ, "TWILIO_INBOUND_OUTPUTS": str(stack.process.outputs_file)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    print(done.stderr, end="")  # shown with a failing test's output: what the command said went wrong
+    return done.returncode, done.stdout.splitlines()
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.25)
+    raise AssertionError("not within the timeout")

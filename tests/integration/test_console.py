@@ -22,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from devtools.console.app import SAMPLE_PICTURE
 from devtools.local_process import LocalStackProcess
+from devtools.local_stack import DEMO_REPLY
 from tests.browser import chromium
 from tests.integration.helpers import LocalStack
 from twilio_inbound_cli.send_command import post_signed
@@ -30,7 +31,7 @@ from twilio_inbound_cli.signing import TEST_AUTH_TOKEN, inbound_form
 pytestmark = pytest.mark.integration
 
 AUTO_REPLY = "Thanks, the service got it."  # the example consumer's answer (AutoReplyText): sent, with statuses
-TWIML_REPLY = "Hello from the registry"  # the number's auto-reply: in the webhook's TwiML
+TWIML_REPLY = "Hello from the registry"  # the number's auto-reply: in the webhook's TwiML, which Twilio sends
 NUMBER = "+15005550001"
 WAIT_SECONDS = 30.0
 T = TypeVar("T")
@@ -148,7 +149,13 @@ def test_texting_the_number_shows_the_reply_and_the_delivered_status(console: st
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     # THEN the conversation shows the text, the TwiML reply, and the service's reply once it is delivered
     eventually(lambda: any("Where is my order?" in bubble for bubble in bubbles(browser)), "the text", browser)
-    eventually(lambda: any(TWIML_REPLY in bubble for bubble in bubbles(browser)), "the TwiML reply", browser)
+    # the TwiML reply as Twilio sent it, in the thread with its own status
+    twiml_reply = eventually(
+        lambda: [bubble for bubble in bubbles(browser) if TWIML_REPLY in bubble and "delivered" in bubble],
+        "the TwiML reply, delivered",
+        browser,
+    )
+    assert "TwiML reply" in twiml_reply[0]
     sent = eventually(
         lambda: [bubble for bubble in bubbles(browser) if AUTO_REPLY in bubble and "delivered" in bubble],
         "the service's reply, delivered",
@@ -191,13 +198,15 @@ def test_answering_from_a_flow_sends_to_the_phone(console: str, browser: WebDriv
     button(browser, "Send reply").click()
     # THEN the reply is listed with the statuses Twilio reported, up to delivered
     eventually(
-        lambda: (
-            "A courier is on the way." in browser.find_element(By.ID, "flow-summary").text
-            and browser.find_element(By.ID, "flow-summary").text.count("delivered") == 2
+        lambda: any(
+            "A courier is on the way." in line and "delivered" in line
+            for line in browser.find_element(By.ID, "flow-summary").text.splitlines()
         ),
         "the second reply, delivered",
         browser,
     )
+    # every reply to the message is listed: the TwiML one, the service's, and this one
+    assert browser.find_element(By.ID, "flow-summary").text.count("delivered") == 3
     browser.find_element(By.LINK_TEXT, "← All messages").click()
     eventually(
         lambda: any("A courier is on the way." in bubble and "delivered" in bubble for bubble in bubbles(browser)),
@@ -372,3 +381,28 @@ def test_a_screenshot_of_a_conversation(console: str, browser: WebDriver, tmp_pa
     target = Path(os.environ.get("CONSOLE_SCREENSHOT") or tmp_path / "console.png")
     assert browser.save_screenshot(str(target))
     assert target.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A plain `make local`, as a newcomer runs it: no parameters, its demo number registered."""
+    process = LocalStackProcess(tmp_path_factory.mktemp("newcomer"), console=True, demo_reply=True)
+    yield LocalStack(process, process.wait_for_outputs())
+    assert process.stop() == 0, process.log()
+
+
+def test_a_newcomer_texting_a_plain_make_local_sees_a_reply_and_its_delivered_status(
+    newcomer: LocalStack, browser: WebDriver
+) -> None:
+    # GIVEN a plain make local's console: the seeded number is registered, with the demo reply
+    browser.get(newcomer.outputs["ConsoleUrl"])
+    assert "demo" in eventually(text_of(browser, "number-table", NUMBER), "the demo number", browser)
+    # WHEN the newcomer texts it from the page's phone, with no terminal command
+    text_the_number(browser, "Hello?")
+    # THEN the reply shows in the conversation, with its status up to delivered
+    answered = eventually(
+        lambda: [bubble for bubble in bubbles(browser) if DEMO_REPLY in bubble and "delivered" in bubble],
+        "the demo reply, delivered",
+        browser,
+    )
+    assert f"{NUMBER} · TwiML reply" in answered[0]

@@ -5,12 +5,7 @@ reason, and gives what reconcile recovers the RetentionDays expiry (item 16)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +13,7 @@ import pytest
 
 from devtools.local_process import LocalStackProcess
 from devtools.twilio_api.sdk import twilio_client
-from tests.integration.helpers import LocalStack, stored
+from tests.integration.helpers import LocalStack, admin, run_cli, stored, wait_until
 from twilio_inbound.message_item import item_values
 from twilio_inbound.numbers import NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
@@ -42,46 +37,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     assert process.stop() == 0, process.log()
 
 
-def admin(stack: LocalStack, path: str, body: dict[str, Any]) -> Any:
-    """The Twilio stand-in's admin API (seeding what Twilio would hold)."""
-    request = urllib.request.Request(  # noqa: S310 (the local stand-in's loopback URL)
-        f"{stack.outputs['TwilioStandInAdminUrl'].rstrip('/')}/{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
-        return json.loads(response.read())
-
-
 def cli(stack: LocalStack, *args: str) -> tuple[int, list[dict[str, Any]]]:
-    """`twilio-inbound ...` against the running stack, as an operator runs it; its JSON lines."""
-    done = subprocess.run(
-        [sys.executable, "-m", "twilio_inbound_cli", *args],
-        env={**os.environ, "TWILIO_INBOUND_OUTPUTS": str(stack.process.outputs_file)},
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    """`twilio-inbound ...` against the running stack; its JSON lines (or one JSON document: reconcile)."""
+    code, lines = run_cli(stack, *args)
     try:
-        return done.returncode, [json.loads(done.stdout)]  # one JSON document (reconcile)
+        return code, [json.loads("\n".join(lines))]
     except ValueError:
-        return done.returncode, [json.loads(line) for line in done.stdout.splitlines()]  # JSON lines (send-sms)
+        return code, [json.loads(line) for line in lines]
 
 
 def registry(stack: LocalStack) -> NumberRegistry:
     return NumberRegistry(stack.client("dynamodb"), stack.outputs["NumbersTableName"])
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError("not within the timeout")
 
 
 def test_1_a_stop_through_a_messaging_service_holds_whichever_way_send_sms_names_the_sender(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,12 +14,11 @@ import pytest
 import pytest_socket
 from moto import mock_aws
 
-from devtools.apigw import GatewayServer
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.moto_atomic import serialize_dynamodb_writes
 from devtools.moto_eventbridge import deliver_to_sqs_as_eventbridge
 from devtools.template import Stack
-from tests.unit.helpers import OFFLINE_ENV, captured_logs
+from tests.unit.helpers import OFFLINE_ENV, captured_logs, serving
 from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 # Writes from several threads (the stand-in's callbacks through the /status route, the test's own) are atomic,
@@ -86,14 +84,8 @@ def reconcile(stack: Stack) -> Invoke:
 @pytest.fixture
 def gateway(stack: Stack) -> Iterator[str]:
     """The HTTP API's /status route on loopback, serving the status function as API Gateway does."""
-    server = GatewayServer(
-        ("127.0.0.1", 0), {"/status": load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)}
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving({"/status": load_function(stack.functions()["StatusFunction"], OFFLINE_ENV)}) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
-from devtools.apigw import http_api_event, rest_api_event
+from devtools.apigw import GatewayServer, http_api_event, rest_api_event
 from devtools.lambda_runtime import Invoke, load_function
 from devtools.pollers import StreamPoller
 from devtools.subscriber import subscribe_queue as subscribe_queue_to
@@ -32,6 +33,7 @@ from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.publishing import TopicPublisher
+from twilio_inbound.reply_correlation import LastSent
 from twilio_inbound.secret_source import SecretSource
 from twilio_inbound.secrets import WebhookSecrets
 from twilio_inbound.signature import SignatureVerifier
@@ -274,12 +276,15 @@ def sent_for(stack: Stack, callback_event: dict[str, Any]) -> str:
     return sent_message(stack, key=key, sid=form["MessageSid"])
 
 
-def replayer(stack: Stack) -> Replayer:
+def replayer(stack: Stack, reply_window_minutes: int = 1440) -> Replayer:
+    """As `twilio-inbound replay` wires it, with the template's default ReplyWindowMinutes."""
     client = stack.session.client("dynamodb")
+    messages = MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["OptOutsTable"]["Ref"])
     return Replayer(
-        MessageStore(client, stack.physical["MessagesTable"]["Ref"], stack.physical["OptOutsTable"]["Ref"]),
+        messages,
         TopicPublisher(stack.session.client("sns"), stack.physical["MessagesTopic"]["Ref"]),
         OptOutStore(client, stack.physical["OptOutsTable"]["Ref"]),
+        LastSent(messages, reply_window_minutes),
     )
 
 
@@ -305,3 +310,16 @@ def function_with(stack: Stack, logical_id: str, overrides: dict[str, str]) -> I
         yield load_function(spec, overrides, fresh=True)
     finally:
         load_function(spec, OFFLINE_ENV, fresh=True)
+
+
+@contextmanager
+def serving(routes: dict[str, Invoke]) -> Iterator[str]:
+    """Routes (path -> function) on loopback, served as API Gateway serves them; yields the base URL."""
+    server = GatewayServer(("127.0.0.1", 0), routes)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -240,12 +240,22 @@ def test_reply_and_send_queue_commands_the_stack_s_sender_accepts(
         media_urls=["https://media.example/receipt.png"],
         idempotency_key="receipt-4521",
     )
+    template = sender.send(
+        to="whatsapp:+14155550100",
+        from_="support-whatsapp",
+        content_sid="HX" + "b" * 32,
+        content_variables={"1": "12/1"},
+        idempotency_key="reminder-4521",
+    )
     commands = [parse_command(body) for body in queued()]  # what the sender function does with each
     assert [(c.idempotency_key, c.in_reply_to, c.body) for c in commands] == [
         (f"reply:{event.data.messageSid}", event.data.messageSid, "Thanks, we got it."),
         ("order-4521", "", "Your order shipped."),
         ("receipt-4521", "", ""),
+        ("reminder-4521", "", ""),
     ]
+    assert (commands[3].content_sid, commands[3].content_variables) == ("HX" + "b" * 32, (("1", "12/1"),))
+    assert template.contentSid == "HX" + "b" * 32
     assert (commands[1].to, commands[1].sender, commands[2].media_urls) == (
         "whatsapp:+14155550100",
         "support-line",
@@ -266,6 +276,8 @@ def test_reply_and_send_queue_commands_the_stack_s_sender_accepts(
         {"to": "+14155550100", "from_": "support-line", "body": "hi", "idempotency_key": "has space"},
         {"to": "+14155550100", "from_": "a\nb", "body": "hi", "idempotency_key": "k"},
         {"to": "+14155550100", "from_": "x", "media_urls": ["http://insecure.example/a.jpg"], "idempotency_key": "k"},
+        {"to": "+14155550100", "from_": "x", "body": "hi", "content_sid": "HX" + "b" * 32, "idempotency_key": "k"},
+        {"to": "+14155550100", "from_": "x", "body": "hi", "content_variables": {"1": "x"}, "idempotency_key": "k"},
     ],
 )
 def test_a_command_the_stack_would_refuse_is_refused_before_it_is_queued(

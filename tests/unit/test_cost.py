@@ -11,6 +11,7 @@ from bench.cost import (
     TARGETS,
     Workload,
     corpus_record,
+    correlation_dollars,
     eventbridge_dollars,
     index_entry,
     item_size,
@@ -102,3 +103,13 @@ def test_the_bus_adds_a_put_event_per_message_and_the_archive_its_bytes() -> Non
     assert parts["archive"] == pytest.approx(sms.event_bytes * 1e6 / 1024**3 * 0.10)
     assert sms.eventbridge == pytest.approx(sum(parts.values()))
     assert sms.eventbridge / sms.parts_after_http_api["sns"] > 20
+
+
+def test_reply_correlation_reads_a_query_and_an_item_per_inbound_message() -> None:
+    # a Query of ByConversation and one item read, each half a read unit ($0.125 per million units), and the
+    # fanout's wait for the two calls
+    parts = correlation_dollars()
+    assert parts["reads"] == pytest.approx(0.125)
+    assert 0 < parts["fanout_lambda"] < parts["reads"]
+    (sms,) = [cost for cost in measure(WORK) if cost.kind == TARGET_KIND]
+    assert sms.correlation == pytest.approx(sum(parts.values()))

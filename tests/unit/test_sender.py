@@ -186,9 +186,10 @@ def test_a_reply_goes_back_where_the_message_came_from_and_its_statuses_come_bac
 def test_a_whatsapp_message_is_answered_on_whatsapp(
     stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn
 ) -> None:
-    form = inbound_form(body="hola", sender="whatsapp:+14155550199", to=WHATSAPP)
-    ingest(signed_event(form))
-    outcome = sender.handle(command(inReplyTo=dict(form)["MessageSid"], body="¡Hola!"), "m1")
+    # the customer's message as Twilio holds it (a free-form answer outside WhatsApp's window would fail, 63016)
+    received = twilio.add_inbound_message(TEST_ACCOUNT_SID, sender="whatsapp:+14155550199", to=WHATSAPP, body="hola")
+    ingest(signed_event(twilio.webhook_form(received.sid)))
+    outcome = sender.handle(command(inReplyTo=received.sid, body="¡Hola!"), "m1")
     message = twilio.message(outcome.message_sid)
     assert (message.from_, message.to) == (WHATSAPP, "whatsapp:+14155550199")
     twilio.wait_for(lambda: len(twilio.callbacks(outcome.message_sid)) == 3)

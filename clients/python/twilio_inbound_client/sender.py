@@ -7,7 +7,7 @@ boto3 is needed only here (the `sender` extra); Lambda's runtime has it already.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from twilio_inbound_client.commands import SendCommand
@@ -37,10 +37,14 @@ class Sender:
         body: str | None = None,
         media_urls: Sequence[str] | None = None,
         account_sid: str | None = None,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> SendCommand:
         """A message from `from_` (a registered number or address, an entry point's name, or a Messaging Service
-        SID) to `to`. `idempotency_key` is yours, one per message you mean to send: the stack never sends one
-        key twice, so a retry of this call (after a timeout, say) is safe."""
+        SID) to `to`: a body and/or media, or a Content Template (`content_sid`, HX…, with its variables; on
+        WhatsApp, the only message allowed outside the customer's 24-hour window). `idempotency_key` is yours, one
+        per message you mean to send: the stack never sends one key twice, so a retry of this call (after a
+        timeout, say) is safe."""
         command = SendCommand.model_validate(
             _present(
                 {
@@ -50,6 +54,8 @@ class Sender:
                     "body": body,
                     "mediaUrls": list(media_urls) if media_urls is not None else None,
                     "accountSid": account_sid,
+                    "contentSid": content_sid,
+                    "contentVariables": dict(content_variables) if content_variables is not None else None,
                 }
             )
         )
@@ -62,10 +68,12 @@ class Sender:
         *,
         media_urls: Sequence[str] | None = None,
         idempotency_key: str | None = None,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> SendCommand:
-        """An answer to an inbound message, from the number it was sent to, on its channel. The key defaults to
-        `reply:<MessageSid>`: one reply per message, however often the event is delivered; pass your own key
-        to answer one message more than once."""
+        """An answer to an inbound message, from the number it was sent to, on its channel (a body and/or media, or
+        a Content Template). The key defaults to `reply:<MessageSid>`: one reply per message, however often the
+        event is delivered; pass your own key to answer one message more than once."""
         message_sid = to_event.data.messageSid
         command = SendCommand.model_validate(
             _present(
@@ -74,6 +82,8 @@ class Sender:
                     "inReplyTo": message_sid,
                     "body": body,
                     "mediaUrls": list(media_urls) if media_urls is not None else None,
+                    "contentSid": content_sid,
+                    "contentVariables": dict(content_variables) if content_variables is not None else None,
                 }
             )
         )

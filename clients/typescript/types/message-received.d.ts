@@ -77,6 +77,20 @@ export interface MessageReceived {
      */
     optedOut: boolean;
     /**
+     * Reply correlation: the last message the stack sent in this conversation (the same number and sender) before this one was received, within the stack's ReplyWindowMinutes, or null. Deterministic: a replay names the same one. Its idempotencyKey is also the inReplyToKey message attribute, so a service subscribes to the answers to its own messages.
+     */
+    inReplyTo: null | {
+      messageSid: MessageSid;
+      /**
+       * The send command's key; empty for a reply the webhook answered in TwiML (an auto-reply or a keyword reply).
+       */
+      idempotencyKey: string;
+      /**
+       * When the stack handed it to Twilio.
+       */
+      sentAt: string;
+    };
+    /**
      * Every parameter Twilio posted, verbatim; a repeated parameter is an array.
      */
     parameters: {

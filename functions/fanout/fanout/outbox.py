@@ -19,6 +19,7 @@ from twilio_inbound.messages_table import record_from_item
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.outbound import OUTBOUND
 from twilio_inbound.publishing import Outgoing, Publisher, batches, outgoing_for
+from twilio_inbound.reply_correlation import LastSent
 from twilio_inbound.status_event import STATUS_EVENT_TYPE, status_data_from_item, status_outgoing
 
 _OUTBOUND = {"S": OUTBOUND}
@@ -68,7 +69,9 @@ def _to_publish(
     return stored, statuses, len(records)
 
 
-def fan_out(records: list[dict[str, Any]], publisher: Publisher, optouts: OptOutStore) -> FanoutResult:
+def fan_out(
+    records: list[dict[str, Any]], publisher: Publisher, optouts: OptOutStore, last_sent: LastSent | None = None
+) -> FanoutResult:
     """Publishes the records' events in stream order.
 
     At the first record that cannot be built or published, that record and all after it are returned for
@@ -78,9 +81,9 @@ def fan_out(records: list[dict[str, Any]], publisher: Publisher, optouts: OptOut
     result = FanoutResult()
     stored, statuses, retry_from = _to_publish(records, result)
     try:
-        received = outgoing_for(stored, optouts)
+        received = outgoing_for(stored, optouts, last_sent)
     except (BotoCoreError, ClientError, RuntimeError) as error:
-        result.problems.append(f"opt-out state unavailable: {describe(error)}")
+        result.problems.append(f"opt-out state or thread unavailable: {describe(error)}")
         received, retry_from = [], min([retry_from, *(position for position, _ in stored)])
         statuses = [item for item in statuses if item.position < retry_from]
     outgoing = sorted([*received, *statuses], key=lambda item: item.position)

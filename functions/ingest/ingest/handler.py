@@ -84,7 +84,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     else:
         metrics.add_metric(name="DuplicateMessages", unit=MetricUnit.Count, value=1)
         logger.info("repeat delivery acknowledged, not stored again", extra=fields)
-    return twiml_response(accepted.reply)
+    return twiml_response(accepted.reply, accepted.status_callback)
 
 
 def _as_rejection(error: RequestRejected | InvalidMessage | NumberNotRegistered | TooLargeToPublish) -> RequestRejected:

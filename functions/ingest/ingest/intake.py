@@ -17,11 +17,14 @@ from ingest.settings import IngestSettings
 from twilio_inbound.cloudevent import MAX_SNS_MESSAGE_BYTES, published_bytes
 from twilio_inbound.message import MessageRecord, StorageOptions, build_record, check_parameters, opt_out_change
 from twilio_inbound.messages_table import MessageStore
-from twilio_inbound.numbers import Keyword
+from twilio_inbound.numbers import Keyword, NumberConfig
 from twilio_inbound.numbers_table import NumberRegistry
 from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
 from twilio_inbound.signature import SignatureVerifier
+from twilio_inbound.webhook import REPLY_TO_QUERY, request_url, sibling_url
+
+STATUS_ROUTE = "status"  # the status function's route, beside the webhook's (template.yaml)
 
 
 class NumberNotRegistered(Exception):
@@ -44,6 +47,13 @@ class Accepted:
     stored: bool  # False: a repeat delivery, acknowledged and not stored again
     reply: str  # text for a TwiML <Message>, or "" for none
     reply_undecided: bool = False  # stored, but the opt-out state could not be read: answered without a reply
+    status_callback: str = ""  # the reply's StatusCallback: /status?replyTo=<MessageSid>
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    undecided: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,15 +79,31 @@ class Intake:
         if len(request.body) > _ALWAYS_PUBLISHABLE_FORM_BYTES and published_bytes(record) > MAX_SNS_MESSAGE_BYTES:
             raise TooLargeToPublish(record["messageSid"])
 
+        # The reply is decided before the write and stored with the message (one conditional write still): the
+        # callbacks of the message Twilio sends for it store it in the thread. A repeat delivery gets the same
+        # answer: Twilio retried because it did not get the first one.
+        reply = self._reply(record, number)
+        if reply.text:
+            record["reply"] = reply.text
         stored = self.store.put_new(record, opt_out_change(record))
+        if not reply.text:
+            return Accepted(record, stored, "", reply_undecided=reply.undecided)
+        callback = self.settings.status_callback_url or sibling_url(
+            request_url(request, self.settings.public_base_url), STATUS_ROUTE
+        )
+        return Accepted(
+            record, stored, reply.text, status_callback=f"{callback}?{REPLY_TO_QUERY}={record['messageSid']}"
+        )
 
-        # A repeat delivery gets the same answer: Twilio retried because it did not get the first one.
-        reply = number.reply_for(Keyword(record["optOutType"], record["keyword"])) if number else ""
+    def _reply(self, record: MessageRecord, number: NumberConfig | None) -> Reply:
+        """The number's reply to the message, unless the sender opted out of it (or whether they did cannot be
+        read: the message is still stored and published, and a 5xx would send Twilio to the fallback URL with a
+        message we have; never reply to someone who may have opted out)."""
+        text = number.reply_for(Keyword(record["optOutType"], record["keyword"])) if number else ""
+        if not text:
+            return Reply("")
         try:
-            if reply and self.optouts.refusal(SenderIdentity.of_inbound(record), record["from"]):
-                reply = ""
+            refused = self.optouts.refusal(SenderIdentity.of_inbound(record), record["from"])
         except (BotoCoreError, ClientError, RuntimeError):
-            # The message is stored and will be published: a 5xx now would send Twilio to the fallback URL
-            # with a message we already have. Never reply to someone who may have opted out.
-            return Accepted(record, stored, "", reply_undecided=True)
-        return Accepted(record, stored, reply)
+            return Reply("", undecided=True)
+        return Reply("" if refused else text)

@@ -28,6 +28,7 @@ class IngestSettings:
     unknown_number_policy: str = "accept"
     registry_cache_seconds: int = 60
     log_message_content: bool = False  # full numbers and bodies in logs, for debugging only
+    status_callback_url: str = ""  # a TwiML reply's StatusCallback; "" for the /status route beside the webhook's
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestSettings:
@@ -47,4 +48,5 @@ class IngestSettings:
             unknown_number_policy=policy,
             registry_cache_seconds=int(env.get("REGISTRY_CACHE_SECONDS") or 60),
             log_message_content=(env.get("LOG_MESSAGE_CONTENT") or "").strip().lower() == "true",
+            status_callback_url=env.get("STATUS_CALLBACK_URL", "").strip(),
         )

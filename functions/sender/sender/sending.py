@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from sender.accounts import TwilioAccounts
+from sender.customer_window import CLOSED, TWILIO_ERROR, needs_window, window_opens_after
 from sender.dead_letters import DeadLetters
 from sender.service_pools import MembershipUnknown, ServicePools
 from sender.twilio_call import OutcomeUnknown, PermanentFailure, RetryLater, create_message
@@ -120,11 +121,15 @@ class Sender:
         route: Route | None = None
         try:
             route = self._route(command)
-            self._check_opt_outs(route)
+            identity = self._identity(route)
+            self._check_opt_outs(route, identity)
+            self._check_window(command, route, identity)
         except MembershipUnknown as error:
             raise SendLater(str(error)) from error
         except Refused as refusal:
-            intent = self._intent(command, "refused", route, reason=str(refusal), reported=False)
+            intent = self._intent(
+                command, "refused", route, reason=str(refusal), reported=False, code=refusal.error_code
+            )
             return self._first(body, message_id, command, intent) or self._report(intent)
         intent = replace(self._intent(command, "sending", route), draft=outbound_draft(command, route))
         return self._first(body, message_id, command, intent) or self._send(command, route, intent)
@@ -217,21 +222,34 @@ class Sender:
         )
 
     # ---- the opt-out rule, once, on the identities the route resolves to
-    def _check_opt_outs(self, route: Route) -> None:
+    def _identity(self, route: Route) -> SenderIdentity:
+        """The numbers the message may leave from (a service's whole pool) and the services they belong to; raises
+        MembershipUnknown when a pool cannot be read."""
+        if route.service_sid:
+            pool = self.pools.members(route.account_sid, route.service_sid)
+            return SenderIdentity.of_service(route.service_sid, pool, route.to)
+        services = frozenset({route.sender_service} if route.sender_service else ())
+        return SenderIdentity(frozenset({route.sender}), services, services_known=bool(services))
+
+    def _check_opt_outs(self, route: Route, identity: SenderIdentity) -> None:
         """Refused when the recipient opted out of the sending number or of its Messaging Service; raises
         MembershipUnknown or an AWS error when that cannot be known (nothing is sent)."""
-
-        def members(service: str) -> frozenset[str]:
-            return self.pools.members(route.account_sid, service)
-
-        if route.service_sid:
-            identity = SenderIdentity.of_service(route.service_sid, members(route.service_sid), route.to)
-        else:
-            services = frozenset({route.sender_service} if route.sender_service else ())
-            identity = SenderIdentity(frozenset({route.sender}), services, services_known=bool(services))
-        reason = self.optouts.refusal(identity, route.to, members)
+        reason = self.optouts.refusal(
+            identity, route.to, lambda service: self.pools.members(route.account_sid, service)
+        )
         if reason:
             raise Refused(reason)
+
+    def _check_window(self, command: SendCommand, route: Route, identity: SenderIdentity) -> None:
+        """Refused when a free-form WhatsApp message's window is closed: no message from the customer, in the
+        stored thread of any number it may leave from, since the window's start (customer_window.py)."""
+        if not needs_window(route.to, command.template):
+            return
+        since = window_opens_after(self.now())
+        for number in sorted(identity.numbers):
+            if self.messages.latest(conversation_key(number, route.to), "inbound", since) is not None:
+                return
+        raise Refused(CLOSED, TWILIO_ERROR)
 
     # ---- the call
     def _send(self, command: SendCommand, route: Route, intent: SendIntent) -> Outcome:
@@ -244,6 +262,8 @@ class Sender:
                 route,
                 body=command.body,
                 media_urls=command.media_urls,
+                content_sid=command.content_sid,
+                content_variables=command.content_variables,
                 status_callback=callback,
                 backoff=self.backoff,
                 sleep=self.sleep,

@@ -11,6 +11,7 @@ connection lost       the message (OutcomeUnknown); the caller does not send it 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -69,18 +70,23 @@ def create_message(
     *,
     body: str,
     media_urls: tuple[str, ...],
+    content_sid: str = "",
+    content_variables: tuple[tuple[str, str], ...] = (),
     status_callback: str,
     backoff: Backoff,  # its attempts and delays (no Retry-After: the SDK's exception does not carry it)
     sleep: Callable[[float], None],
     now: Callable[[], str],  # the time of Twilio's answer (clock.iso_millis)
 ) -> Created:
     """Messages.create, retried for 429/5xx and unreached connections; raises RetryLater, PermanentFailure or
-    OutcomeUnknown."""
+    OutcomeUnknown. A Content Template goes as Twilio's ContentSid, its variables as ContentVariables (a JSON
+    object in a string, as the Messages API defines it)."""
     optional = {
         "from_": route.sender,
         "messaging_service_sid": route.service_sid,
         "body": body,
         "media_url": list(media_urls),
+        "content_sid": content_sid,
+        "content_variables": json.dumps(dict(content_variables), ensure_ascii=False) if content_variables else "",
     }
     arguments = {"to": route.to, "status_callback": status_callback, **{k: v for k, v in optional.items() if v}}
     failure: CallFailed = RetryLater("not attempted")
@@ -100,5 +106,6 @@ def create_message(
             sender=str(message.from_ or ""),
             num_segments=int(message.num_segments or 1),
             at=now(),
+            body=str(message.body or "") if content_sid else "",
         )
     raise failure

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def iso_millis(moment: datetime) -> str:
@@ -20,3 +20,8 @@ def parse_iso(value: str) -> datetime:
     """An ISO 8601 time as typed by an operator ("Z" or an offset; none means UTC). ValueError otherwise."""
     moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def just_after(value: str) -> str:
+    """The next millisecond after a stored timestamp: what follows it in an index ordered by time."""
+    return iso_millis(datetime.fromisoformat(value) + timedelta(milliseconds=1))

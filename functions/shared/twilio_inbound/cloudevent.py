@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote
 
 from twilio_inbound.message import MessageRecord
@@ -60,12 +60,31 @@ def event_source(record: Mapping[str, Any]) -> str:
     return f"/twilio-inbound/{quote(record['accountSid'], safe='')}/{quote(record['to'], safe='')}"
 
 
-def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
-    """`opted_out`: whether the sender has opted out of this number (STOP and no START since)."""
+class InReplyTo(TypedDict):
+    """The last message the stack sent in the conversation before an inbound one arrived (reply correlation)."""
+
+    messageSid: str
+    idempotencyKey: str  # the send command's; "" for a reply Twilio sent from the webhook's TwiML
+    sentAt: str  # its receivedAt: when the stack handed it to Twilio
+
+
+# The largest `inReplyTo` an event can carry (a SID, a 128-character key, a timestamp): what the webhook counts
+# for a message whose event is built later (published_bytes).
+LARGEST_IN_REPLY_TO: InReplyTo = {
+    "messageSid": "SM" + "0" * 32,
+    "idempotencyKey": "k" * 128,
+    "sentAt": "2026-01-01T00:00:00.000Z",
+}
+
+
+def build_event(record: MessageRecord, opted_out: bool, in_reply_to: InReplyTo | None = None) -> dict[str, Any]:
+    """`opted_out`: whether the sender has opted out of this number (STOP and no START since). `in_reply_to`:
+    the message the stack sent last in the conversation before this one arrived, within the window, or None."""
     data = {field: record.get(field, "") for field in DATA_FIELDS}
     data["timestamp"] = record["receivedAt"]
     data["entryPoint"] = record.get("entryPoint")
     data["optedOut"] = opted_out
+    data["inReplyTo"] = dict(in_reply_to) if in_reply_to else None
     if record.get("recovered"):
         data["recovered"] = True  # stored by reconcile: Twilio's API has no city/state/zip fields
     return {
@@ -82,16 +101,19 @@ def build_event(record: MessageRecord, opted_out: bool) -> dict[str, Any]:
 
 
 def message_attributes(
-    record: Mapping[str, Any], event_type: str = EVENT_TYPE
+    record: Mapping[str, Any], event_type: str = EVENT_TYPE, in_reply_to: InReplyTo | None = None
 ) -> dict[str, MessageAttributeValueTypeDef]:
     """SNS message attributes for subscription filter policies (a stored record or an event's data: the same
     field names); media.archived events carry the attributes of their message, with their own eventType.
+    `inReplyToKey`: the idempotencyKey of the message this one answers (the record's, or an event's data's
+    inReplyTo), so a service filters the answers to its own commands ({"inReplyToKey": [{"prefix": "survey:"}]}).
 
-    At most 9, under SNS's limit of 10 for raw delivery to SQS, and without empty values, which SNS rejects, or
-    values SQS would refuse (the attribute is left out; the body still carries the field, escaped).
+    At most 10, SNS's limit for raw delivery to SQS, and without empty values, which SNS rejects, or values SQS
+    would refuse (the attribute is left out; the body still carries the field, escaped).
     Everything else (optedOut, keyword, tags, ...) is filterable in the body (FilterPolicyScope: MessageBody).
     """
     entry_point = record.get("entryPoint")
+    answered = in_reply_to if in_reply_to is not None else record.get("inReplyTo")
     values = {
         "eventType": event_type,
         "to": record["to"],
@@ -102,6 +124,7 @@ def message_attributes(
         "optOutType": record.get("optOutType", ""),
         "numberName": entry_point["name"] if entry_point else "",
         "routeKey": entry_point["routeKey"] if entry_point else "",
+        "inReplyToKey": answered["idempotencyKey"] if answered else "",
     }
     return {
         name: {"DataType": "String", "StringValue": value}
@@ -120,9 +143,9 @@ def attributes_bytes(attributes: dict[str, MessageAttributeValueTypeDef]) -> int
 
 def published_bytes(record: MessageRecord) -> int:
     """The size SNS or EventBridge (whichever counts more) will count for this record's event, at its largest
-    (optedOut false)."""
-    attributes = message_attributes(record)
-    return len(encode(build_event(record, False)).encode()) + max(
+    (optedOut false, the largest inReplyTo)."""
+    attributes = message_attributes(record, in_reply_to=LARGEST_IN_REPLY_TO)
+    return len(encode(build_event(record, False, LARGEST_IN_REPLY_TO)).encode()) + max(
         attributes_bytes(attributes), len(EVENT_SOURCE) + len(EVENT_TYPE)
     )
 

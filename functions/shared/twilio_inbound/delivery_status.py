@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from twilio_inbound.message import MAX_ADDRESS_BYTES, SID_PATTERN, WHOLE_NUMBER, FormParams, first
 from twilio_inbound.outbound import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_QUERY
+from twilio_inbound.webhook import REPLY_TO_QUERY
 
 STATUS_RANKS = {
     "accepted": 1,
@@ -70,22 +71,23 @@ class StatusReport:
     sender: str = ""  # From: the number that sent the message
     to: str = ""
     messaging_service_sid: str = ""
-    # What the StatusCallback URL's query names: `idempotencyKey`, the command the sender sent (the only kind of
-    # key so far; a reply the stack causes itself would be another query parameter, and another kind).
+    # What the StatusCallback URL's query names, one kind of key each: `idempotencyKey`, the command the sender
+    # sent; `replyTo`, the inbound message whose webhook answered with this message in TwiML.
     idempotency_key: str = ""
     num_segments: int = 1
+    reply_to: str = ""
 
     @property
     def rank(self) -> int:
         return rank(self.status)
 
 
-def _idempotency_key(query: str) -> str:
-    values = parse_qs(query, keep_blank_values=True).get(IDEMPOTENCY_QUERY, [])
+def _key(query: dict[str, list[str]], name: str, pattern: re.Pattern[str]) -> str:
+    values = query.get(name, [])
     if not values:
         return ""
-    if len(values) > 1 or not IDEMPOTENCY_KEY_PATTERN.fullmatch(values[0]):
-        raise InvalidStatusCallback(f"{IDEMPOTENCY_QUERY} in the callback URL is not valid")
+    if len(values) > 1 or not pattern.fullmatch(values[0]):
+        raise InvalidStatusCallback(f"{name} in the callback URL is not valid")
     return values[0]
 
 
@@ -110,6 +112,13 @@ def status_report(params: FormParams, query: str, at: str) -> StatusReport:
             raise InvalidStatusCallback(f"{name} is longer than {MAX_ADDRESS_BYTES} bytes")
     service = first(params, "MessagingServiceSid")
     segments = first(params, "NumSegments").strip()
+    keys = parse_qs(query, keep_blank_values=True)
+    idempotency_key, reply_to = (
+        _key(keys, IDEMPOTENCY_QUERY, IDEMPOTENCY_KEY_PATTERN),
+        _key(keys, REPLY_TO_QUERY, SID_PATTERN),
+    )
+    if idempotency_key and reply_to:
+        raise InvalidStatusCallback(f"the callback URL names both {IDEMPOTENCY_QUERY} and {REPLY_TO_QUERY}")
     return StatusReport(
         message_sid=message_sid,
         status=status,
@@ -119,6 +128,7 @@ def status_report(params: FormParams, query: str, at: str) -> StatusReport:
         sender=first(params, "From"),
         to=first(params, "To"),
         messaging_service_sid=service if SID_PATTERN.fullmatch(service) else "",
-        idempotency_key=_idempotency_key(query),
+        idempotency_key=idempotency_key,
         num_segments=int(segments) if WHOLE_NUMBER.fullmatch(segments) and int(segments) > 0 else 1,
+        reply_to=reply_to,
     )

@@ -95,6 +95,7 @@ MessageRecord = TypedDict(
         "parameters": dict[str, str | list[str]],
         "expiresAt": NotRequired[int],  # only with a retention period (DynamoDB TTL)
         "recovered": NotRequired[bool],  # True: stored by reconcile from Twilio's log, the webhook never got it
+        "reply": NotRequired[str],  # what the webhook answered in TwiML (a registry reply): Twilio sent it
     },
 )
 

@@ -15,7 +15,8 @@ write unit each, for an SMS of up to ~1,000 characters or an MMS with 10 media (
 The document holds the parameters exactly as Twilio sent them (`p`) and what was decided on receipt that the
 parameters alone do not say, each only when it says something: the keyword and opt-out type as classified with
 the number's keywords of the day (`k`, `o`), a disabled number (`x`), the entry point (`e`), a message stored by
-reconcile (`r`). Every normalized field (from, body, cities, media, channel, counts, ...) is derived again on
+reconcile (`r`), the reply the webhook answered in TwiML (`a`: Twilio sent it; its status callbacks store it in the
+thread). Every normalized field (from, body, cities, media, channel, counts, ...) is derived again on
 reading by the same build_record, so the parameters are stored once and the record read back is the record
 written. Items stored before this format (every field its own attribute) are read as they are.
 """
@@ -68,6 +69,8 @@ def _document(record: MessageRecord) -> dict[str, Any]:
         document["e"] = record["entryPoint"]
     if record.get("recovered"):
         document["r"] = 1
+    if record.get("reply"):
+        document["a"] = record["reply"]
     return document
 
 
@@ -125,6 +128,8 @@ def _record_of_document(item: dict[str, Any]) -> MessageRecord:
         record["entryPoint"] = document["e"]
     if "r" in document:
         record["recovered"] = True
+    if "a" in document:
+        record["reply"] = document["a"]
     if "expiresAt" in item:
         record["expiresAt"] = int(item["expiresAt"]["N"])
     return record

@@ -9,9 +9,10 @@ the items are fetched by key. An inbound item's layout: message_item.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from twilio_inbound.dynamo import batch_get, to_item
+from twilio_inbound.dynamo import batch_get, from_item, to_item
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.message_item import item_values, message_item
 from twilio_inbound.numbers import OptOutChange
@@ -25,6 +26,24 @@ BY_NUMBER_INDEX = "ByNumber"
 BY_CONVERSATION_INDEX = "ByConversation"
 # What a stream record must carry to be published (older or foreign items are refused, not guessed at).
 REQUIRED_FIELDS = frozenset({"messageSid", "to", "from", "receivedAt", "channel", "accountSid"})
+# Reading a thread back newest first: index keys a page at a time, then just these fields of each item (an inbound
+# item has no `direction` attribute: it is in its document; an outbound item says "outbound").
+_THREAD_PAGE = 25
+_THREAD_READ = {  # eventually consistent, as the index itself is: half a read unit per item
+    "ProjectionExpression": "messageSid, #d, receivedAt, idempotencyKey",
+    "ExpressionAttributeNames": {"#d": "direction"},
+}
+Direction = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """One message of a conversation, as much as reading a thread needs."""
+
+    message_sid: str
+    direction: Direction
+    at: str  # receivedAt: when it came in, or when the stack handed it to Twilio
+    idempotency_key: str = ""  # an outbound message's command, "" for a reply sent through TwiML
 
 
 def record_from_item(item: dict[str, Any]) -> MessageRecord:
@@ -108,6 +127,33 @@ class MessageStore:
             )
             records = [record_from_item(item) for page in pages for item in page["Items"]]
         return sorted(records, key=lambda record: (record["receivedAt"], record["messageSid"]))
+
+    def latest(self, conversation: str, direction: Direction, since: str, before: str = "~") -> ThreadMessage | None:
+        """The conversation's latest message of `direction` received in [since, before) (stored timestamps; "~"
+        sorts after any): the index's keys newest first, a page at a time, each page's items read in one
+        BatchGetItem of a few fields, until one is found. Deterministic for a given `before`."""
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table_name,
+            IndexName=BY_CONVERSATION_INDEX,
+            KeyConditionExpression="conversation = :c AND receivedAt BETWEEN :since AND :before",
+            ExpressionAttributeValues=to_item({":c": conversation, ":since": since, ":before": before}),
+            ScanIndexForward=False,
+            PaginationConfig={"PageSize": _THREAD_PAGE},
+        )
+        for page in pages:
+            sids = [str(item["messageSid"]["S"]) for item in page["Items"] if item["receivedAt"]["S"] < before]
+            keys = [to_item({"messageSid": sid}) for sid in dict.fromkeys(sids)]
+            found = {
+                values["messageSid"]: values
+                for values in map(from_item, batch_get(self._client, self._table_name, keys, _THREAD_READ))
+            }
+            for sid in sids:  # newest first, as the index gave them
+                values = found.get(sid)
+                if values is not None and values.get("direction", "inbound") == direction:
+                    return ThreadMessage(
+                        sid, direction, str(values["receivedAt"]), str(values.get("idempotencyKey", ""))
+                    )
+        return None
 
     def sids_between(self, index: str, partition: str, since: str = "", until: str = "") -> list[str]:
         """The MessageSids of one number's (ByNumber) or one conversation's (ByConversation) messages, all of them

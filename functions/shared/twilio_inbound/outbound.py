@@ -21,12 +21,20 @@ MEDIA_URL_PATTERN = re.compile(r"https://[^\s]{1,2040}")
 # Keys travel in the StatusCallback URL's query, so status callbacks name the command they belong to.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 IDEMPOTENCY_QUERY = "idempotencyKey"
-# E.164, or a channel address (whatsapp:+1..., messenger:..., rcs:...).
-ADDRESS_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,100}")
+# E.164, or a channel address (whatsapp:+1..., messenger:..., rcs:...). A WhatsApp business-scoped user ID
+# (whatsapp:US.13491208655302741918, a parent one whatsapp:US.ENT.…) has up to 128 characters after its prefix.
+ADDRESS_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}|[a-z]+:[^\s]{1,160}")
 SERVICE_PATTERN = re.compile(r"MG[0-9a-fA-F]{32}")
 ACCOUNT_PATTERN = re.compile(r"AC[0-9a-fA-F]{32}")
 NAME_PATTERN = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
-FIELDS = frozenset({"to", "from", "body", "mediaUrls", "idempotencyKey", "inReplyTo", "accountSid"})
+# A Content Template (Twilio's Content API): its SID, and the values of its variables ("1": "12/1", ...).
+CONTENT_SID_PATTERN = re.compile(r"HX[0-9a-fA-F]{32}")
+CONTENT_VARIABLE_PATTERN = re.compile(r"[A-Za-z0-9_]{1,64}")
+MAX_CONTENT_VARIABLES = 100
+MAX_CONTENT_VARIABLE_CHARS = 1024
+FIELDS = frozenset(
+    {"to", "from", "body", "mediaUrls", "idempotencyKey", "inReplyTo", "accountSid", "contentSid", "contentVariables"}
+)
 OUTBOUND: Final = "outbound"
 
 SenderKind = Literal["address", "service", "name"]
@@ -37,7 +45,12 @@ class MalformedCommand(ValueError):
 
 
 class Refused(Exception):
-    """The stack will not send this command (opted-out recipient, unregistered sender, ...); the text says why."""
+    """The stack will not send this command (opted-out recipient, unregistered sender, ...); the text says why, and
+    `error_code` is Twilio's for the same refusal when Twilio has one (63016: outside WhatsApp's window)."""
+
+    def __init__(self, reason: str, error_code: int | None = None) -> None:
+        super().__init__(reason)
+        self.error_code = error_code
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,12 @@ class SendCommand:
     sender: str = ""  # "" with in_reply_to: a number or address, an entry point's name, or a Messaging Service SID
     in_reply_to: str = ""  # an inbound MessageSid: sender, recipient and channel come from that message
     account_sid: str = ""  # which of the secret's accounts sends, when it holds several
+    content_sid: str = ""  # a Content Template (HX…) instead of a body: what WhatsApp allows outside its window
+    content_variables: tuple[tuple[str, str], ...] = ()  # the template's variables, in the command's order
+
+    @property
+    def template(self) -> bool:
+        return bool(self.content_sid)
 
     @property
     def sender_kind(self) -> SenderKind:
@@ -59,11 +78,10 @@ class SendCommand:
     def fingerprint(self) -> str:
         """The same for the same command, whatever the JSON's key order or spacing: a redelivery matches it, a
         different command reusing the key does not."""
-        canonical = json.dumps(
-            [self.to, self.sender, self.body, list(self.media_urls), self.in_reply_to, self.account_sid],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        fields: list[Any] = [self.to, self.sender, self.body, list(self.media_urls), self.in_reply_to, self.account_sid]
+        if self.content_sid:  # only then: a command without a template keeps the fingerprint it always had
+            fields += [self.content_sid, sorted(self.content_variables)]
+        canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -101,6 +119,7 @@ OutboundRecord = TypedDict(
         "receivedAt": str,  # when the stack handed it to Twilio: the indexes' sort key for both directions
         "idempotencyKey": str,
         "inReplyTo": str,
+        "contentSid": NotRequired[str],  # a Content Template's message: `body` is what Twilio rendered, if it said
         "entryPoint": NotRequired[EntryPoint],
         "expiresAt": NotRequired[int],
     },
@@ -130,14 +149,42 @@ def _media_urls(document: dict[str, Any]) -> tuple[str, ...]:
     return tuple(urls)
 
 
-def _content(document: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+def _content_variables(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    variables = document.get("contentVariables", {})
+    if not isinstance(variables, dict) or not all(isinstance(value, str) for value in variables.values()):
+        raise MalformedCommand("contentVariables must be an object of strings")
+    if len(variables) > MAX_CONTENT_VARIABLES:
+        raise MalformedCommand(f"contentVariables holds more than {MAX_CONTENT_VARIABLES} variables")
+    if not all(CONTENT_VARIABLE_PATTERN.fullmatch(name) for name in variables):
+        raise MalformedCommand("each name of contentVariables must be 1-64 of A-Z a-z 0-9 _")
+    if any(len(value) > MAX_CONTENT_VARIABLE_CHARS for value in variables.values()):
+        raise MalformedCommand(f"each value of contentVariables is at most {MAX_CONTENT_VARIABLE_CHARS} characters")
+    return tuple(variables.items())
+
+
+@dataclass(frozen=True)
+class Content:
+    body: str = ""
+    media_urls: tuple[str, ...] = ()
+    content_sid: str = ""
+    content_variables: tuple[tuple[str, str], ...] = ()
+
+
+def _content(document: dict[str, Any]) -> Content:
+    """A body and/or media, or a Content Template with its variables (a template carries its own content)."""
     body = _text(document, "body")
     if len(body) > MAX_BODY_CHARS:
         raise MalformedCommand(f"body is {len(body)} characters; Twilio's limit is {MAX_BODY_CHARS}")
     media_urls = _media_urls(document)
-    if not body and not media_urls:
-        raise MalformedCommand("body or mediaUrls is required")
-    return body, media_urls
+    content_sid = _text(document, "contentSid", CONTENT_SID_PATTERN)
+    variables = _content_variables(document)
+    if "contentVariables" in document and not content_sid:
+        raise MalformedCommand("contentVariables needs contentSid")
+    if content_sid and ("body" in document or "mediaUrls" in document):
+        raise MalformedCommand("with contentSid, leave out body and mediaUrls: the template carries its content")
+    if not body and not media_urls and not content_sid:
+        raise MalformedCommand("body, mediaUrls or contentSid is required")
+    return Content(body, media_urls, content_sid, variables)
 
 
 def _addresses(document: dict[str, Any]) -> tuple[str, str, str]:
@@ -165,10 +212,20 @@ def parse_command(text: str) -> SendCommand:
     if "idempotencyKey" not in document:
         raise MalformedCommand("idempotencyKey is required (1-128 of A-Z a-z 0-9 . _ : -)")
     key = _text(document, "idempotencyKey", IDEMPOTENCY_KEY_PATTERN)
-    body, media_urls = _content(document)
+    content = _content(document)
     in_reply_to, to, sender = _addresses(document)
     account_sid = _text(document, "accountSid", ACCOUNT_PATTERN)
-    return SendCommand(key, body, media_urls, to, sender, in_reply_to, account_sid)
+    return SendCommand(
+        key,
+        content.body,
+        content.media_urls,
+        to,
+        sender,
+        in_reply_to,
+        account_sid,
+        content.content_sid,
+        content.content_variables,
+    )
 
 
 # What the stack stores for a command's message once Twilio accepts it, decided before Twilio is called and kept with
@@ -185,6 +242,8 @@ OutboundDraft = TypedDict(
         "mediaUrls": list[str],
         "idempotencyKey": str,
         "inReplyTo": str,
+        "contentSid": NotRequired[str],
+        "contentVariables": NotRequired[dict[str, str]],
         "conversation": NotRequired[str],
         "entryPoint": NotRequired[EntryPoint],
     },
@@ -200,6 +259,7 @@ class Created:
     sender: str  # "" until a Messaging Service has picked the number
     num_segments: int
     at: str  # clock.iso_millis: the stored message's receivedAt
+    body: str = ""  # the body Twilio answered with (a template's, rendered); "" when not known
 
 
 def outbound_draft(command: SendCommand, route: Route) -> OutboundDraft:
@@ -213,6 +273,9 @@ def outbound_draft(command: SendCommand, route: Route) -> OutboundDraft:
         "idempotencyKey": command.idempotency_key,
         "inReplyTo": command.in_reply_to,
     }
+    if command.content_sid:
+        draft["contentSid"] = command.content_sid
+        draft["contentVariables"] = dict(command.content_variables)
     if route.conversation:
         draft["conversation"] = route.conversation
     if route.entry_point is not None:
@@ -232,7 +295,7 @@ def outbound_record(draft: OutboundDraft, created: Created) -> OutboundRecord:
         "messagingServiceSid": draft["messagingServiceSid"],
         "from": sender,
         "to": draft["to"],
-        "body": draft["body"],
+        "body": draft["body"] or created.body,
         "media": media,
         "numMedia": len(media),
         "numSegments": created.num_segments,
@@ -244,6 +307,27 @@ def outbound_record(draft: OutboundDraft, created: Created) -> OutboundRecord:
     conversation = draft.get("conversation") or (conversation_key(sender, draft["to"]) if sender else "")
     if conversation:
         record["conversation"] = conversation
+    if "contentSid" in draft:
+        record["contentSid"] = draft["contentSid"]
     if "entryPoint" in draft:
         record["entryPoint"] = draft["entryPoint"]
     return record
+
+
+def twiml_reply_draft(inbound: dict[str, Any]) -> OutboundDraft:
+    """What is stored for the reply an inbound message's webhook answered in TwiML (its stored `reply`): from the
+    number it was sent to, back to its sender, in its thread. No command sent it: no idempotencyKey."""
+    draft: OutboundDraft = {
+        "accountSid": str(inbound["accountSid"]),
+        "messagingServiceSid": str(inbound.get("messagingServiceSid", "")),
+        "from": str(inbound["to"]),
+        "to": str(inbound["from"]),
+        "body": str(inbound["reply"]),
+        "mediaUrls": [],
+        "idempotencyKey": "",
+        "inReplyTo": str(inbound["messageSid"]),
+        "conversation": str(inbound["conversation"]),
+    }
+    if inbound.get("entryPoint"):
+        draft["entryPoint"] = inbound["entryPoint"]
+    return draft

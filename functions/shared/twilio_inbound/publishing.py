@@ -23,6 +23,7 @@ from twilio_inbound.cloudevent import (
 from twilio_inbound.message import MessageRecord
 from twilio_inbound.opt_out_rule import SenderIdentity
 from twilio_inbound.opt_outs_table import OptOutStore
+from twilio_inbound.reply_correlation import LastSent
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -61,25 +62,23 @@ class Outgoing:
         return body + max(attributes_bytes(self.attributes), len(EVENT_SOURCE) + len(self.event_type.encode()))
 
 
-def outgoing_for(stored: Sequence[tuple[int, MessageRecord]], optouts: OptOutStore) -> list[Outgoing]:
+def outgoing_for(
+    stored: Sequence[tuple[int, MessageRecord]], optouts: OptOutStore, last_sent: LastSent | None = None
+) -> list[Outgoing]:
     """The events for stored records (position, record), with each sender's current opt-out state (of the number
-    written to, and of its Messaging Service).
+    written to, and of its Messaging Service) and, with `last_sent`, the message of ours each one answers.
 
-    One BatchGetItem per 100 senders; AWS errors propagate.
+    One BatchGetItem per 100 senders, and per record a look at its thread; AWS errors propagate.
     """
     scopes = {position: SenderIdentity.of_inbound(record).scopes for position, record in stored}
     opted_out = optouts.opted_out((scope, record["from"]) for position, record in stored for scope in scopes[position])
-    return [
-        Outgoing(
-            position=position,
-            message_sid=record["messageSid"],
-            message=encode(
-                build_event(record, any((scope, record["from"]) in opted_out for scope in scopes[position]))
-            ),
-            attributes=message_attributes(record),
-        )
-        for position, record in stored
-    ]
+    outgoing = []
+    for position, record in stored:
+        answered = last_sent.before(record) if last_sent else None
+        event = build_event(record, any((scope, record["from"]) in opted_out for scope in scopes[position]), answered)
+        attributes = message_attributes(record, in_reply_to=answered)
+        outgoing.append(Outgoing(position, record["messageSid"], encode(event), attributes))
+    return outgoing
 
 
 def batches(outgoing: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:

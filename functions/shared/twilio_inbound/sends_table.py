@@ -63,6 +63,7 @@ def _created(values: dict[str, Any] | None, message_sid: str) -> Created | None:
         sender=str(values.get("from", "")),
         num_segments=int(values.get("numSegments", 1)),
         at=str(values["at"]),
+        body=str(values.get("body", "")),
     )
 
 
@@ -149,6 +150,8 @@ class SendIntentStore:
     def sent(self, key: str, created: Created) -> None:
         """Twilio created the message: its SID and answer, before the message is stored (a redelivery stores it)."""
         answer = {"status": created.status, "from": created.sender, "numSegments": created.num_segments}
+        if created.body:  # a template's body as Twilio rendered it (a plain command's draft has its body)
+            answer["body"] = created.body
         self._update(key, "sent", "sending", messageSid=created.message_sid, created={**answer, "at": created.at})
 
     def found(self, key: str, message_sid: str) -> bool:

@@ -5,7 +5,8 @@
 Two things are added through the SDK's supported hook, `Client(http_client=...)`:
 
 - **Another API server** (`api_base_url`, e.g. the stand-in in devtools/twilio_api): each request for a Twilio
-  API host (api.twilio.com, messaging.twilio.com, with or without edge/region labels) goes there instead, path
+  API host (api.twilio.com, messaging.twilio.com, content.twilio.com, with or without edge/region labels) goes
+  there instead, path
   and query kept. Any other host is refused, so a misconfigured client never reaches the real Twilio.
 - **Backoff and a deadline**: 429 (any method: Twilio did not act on it) and 5xx on reads are retried after
   Retry-After (or exponential backoff with jitter), a bounded number of times, never past `deadline`; once the
@@ -35,7 +36,7 @@ from twilio_inbound.http_fields import header_int
 from twilio_inbound.secrets import AccountSecrets
 
 # The products whose hosts may be redirected: api (2010-04-01) and messaging (v1).
-PRODUCTS = ("api", "messaging")
+PRODUCTS = ("api", "messaging", "content")
 TWILIO_API_BASE = "https://api.twilio.com"  # where webhooks' MediaUrl<n> point
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "DELETE"})
@@ -51,7 +52,7 @@ class OutOfTime(Exception):
 
 
 def redirect_url(url: str, base_url: str) -> str:
-    """`https://api.twilio.com/2010-04-01/...` (or messaging, edge/region forms) -> `<base_url>/2010-04-01/...`."""
+    """`https://api.twilio.com/2010-04-01/...` (or messaging, content, edge/region forms) -> `<base_url>/...`."""
     parts = urlsplit(url)
     labels = (parts.hostname or "").split(".")
     if parts.scheme != "https" or labels[-2:] != ["twilio", "com"] or labels[0] not in PRODUCTS:

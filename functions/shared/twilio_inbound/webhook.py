@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any
-from urllib.parse import unquote, unquote_to_bytes, urlencode, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
 from twilio_inbound.message import FORM_MEDIA_TYPE, MultiParams
 from twilio_inbound.numbers import MAX_REPLY_CHARS
@@ -152,17 +152,34 @@ def _unescaped(text: str) -> str:
     return unquote(text, errors="strict") if "%" in text else text
 
 
-def twiml(reply: str = "") -> str:
-    """Empty TwiML, or one <Message> with the text escaped and within Twilio's length limit."""
+# A reply the webhook answers in TwiML: its <Message statusCallback> names the inbound message it answers.
+REPLY_TO_QUERY = "replyTo"
+
+
+def twiml(reply: str = "", status_callback: str = "") -> str:
+    """Empty TwiML, or one <Message> with the text escaped and within Twilio's length limit, and where its status
+    callbacks go (the verb's statusCallback attribute)."""
     if not reply:
         return TWIML_PROLOG + "<Response/>"
     text = _NOT_XML.sub("", reply)[:MAX_REPLY_CHARS]
-    # &, < and > are all XML text needs escaping (html.escape: no xml module to import at cold start)
-    return f"{TWIML_PROLOG}<Response><Message>{escape(text, quote=False)}</Message></Response>"
+    # &, < and > are all XML text needs escaping (html.escape: no xml module to import at cold start); an
+    # attribute also its quotes
+    callback = f' statusCallback="{escape(status_callback)}"' if status_callback else ""
+    return f"{TWIML_PROLOG}<Response><Message{callback}>{escape(text, quote=False)}</Message></Response>"
 
 
-def twiml_response(reply: str = "") -> dict[str, Any]:
-    return {"statusCode": 200, "headers": {"Content-Type": "text/xml; charset=utf-8"}, "body": twiml(reply)}
+def twiml_response(reply: str = "", status_callback: str = "") -> dict[str, Any]:
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "text/xml; charset=utf-8"},
+        "body": twiml(reply, status_callback),
+    }
+
+
+def sibling_url(url: str, route: str) -> str:
+    """Another route of the API that served `url`: https://host/Prod/sms?x -> https://host/Prod/status."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rpartition("/")[0] + "/" + route, "", ""))
 
 
 def error_response(rejection: RequestRejected) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from twilio_inbound.aws_errors import describe
 from twilio_inbound.clock import utc_now
 from twilio_inbound.delivery_status import InvalidStatusCallback
 from twilio_inbound.dynamo import webhook_client
+from twilio_inbound.messages_table import MessageStore
 from twilio_inbound.outbound_table import OutboundStore
 from twilio_inbound.secrets import TokensUnavailable, WebhookSecrets
 from twilio_inbound.sends_table import SendIntentStore
@@ -38,6 +39,7 @@ callbacks = StatusCallbacks(
     verifier=SignatureVerifier(_load_secrets, settings.signing_mode),
     store=OutboundStore(dynamodb, settings.table_name, settings.retention_days),
     intents=SendIntentStore(dynamodb, settings.sends_table_name),
+    messages=MessageStore(dynamodb, settings.table_name, ""),
     now=utc_now,
 )
 RECORDED = {"statusCode": 200, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": "recorded\n"}

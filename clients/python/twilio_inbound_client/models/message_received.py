@@ -33,6 +33,26 @@ class EntryPoint(BaseModel):
     language: str
 
 
+class InReplyTo(BaseModel):
+    """
+    Reply correlation: the last message the stack sent in this conversation (the same number and sender) before this one was received, within the stack's ReplyWindowMinutes, or null. Deterministic: a replay names the same one. Its idempotencyKey is also the inReplyToKey message attribute, so a service subscribes to the answers to its own messages.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    messageSid: Annotated[str, Field(pattern="^[A-Z]{2}[0-9a-fA-F]{32}$")]
+    idempotencyKey: str
+    """
+    The send command's key; empty for a reply the webhook answered in TwiML (an auto-reply or a keyword reply).
+    """
+    sentAt: Annotated[str, Field(pattern="^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$")]
+    """
+    When the stack handed it to Twilio.
+    """
+
+
 class Data(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -79,6 +99,10 @@ class Data(BaseModel):
     optedOut: bool
     """
     The sender has opted out of this number (STOP, and no START since) when the event was published.
+    """
+    inReplyTo: InReplyTo | None
+    """
+    Reply correlation: the last message the stack sent in this conversation (the same number and sender) before this one was received, within the stack's ReplyWindowMinutes, or null. Deterministic: a replay names the same one. Its idempotencyKey is also the inReplyToKey message attribute, so a service subscribes to the answers to its own messages.
     """
     parameters: dict[str, str | list[str]]
     """

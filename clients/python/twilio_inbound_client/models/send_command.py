@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypeAliasType
 
 MediaUrl = TypeAliasType("MediaUrl", Annotated[str, Field(pattern="^https://[^\\s]{1,2040}$")])
 
 
+ContentVariablesAdditionalProperty = TypeAliasType(
+    "ContentVariablesAdditionalProperty", Annotated[str, Field(max_length=1024)]
+)
+
+
 class SendCommandFields(BaseModel):
     """
-    The JSON body a service puts on the stack's outbound queue (OutboundQueueUrl) to send an SMS, MMS or WhatsApp message. Either inReplyTo (an inbound MessageSid: sender, recipient and channel come from that message), or both to and from. A command that does not match goes to the queue's dead-letter queue with the reason, never retried.
+    The JSON body a service puts on the stack's outbound queue (OutboundQueueUrl) to send an SMS, MMS or WhatsApp message. Either inReplyTo (an inbound MessageSid: sender, recipient and channel come from that message), or both to and from; a body and/or mediaUrls, or a Content Template (contentSid). A command that does not match goes to the queue's dead-letter queue with the reason, never retried. A free-form WhatsApp message (no contentSid) to a customer whose 24-hour window is closed is refused before Twilio is called (a message.status event, status refused, with the reason).
     """
 
     model_config = ConfigDict(
@@ -24,9 +29,9 @@ class SendCommandFields(BaseModel):
     """
     Yours, unique per message you mean to send: a command delivered again with the same key is never sent twice (for 30 days). Reusing a key for a different command is refused.
     """
-    to: Annotated[str | None, Field(pattern="^(\\+[1-9][0-9]{6,14}|[a-z]+:[^\\s]{1,100})$")] = None
+    to: Annotated[str | None, Field(pattern="^(\\+[1-9][0-9]{6,14}|[a-z]+:[^\\s]{1,160})$")] = None
     """
-    The recipient: E.164 (+14155550100) or a channel address (whatsapp:+14155550100).
+    The recipient: E.164 (+14155550100) or a channel address (whatsapp:+14155550100, a WhatsApp business-scoped user ID whatsapp:US.13491208655302741918, rcs:+14155550100).
     """
     from_: Annotated[str | None, Field(alias="from", pattern="^[^\\u0000-\\u001f\\u007f]{1,256}$")] = None
     """
@@ -43,6 +48,21 @@ class SendCommandFields(BaseModel):
     inReplyTo: Annotated[str | None, Field(pattern="^[A-Z]{2}[0-9a-fA-F]{32}$")] = None
     """
     The MessageSid of a stored inbound message: the reply goes from the number it was sent to, to its sender, on its channel.
+    """
+    contentSid: Annotated[str | None, Field(pattern="^HX[0-9a-fA-F]{32}$")] = None
+    """
+    A Content Template (Twilio's Content API, HX...) instead of a body: passed to Twilio as ContentSid. The only kind of WhatsApp message allowed outside the customer's 24-hour window (an approved template).
+    """
+    contentVariables: Annotated[
+        dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")],
+            ContentVariablesAdditionalProperty,
+        ]
+        | None,
+        Field(max_length=100),
+    ] = None
+    """
+    The template's variables and their values ({"1": "12/1", "2": "3pm"}), passed to Twilio as ContentVariables (a JSON string). Only with contentSid; a variable left out takes the template's default.
     """
     accountSid: Annotated[str | None, Field(pattern="^AC[0-9a-fA-F]{32}$")] = None
     """
