@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import botocore.handlers
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 from devtools.iam.acting import acting_as
 from devtools.lambda_context import LocalContext
@@ -53,6 +55,22 @@ def _stopped_sandbox(**_: Any) -> None:
 
 
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _stopped_sandbox))
+
+
+def _cold_start_metric_unless_disabled() -> None:
+    """Powertools (3.37) prints the ColdStart metric through `single_metric`, which ignores
+    POWERTOOLS_METRICS_DISABLED while every other metric honours it: the local stack, which disables metrics unless
+    --verbose, would print one EMF line per function's first call. Reported upstream (docs/PERFORMANCE.md)."""
+    original = AmazonCloudWatchEMFProvider.add_cold_start_metric
+
+    def add_cold_start_metric(self: AmazonCloudWatchEMFProvider, context: Any) -> None:
+        if not is_metrics_disabled():
+            original(self, context)
+
+    AmazonCloudWatchEMFProvider.add_cold_start_metric = add_cold_start_metric  # type: ignore[method-assign]
+
+
+_cold_start_metric_unless_disabled()
 
 
 def load_function(spec: FunctionSpec, overrides: dict[str, str] | None = None, *, fresh: bool = False) -> Invoke:

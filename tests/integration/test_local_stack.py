@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -138,3 +139,16 @@ def test_delivery_goes_on_after_a_repeated_opt_out(local_stack: LocalStack) -> N
     delivered = [event["id"] for event in events]
     assert all(stored(local_stack, sid) for sid in sent)
     assert sorted(delivered) == sorted(sent), f"sent={len(sent)} delivered={len(delivered)}"
+
+
+def test_the_terminal_shows_what_happened_and_no_metric_lines(local_stack: LocalStack) -> None:
+    # GIVEN a stack that is not --verbose, WHEN a message goes through the webhook, the fanout and the consumer
+    sid = new_message_sid()
+    assert post_signed(local_stack.url, inbound_form(body="quiet please", message_sid=sid), TEST_AUTH_TOKEN)[0] == 200
+    deadline = time.monotonic() + 30
+    while f"delivered {sid}" not in local_stack.process.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # THEN its line is printed, and no CloudWatch metric line (EMF) from any function's cold start
+    log = local_stack.process.log()
+    assert f"delivered {sid}" in log, log[-2000:]
+    assert [line for line in log.splitlines() if line.startswith('{"_aws"')] == []
