@@ -167,3 +167,5 @@ def _check_addresses(to: str, sender: str, owned: Owned) -> None:
         raise TwilioApiError(400, code, message.format(to=to))
     if sender and bare(sender) == bare(to):
         raise TwilioApiError(400, 21266, "'To' and 'From' number cannot be the same")
+    if sender and sender.startswith("whatsapp:") != to.startswith("whatsapp:"):
+        raise TwilioApiError(400, 21910, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel")

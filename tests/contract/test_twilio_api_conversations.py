@@ -147,3 +147,15 @@ def test_a_twiml_message_is_sent_with_its_own_status_callbacks(
         )
         assert (callback.param("MessageSid"), callback.param("From")) == (reply.sid, NUMBER)
     assert twilio.violations == []
+
+
+@pytest.mark.parametrize(("sender", "to"), [(NUMBER, CUSTOMER), (WHATSAPP, "+14155550100")])
+def test_a_message_across_channels_is_refused_as_twilio_refuses_it(
+    *, twilio: TwilioStandIn, account: Account, client: Any, number: str, sender: str, to: str
+) -> None:
+    # WHEN the SDK sends from an SMS number to a WhatsApp address, or the reverse
+    with pytest.raises(TwilioRestException) as refused:
+        client.messages.create(to=to, from_=sender, body="hi")
+    # THEN Twilio's answer: 400, 21910 (https://www.twilio.com/docs/api/errors/21910)
+    assert (refused.value.status, refused.value.code) == (400, 21910)
+    assert twilio.violations == []

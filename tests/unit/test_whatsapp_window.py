@@ -232,3 +232,26 @@ def test_a_free_form_message_through_a_messaging_service_looks_at_every_number_o
     assert sender.handle(command(to=CUSTOMER, **{"from": "whatsapp-service"}), "m1").kind == "sent"
     other = sender.handle(command(idempotencyKey="k2", to="whatsapp:+14155550109", **{"from": service.sid}), "m2")
     assert other.kind == "refused"
+
+
+@pytest.mark.parametrize(
+    ("sender_named", "to"),
+    [
+        ("support-line", CUSTOMER),  # an SMS number to a WhatsApp address
+        ("+15005550001", CUSTOMER),
+        ("support-whatsapp", "+14155550100"),  # a WhatsApp sender to a phone number
+    ],
+)
+def test_a_command_across_channels_is_refused_before_twilio_is_called(
+    *, stack: Stack, sender: Sender, twilio: TwilioStandIn, template: str, sender_named: str, to: str
+) -> None:
+    # GIVEN a customer whose window is open, and a template (neither makes a cross-channel message possible)
+    stored_inbound(stack, CUSTOMER, WHATSAPP, datetime.now(UTC) - timedelta(minutes=5))
+    # WHEN a command names a sender of one channel and a recipient of another
+    outcome = sender.handle(
+        json.dumps({"idempotencyKey": "across", "from": sender_named, "to": to, "contentSid": template}), "m1"
+    )
+    # THEN it is refused, saying so, with Twilio's code for it, and nothing reaches Twilio
+    assert (outcome.kind, outcome.error_code) == ("refused", 21910), outcome
+    assert "not of the same channel" in outcome.reason
+    assert creates(twilio) == []

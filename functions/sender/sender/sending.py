@@ -39,6 +39,7 @@ from twilio_inbound.outbound import (
     Refused,
     Route,
     SendCommand,
+    check_same_channel,
     outbound_draft,
     outbound_record,
     parse_command,
@@ -193,6 +194,8 @@ class Sender:
         number = _enabled(config, command.sender)
         service = number if SERVICE_PATTERN.fullmatch(number) else ""
         sender = "" if service else number
+        if sender:
+            check_same_channel(sender, command.to)
         return Route(
             account_sid=self.accounts.account_for(command.account_sid),
             sender=sender,

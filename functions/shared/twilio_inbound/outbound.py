@@ -53,6 +53,24 @@ class Refused(Exception):
         self.error_code = error_code
 
 
+# Channels whose messages go only between two addresses of the channel: Twilio answers 21910 ("Invalid 'From' and
+# 'To' pair. 'From' and 'To' should be of the same channel") to an SMS number sending to whatsapp:… or the reverse.
+# An RCS sender is not among them: it texts a phone number, and a Messaging Service picks a sender of the channel.
+PAIRED_CHANNELS = frozenset({"whatsapp", "messenger"})
+ACROSS_CHANNELS = 21910
+
+
+def check_same_channel(sender: str, to: str) -> None:
+    """Refused when `sender` and `to` are of different channels where Twilio sends only within one."""
+    channels = [address.partition(":")[0].lower() if ":" in address else "sms" for address in (sender, to)]
+    if channels[0] != channels[1] and PAIRED_CHANNELS.intersection(channels):
+        raise Refused(
+            f"from {sender} ({channels[0]}) and to {to} ({channels[1]}) are not of the same channel: name a "
+            f"{channels[1]} sender of yours (Twilio would answer {ACROSS_CHANNELS})",
+            ACROSS_CHANNELS,
+        )
+
+
 @dataclass(frozen=True)
 class SendCommand:
     idempotency_key: str
