@@ -45,6 +45,9 @@ DEFAULT_OUTPUTS = ROOT / LOCAL_OUTPUTS
 REGION = "us-east-1"
 SHUTDOWN_SECONDS = 10  # for the functions' threads to finish what they are doing, all together
 DEMO_NUMBER = "+15005550001"  # the local account's number at the Twilio API stand-in
+# An approved WhatsApp template at the local stand-in, so a template can be tried as soon as make local runs.
+DEMO_TEMPLATE_SID = "HX00000000000000000000000000000001"
+DEMO_TEMPLATE = "Your appointment is on {{1}} at {{2}}. Reply C to confirm."
 DEMO_REPLY = "Thanks! This is make local's demo reply (make local ARGS=--no-demo-reply turns it off)."
 
 
@@ -168,16 +171,25 @@ def _start_twilio(args: argparse.Namespace, token: str, webhook_url: str) -> Any
     standin = TwilioStandIn.start(host=args.host, spec=spec, verbose=args.verbose)
     standin.add_account(friendly_name="Local account", sid=TEST_ACCOUNT_SID, auth_token=token)
     standin.add_number(TEST_ACCOUNT_SID, DEMO_NUMBER, sms_url=webhook_url)
+    standin.add_content(
+        TEST_ACCOUNT_SID,
+        DEMO_TEMPLATE,
+        friendly_name="appointment_reminder",
+        variables={"1": "12/1", "2": "3pm"},
+        sid=DEMO_TEMPLATE_SID,
+    )
     return standin
 
 
 def _register_demo(session: Any, numbers_table: str, reply: str) -> None:
-    """The seeded number as an entry point with an auto-reply: a newcomer's first text is answered."""
+    """The seeded number as an entry point with an auto-reply, on SMS and on WhatsApp: a newcomer's first text is
+    answered, and a WhatsApp command has a sender of its channel."""
     from twilio_inbound.numbers import NumberConfig
     from twilio_inbound.numbers_table import NumberRegistry
 
     registry = NumberRegistry(session.client("dynamodb"), numbers_table)
     registry.put(NumberConfig(DEMO_NUMBER, name="demo", auto_reply=reply))
+    registry.put(NumberConfig(f"whatsapp:{DEMO_NUMBER}", name="demo-whatsapp", auto_reply=reply))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,9 +391,12 @@ def _print_banner(
     print(f"outputs   {args.outputs}", flush=True)
     if args.demo_reply:
         print(
-            f"demo      {DEMO_NUMBER} is registered (name demo) and answers every text (--no-demo-reply: not)",
+            f"demo      {DEMO_NUMBER} is registered (names demo, and demo-whatsapp on WhatsApp) and answers every "
+            "text (--no-demo-reply: not)",
             flush=True,
         )
+    if standin:
+        print(f'template  {DEMO_TEMPLATE_SID} "{DEMO_TEMPLATE}" (a WhatsApp template: --content-sid)', flush=True)
     print("try it    make send ARGS='--body hello'   (Ctrl-C stops)", flush=True)
 
 

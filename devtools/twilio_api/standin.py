@@ -172,11 +172,18 @@ class TwilioStandIn:
         )
 
     def add_content(
-        self, account_sid: str, body: str, *, friendly_name: str = "", variables: dict[str, str] | None = None
+        self,
+        account_sid: str,
+        body: str,
+        *,
+        friendly_name: str = "",
+        variables: dict[str, str] | None = None,
+        sid: str = "",
     ) -> ContentTemplate:
         """A Content Template (twilio/text) of the account: `body` with {{1}}-style placeholders, `variables`
-        their defaults. Messages.create accepts its SID as ContentSid; GET /v1/Content/{Sid} returns it."""
-        return self.store.add_content(account_sid, body, friendly_name=friendly_name, variables=variables)
+        their defaults (`sid` a fixed HX SID, else a new one). Messages.create accepts its SID as ContentSid;
+        GET /v1/Content/{Sid} returns it."""
+        return self.store.add_content(account_sid, body, friendly_name=friendly_name, variables=variables, sid=sid)
 
     def add_sender(self, account_sid: str, address: str) -> str:
         """A sender of the account that is no phone number (an RCS sender, rcs:<agent id>): From may name it."""

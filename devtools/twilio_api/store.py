@@ -120,11 +120,17 @@ class Store:
             return number
 
     def add_content(
-        self, account_sid: str, body: str, *, friendly_name: str = "", variables: dict[str, str] | None = None
+        self,
+        account_sid: str,
+        body: str,
+        *,
+        friendly_name: str = "",
+        variables: dict[str, str] | None = None,
+        sid: str = "",
     ) -> ContentTemplate:
         with self.lock:
             template = ContentTemplate(
-                sid=new_sid("HX"),
+                sid=sid or new_sid("HX"),
                 account_sid=self.accounts[account_sid].sid,
                 friendly_name=friendly_name or "Stand-in template",
                 body=body,

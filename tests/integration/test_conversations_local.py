@@ -83,6 +83,19 @@ def test_a_template_goes_out_of_the_window_and_free_form_is_refused(stack: Local
     assert sms(stack, "--from", WHATSAPP, "--to", customer, *again)[0] == 0
 
 
+def test_the_template_make_local_prints_can_be_sent_at_once(stack: LocalStack) -> None:
+    # GIVEN the template line make local prints
+    (line,) = [line for line in stack.process.log().splitlines() if line.startswith("template  ")]
+    template = line.split()[1]
+    # WHEN a newcomer sends it, with its variables, to a WhatsApp customer who never wrote
+    command = ("--content-sid", template, "--content-variables", '{"1": "12/3", "2": "10am"}', "--wait", "30")
+    code, lines = sms(stack, "--from", "front-desk-whatsapp", "--to", "whatsapp:+14155550143", *command)
+    # THEN it is delivered, with the body Twilio rendered
+    assert (code, lines[-1]["status"]) == (0, "delivered"), lines
+    (sent,) = conversation(stack, WHATSAPP, "whatsapp:+14155550143")
+    assert sent["body"] == "Your appointment is on 12/3 at 10am. Reply C to confirm."
+
+
 def test_a_username_sender_is_answered_in_their_thread(stack: LocalStack) -> None:
     received = texted(stack, USER_ID, WHATSAPP, "hola")
     wait_until(lambda: conversation(stack, WHATSAPP, USER_ID))
