@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from twilio_inbound_cli.opt_out_import import (
     RowRefused,
     change_of,
     check_pair,
+    export_rows,
     parse_row,
     read_rows,
     verdict,
@@ -74,7 +74,9 @@ class Operator:
 
 
 def _entry_json(entry: OptOutEntry) -> str:
-    return json.dumps({key: value for key, value in asdict(entry).items() if value not in ("", ())}, ensure_ascii=False)
+    """One entry as the JSON lines export writes it, without its empty fields."""
+    (row,) = export_rows([entry])
+    return json.dumps({key: value for key, value in row.items() if value not in ("", [])}, ensure_ascii=False)
 
 
 def _list(args: argparse.Namespace) -> int:

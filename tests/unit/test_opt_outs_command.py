@@ -76,7 +76,8 @@ def test_a_texted_stop_is_listed_with_where_it_came_from(cli: Cli, ingest: Invok
     code, lines = cli("opt-outs", "list", "--json")
     assert code == 0
     (entry,) = entries(lines)
-    assert (entry["scope"], entry["sender"], entry["opted_out"], entry["origin"], entry["message_sid"]) == (
+    # the same fields, named as in the export and every other JSON the CLI prints
+    assert (entry["scope"], entry["sender"], entry["optedOut"], entry["origin"], entry["messageSid"]) == (
         NUMBER,
         TEXTED_STOP,
         True,
@@ -97,7 +98,7 @@ def test_an_opt_out_received_by_phone_is_added_with_who_and_why_and_then_holds(
     assert code == 0
     (entry,) = entries(lines)
     # THEN it keeps who (the caller's identity, on whose behalf), where from and when, and it holds for sends
-    assert (entry["origin"], entry["actor"], entry["requested_by"], entry["source"]) == (
+    assert (entry["origin"], entry["actor"], entry["requestedBy"], entry["source"]) == (
         "operator",
         CALLER,
         "agent 12",
@@ -124,7 +125,7 @@ def test_a_removal_needs_a_reason_and_keeps_it(cli: Cli, store: OptOutStore, ing
     code, lines = cli("opt-outs", "remove", NUMBER, TEXTED_STOP, "--reason", "asked on the phone to resubscribe")
     assert code == 0
     (entry,) = entries(lines)
-    assert (entry["opted_out"], entry["origin"], entry["reason"], entry["actor"]) == (
+    assert (entry["optedOut"], entry["origin"], entry["reason"], entry["actor"]) == (
         False,
         "operator",
         "asked on the phone to resubscribe",
