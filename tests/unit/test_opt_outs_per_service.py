@@ -166,6 +166,8 @@ def test_1_the_refusal_says_what_the_customer_opted_out_of(
     direct = send(**{"from": service.sid, "to": CUSTOMER})
     assert direct is not None
     assert direct.reason == f"the recipient has opted out of Messaging Service {service.sid} (STOP)"
+    # with Twilio's code for the same refusal, as the window's and the channel's refusals carry theirs
+    assert (sibling.error_code, direct.error_code) == (21610, 21610)
 
 
 def test_1_a_start_to_any_number_of_the_service_opts_back_in_to_all_of_it(

@@ -49,7 +49,7 @@ export interface MessageStatus {
      */
     status: string;
     /**
-     * Twilio's error code (30003 unreachable handset, 21610 unsubscribed recipient, ...), kept once reported.
+     * Twilio's error code (30003 unreachable handset, 21610 unsubscribed recipient, ...), kept once reported. A refused command carries Twilio's code for the same refusal when Twilio has one: 21610 opted-out recipient, 63016 outside WhatsApp's window, 21910 sender and recipient of different channels.
      */
     errorCode: null | number;
     /**

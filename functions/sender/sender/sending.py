@@ -53,6 +53,7 @@ from twilio_inbound.twilio_rest import Backoff
 OutcomeKind = Literal["sent", "duplicate", "refused", "failed", "unknown", "malformed"]
 REUSED_KEY = "idempotencyKey already used for a different command"
 _SETTLED: dict[str, OutcomeKind] = {"refused": "refused", "failed": "failed", "unknown": "unknown"}
+OPTED_OUT = 21610  # Twilio's "Attempt to send to unsubscribed recipient", for the same refusal
 LOST_ANSWER = "an earlier delivery of this command ended before Twilio's answer was recorded: not sent again"
 
 
@@ -241,7 +242,7 @@ class Sender:
             identity, route.to, lambda service: self.pools.members(route.account_sid, service)
         )
         if reason:
-            raise Refused(reason)
+            raise Refused(reason, OPTED_OUT)
 
     def _check_window(self, command: SendCommand, route: Route, identity: SenderIdentity) -> None:
         """Refused when a free-form WhatsApp message's window is closed: no message from the customer, in the

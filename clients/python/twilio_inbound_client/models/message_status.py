@@ -10,7 +10,7 @@ from typing_extensions import TypeAliasType
 
 ErrorCode = TypeAliasType("ErrorCode", Annotated[int, Field(ge=0)])
 """
-Twilio's error code (30003 unreachable handset, 21610 unsubscribed recipient, ...), kept once reported.
+Twilio's error code (30003 unreachable handset, 21610 unsubscribed recipient, ...), kept once reported. A refused command carries Twilio's code for the same refusal when Twilio has one: 21610 opted-out recipient, 63016 outside WhatsApp's window, 21910 sender and recipient of different channels.
 """
 
 
@@ -50,7 +50,7 @@ class Data(BaseModel):
     """
     errorCode: ErrorCode | None
     """
-    Twilio's error code (30003 unreachable handset, 21610 unsubscribed recipient, ...), kept once reported.
+    Twilio's error code (30003 unreachable handset, 21610 unsubscribed recipient, ...), kept once reported. A refused command carries Twilio's code for the same refusal when Twilio has one: 21610 opted-out recipient, 63016 outside WhatsApp's window, 21910 sender and recipient of different channels.
     """
     reason: str
     """
