@@ -31,6 +31,7 @@ from tests.unit.test_sender import (  # noqa: F401 (fixtures)
     sleeps,
     status_events,
     twilio,
+    wire,
 )
 from twilio_inbound.message import StorageOptions, build_record, check_parameters, group_pairs
 from twilio_inbound.messages_table import MessageStore
@@ -255,3 +256,34 @@ def test_a_command_across_channels_is_refused_before_twilio_is_called(
     assert (outcome.kind, outcome.error_code) == ("refused", 21910), outcome
     assert "not of the same channel" in outcome.reason
     assert creates(twilio) == []
+
+
+def test_a_templates_body_is_stored_when_its_first_callback_came_before_twilios_answer_was_recorded(
+    *, stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry, template: str
+) -> None:
+    # GIVEN a sender that records Twilio's answer only once the message's callbacks reached /status (they can come
+    # first: Twilio posts them as it sends), so the status route stores the message from the command alone
+    client = stack.session.client("dynamodb")
+    sends_table = stack.physical["SendsTable"]["Ref"]
+
+    def after_the_callbacks(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == sends_table and ":created" in json.dumps(params, default=str):
+            twilio.wait_for(lambda: any(len(twilio.callbacks(sid)) == 3 for sid in twilio.store.messages))
+
+    client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", after_the_callbacks)
+    sender = wire(stack, twilio.base_url, gateway, [], client=client)
+    # WHEN a template goes to a WhatsApp customer
+    variables = {"1": "Monday", "2": "3pm"}
+    outcome = sender.handle(
+        json.dumps({"idempotencyKey": "k", "to": CUSTOMER, "from": WHATSAPP, "contentSid": template,
+                    "contentVariables": variables}),
+        "m1",
+    )  # fmt: skip
+    # THEN the thread holds the body the customer saw (Twilio rendered it; only its answer says so)
+    assert outcome.kind == "sent"
+    (stored,) = conversation(stack, f"{WHATSAPP}|{CUSTOMER}")
+    assert (stored["body"], stored["contentSid"], stored["status"]) == (
+        "Your appointment is on Monday at 3pm.",
+        template,
+        "delivered",
+    )

@@ -65,7 +65,9 @@ class OutboundStore:
     # ---- the message's own fields
     def put_sent(self, record: OutboundRecord) -> None:
         """Stores what was sent. After a callback that created the item first, adds the message's fields to it
-        (never a From the callback knew and the record does not); an item that has them already is left as it is."""
+        (never a From the callback knew and the record does not); an item that has them already is left as it is,
+        but for an empty body a body fills: a template's, which only Twilio's answer carries, when the callback
+        stored the message from the command alone."""
         values: dict[str, Any] = {**record, "lastChange": "message"}
         expiry = expires_at(record["receivedAt"], self._retention_days)
         if expiry is not None:
@@ -80,10 +82,15 @@ class OutboundStore:
                 TableName=self._table_name,
                 Key=to_item({"messageSid": record["messageSid"]}),
                 UpdateExpression="SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(fields))),
-                ConditionExpression="direction = :outbound AND attribute_not_exists(body)",
+                ConditionExpression="direction = :outbound AND "
+                + ("(attribute_not_exists(body) OR body = :empty)" if record["body"] else "attribute_not_exists(body)"),
                 ExpressionAttributeNames={f"#f{index}": name for index, (name, _) in enumerate(fields)},
                 ExpressionAttributeValues=to_item(
-                    {**{f":v{index}": value for index, (_, value) in enumerate(fields)}, ":outbound": OUTBOUND}
+                    {
+                        **{f":v{index}": value for index, (_, value) in enumerate(fields)},
+                        ":outbound": OUTBOUND,
+                        **({":empty": ""} if record["body"] else {}),
+                    }
                 ),
             )
         except self._client.exceptions.ConditionalCheckFailedException:
