@@ -40,9 +40,19 @@ class Target:
         return self.outputs[key]
 
 
+def _local_outputs() -> Path:
+    """$TWILIO_INBOUND_OUTPUTS, else the running local stack's outputs file in this folder or the nearest parent
+    that has one (as git finds .git: a command works from any folder of the checkout)."""
+    if os.environ.get("TWILIO_INBOUND_OUTPUTS"):
+        return Path(os.environ["TWILIO_INBOUND_OUTPUTS"])
+    here = Path.cwd()
+    found = (folder / LOCAL_OUTPUTS for folder in (here, *here.parents))
+    return next((path for path in found if path.is_file()), LOCAL_OUTPUTS)
+
+
 def resolve(stack_name: str | None, outputs_file: Path | None = None) -> Target:
     """A deployed stack's Outputs (CloudFormation, your AWS credentials), else the local stack's outputs file."""
-    outputs_file = outputs_file or Path(os.environ.get("TWILIO_INBOUND_OUTPUTS") or LOCAL_OUTPUTS)
+    outputs_file = outputs_file or _local_outputs()
     if stack_name:
         session = boto3.session.Session()
         try:

@@ -336,3 +336,26 @@ def test_cli_manages_numbers(
     assert registry.get(SUPPORT) is None
     assert run_cli(capsys, "numbers", "remove", SUPPORT)[0] == 2
     assert run_cli(capsys, "numbers", "update", SUPPORT, "--name", "x")[0] == 2
+
+
+def test_the_cli_finds_the_running_local_stack_from_any_folder_of_the_checkout(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twilio_inbound_cli.target import Target
+
+    # GIVEN make local's outputs file in the checkout, and a developer in one of its folders (docs/, say)
+    outputs = {**stack.outputs(), "Region": "us-east-1", "EmulatorEndpoint": ""}
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "stack-outputs.json").write_text(json.dumps(outputs))
+    (tmp_path / "docs" / "guides").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "docs" / "guides")
+    monkeypatch.delenv("TWILIO_INBOUND_OUTPUTS", raising=False)
+    monkeypatch.setattr(Target, "client", lambda self, service: stack.session.client(service))
+    # WHEN they run a command with no --stack-name: it talks to the running local stack
+    assert run_cli(capsys, "numbers", "add", SUPPORT, "--name", "support-line")[0] == 0
+    assert NumberRegistry(stack.session.client("dynamodb"), stack.physical["NumbersTable"]["Ref"]).get(SUPPORT)
+    # AND outside any checkout it says no local stack is running
+    monkeypatch.chdir(tmp_path.parent)
+    with pytest.raises(SystemExit) as exited:
+        run_cli(capsys, "numbers", "list")
+    assert "no local stack is running" in str(exited.value.code)
