@@ -8,7 +8,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from twilio_inbound_cli.signing import TEST_ACCOUNT_SID, encode_form, inbound_form, signed_headers, signing_token
+from twilio_inbound_cli.signing import (
+    TEST_ACCOUNT_SID,
+    encode_form,
+    inbound_form,
+    new_message_sid,
+    signed_headers,
+    signing_token,
+)
 from twilio_inbound_cli.target import NoStack, resolve
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000/sms"
@@ -82,6 +89,19 @@ def _standin_admin_url(stack_name: str | None) -> str:
         raise NoStack(f"--seed-media needs `make local` with its Twilio API stand-in ({error})") from error
 
 
+def _local_standin_admin_url(args: argparse.Namespace) -> str:
+    """The running local stack's Twilio stand-in (admin API), when the message goes to that stack's webhook signed
+    with its own token; else "". There the stand-in holds each message as Twilio holds what it delivers: a WhatsApp
+    customer's window is open at Twilio too, and reconcile finds the message. A request signed with --token (a
+    forgery, say) is not one Twilio would hold."""
+    if args.url or args.stack_name or args.token:
+        return ""
+    try:
+        return resolve(None).outputs.get("TwilioStandInAdminUrl", "")
+    except NoStack:
+        return ""
+
+
 def _run(args: argparse.Namespace) -> int:
     url = args.url
     if not url:
@@ -95,14 +115,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.whatsapp:
         sender, to = f"whatsapp:{sender}", f"whatsapp:{to}"
     media, message_sid = list(args.media), args.message_sid
-    if args.seed_media:
+    held_by = _local_standin_admin_url(args)
+    if args.seed_media or held_by:
         message_sid, seeded = seed_standin_message(
-            _standin_admin_url(args.stack_name),
+            held_by or _standin_admin_url(args.stack_name),
             sender=sender,
             to=to,
             body=args.body,
             media=args.seed_media,
-            message_sid=message_sid,
+            message_sid=message_sid or new_message_sid(bool(media or args.seed_media)),
         )
         media += seeded
     pairs = inbound_form(

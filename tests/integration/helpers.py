@@ -63,12 +63,13 @@ def stored(stack: LocalStack, message_sid: str) -> dict[str, Any] | None:
     return item.get("Item")
 
 
-def admin(stack: LocalStack, path: str, body: dict[str, Any]) -> Any:
-    """The Twilio stand-in's admin API (seeding what Twilio would hold, delivering what a customer sends)."""
+def admin(stack: LocalStack, path: str, body: dict[str, Any] | None = None) -> Any:
+    """The Twilio stand-in's admin API (seeding what Twilio would hold, delivering what a customer sends): a POST
+    of `body`, or a GET without one."""
     request = urllib.request.Request(  # noqa: S310 (the local stand-in's loopback URL)
         f"{stack.outputs['TwilioStandInAdminUrl'].rstrip('/')}/{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310

@@ -96,6 +96,18 @@ def test_the_template_make_local_prints_can_be_sent_at_once(stack: LocalStack) -
     assert sent["body"] == "Your appointment is on 12/3 at 10am. Reply C to confirm."
 
 
+def test_a_whatsapp_message_make_send_posts_is_held_by_twilio_and_answered_in_its_window(stack: LocalStack) -> None:
+    # GIVEN a WhatsApp customer's message posted with `twilio-inbound send` (make send), not through the console
+    code, lines = run_cli(stack, "send", "--whatsapp", "--from", "+14155550144", "--body", "Is the shop open?")
+    assert code == 0, lines
+    received = lines[0].split()[-1]
+    # THEN Twilio (the stand-in) holds it, as it holds every message it delivers
+    assert admin(stack, f"messages/{received}")["direction"] == "inbound"
+    # AND a free-form answer inside the customer's window is delivered (not failed by Twilio with 63016)
+    code, answer = sms(stack, "--in-reply-to", received, "--body", "Until 6pm!", "--wait", "30")
+    assert (code, answer[-1]["status"]) == (0, "delivered"), answer
+
+
 def test_a_username_sender_is_answered_in_their_thread(stack: LocalStack) -> None:
     received = texted(stack, USER_ID, WHATSAPP, "hola")
     wait_until(lambda: conversation(stack, WHATSAPP, USER_ID))
