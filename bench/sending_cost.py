@@ -60,6 +60,7 @@ CALLBACKS: dict[int, tuple[str, ...]] = {
 USUAL_CALLBACKS = 3
 INTERMEDIATE = ("sending", "sent")  # statuses before the outcome (delivered, undelivered, failed, read)
 TARGET = 6.00  # $ per million messages sent up to the topic, HTTP API, the usual three callbacks
+OUTBOUND_ITEM = "outbound item, with its first status (the create call's answer)"
 READ_UNITS_CONSISTENT = 1.0  # a consistent read of an item up to 4 KB (or of none)
 
 
@@ -154,12 +155,11 @@ def _written(session: Any, stack: Any) -> SentItems:
         report = StatusReport(sid, name, at, None, account, ours, theirs, "", command.idempotency_key)
         return lambda: outbound.record_status(report)
 
-    first_status = "its first status (the create call's answer)"
+    first = StatusReport(sid, "queued", at, None, account, ours, theirs, "", command.idempotency_key)
     sender = [
         write("intent claimed", sends_table, intent_key, lambda: intents.claim(intent)),
         write("intent sent", sends_table, intent_key, lambda: intents.sent(command.idempotency_key, created)),
-        write("outbound item", messages_table, message_key, lambda: outbound.put_sent(record)),
-        write(first_status, messages_table, message_key, status("queued"), publishes=True),
+        write(OUTBOUND_ITEM, messages_table, message_key, lambda: outbound.put_sent(record, first), publishes=True),
     ]
     callbacks = {
         name: write(f"callback {name}", messages_table, message_key, status(name), publishes=True)
@@ -229,7 +229,6 @@ class Options:
 
     http_api: bool = True  # /status behind the HTTP API (False: its function URL)
     commands_per_invocation: int = COMMANDS_PER_INVOCATION
-    first_status_in_put: bool = False  # the sender's item carries the create call's status: one write, not two
     intermediate_callbacks: bool = True  # sending/sent written and published (False: answered, not recorded)
     outbound_in_by_number: bool = True  # the outbound item's entry under the recipient's number (ByNumber)
 
@@ -255,11 +254,8 @@ def message_dollars(
         write for write in called if options.intermediate_callbacks or write.what.split()[-1] not in INTERMEDIATE
     ]
     sender = list(items.sender)
-    if options.first_status_in_put:  # the outbound item's put carries it: its units and stream record go
-        sender = [write for write in sender if write is not items.sender[-1]]
-        sender[-1] = replace(sender[-1], publishes=True)
     if not options.outbound_in_by_number:
-        sender = [replace(write, units=write.units - 1) if write.what == "outbound item" else write for write in sender]
+        sender = [replace(write, units=write.units - 1) if write.what == OUTBOUND_ITEM else write for write in sender]
     writes = [*sender, *recorded]
     records = sum(write.stream_record for write in writes)
     events = sum(write.publishes for write in writes)
@@ -296,11 +292,10 @@ def levers(items: SentItems, work: SendingWork) -> tuple[float, list[Lever]]:
     choices = [
         ("/status on its function URL (WebhookEndpoint=FunctionUrl)", "", Options(http_api=False)),
         ("commands batched 10 an invocation (a busy queue)", "", Options(commands_per_invocation=10)),
-        ("the create call's status in the outbound item's put", "", Options(first_status_in_put=True)),
         ("outbound items kept out of ByNumber", no_replies, Options(outbound_in_by_number=False)),
         ("sending/sent answered, not recorded or published", no_early_events, Options(intermediate_callbacks=False)),
-        ("all but the function URL", "as above", Options(True, 10, True, False, False)),
-        ("all", "as above", Options(False, 10, True, False, False)),
+        ("all but the function URL", "as above", Options(True, 10, False, False)),
+        ("all", "as above", Options(False, 10, False, False)),
     ]
     found = []
     for name, change, options in choices:

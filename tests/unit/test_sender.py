@@ -183,6 +183,29 @@ def test_a_reply_goes_back_where_the_message_came_from_and_its_statuses_come_bac
     assert {event["data"]["idempotencyKey"] for event in events} == {"reply-1"}
 
 
+def test_a_sent_message_is_stored_with_its_first_status_in_one_write(
+    stack: Stack, twilio: TwilioStandIn, registry: NumberRegistry, status_events: Any
+) -> None:
+    # GIVEN a sender whose DynamoDB writes are counted (Twilio's callbacks go nowhere: only the sender writes)
+    client = stack.session.client("dynamodb")
+    messages_table = stack.physical["MessagesTable"]["Ref"]
+    writes: list[str] = []
+    client.meta.events.register(
+        "before-parameter-build.dynamodb",
+        lambda params, model, **_: writes.append(model.name) if params.get("TableName") == messages_table else None,
+    )
+    sender = wire(stack, twilio.base_url, "http://127.0.0.1:9", [], client=client)
+    # WHEN it sends a message
+    outcome = sender.handle(command(to=CUSTOMER, **{"from": NUMBER}), "m1")
+    # THEN the message and the create call's status are one write (a unit of cost per message: bench.sending_cost)
+    assert outcome.kind == "sent"
+    assert [name for name in writes if name != "Query"] == ["PutItem"]
+    item = MessageStore(client, messages_table, "").get(outcome.message_sid) or {}
+    assert (item["body"], item["status"], item["statusesSeen"]) == ("Your order shipped.", "queued", ["queued"])
+    # AND subscribers hear that status once, as before
+    assert [event["data"]["status"] for event in status_events()] == ["queued"]
+
+
 def test_a_whatsapp_message_is_answered_on_whatsapp(
     stack: Stack, ingest: Invoke, sender: Sender, twilio: TwilioStandIn
 ) -> None:

@@ -37,13 +37,15 @@ def items() -> SentItems:
 def test_every_write_of_a_message_sent_is_one_unit_but_the_new_outbound_item(items: SentItems) -> None:
     # GIVEN a reply sent with every feature on, written by the sender's and the status route's own stores
     units = {write.what: write.units for write in items.sender}
-    # THEN the intent and every status are one unit each, the new outbound item one plus one per index it enters
+    # THEN the intent and every status are one unit each, the new outbound item (with the create call's status: one
+    # write, not two) one plus one per index it enters; it is streamed, and its status published
     assert units == {
         "intent claimed": 1,
         "intent sent": 1,
-        "outbound item": 3,
-        "its first status (the create call's answer)": 1,
+        "outbound item, with its first status (the create call's answer)": 3,
     }
+    assert items.sender[-1].publishes
+    assert items.sender[-1].stream_record
     assert all(write.item_bytes < 1024 for write in [*items.sender, *items.callbacks.values()])
     assert {name: write.units for name, write in items.callbacks.items()} == dict.fromkeys(
         ["sending", "sent", "delivered", "read", "repeat"], 1

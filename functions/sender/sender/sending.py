@@ -295,19 +295,18 @@ class Sender:
         (a no-op when it is stored already: a redelivery, or a status callback came first)."""
         if intent.draft is None or intent.created is None:
             return  # an intent written before drafts were kept: its message was stored by the delivery that sent it
-        self.outbound.put_sent(outbound_record(intent.draft, intent.created))
-        self.outbound.record_status(
-            StatusReport(
-                message_sid=intent.created.message_sid,
-                status=intent.created.status,
-                at=intent.created.at,
-                account_sid=intent.draft["accountSid"],
-                sender=intent.created.sender or intent.draft["from"],
-                to=intent.draft["to"],
-                messaging_service_sid=intent.draft["messagingServiceSid"],
-                idempotency_key=intent.key,
-            )
+        first = StatusReport(
+            message_sid=intent.created.message_sid,
+            status=intent.created.status,
+            at=intent.created.at,
+            account_sid=intent.draft["accountSid"],
+            sender=intent.created.sender or intent.draft["from"],
+            to=intent.draft["to"],
+            messaging_service_sid=intent.draft["messagingServiceSid"],
+            idempotency_key=intent.key,
         )
+        if not self.outbound.put_sent(outbound_record(intent.draft, intent.created), first):
+            self.outbound.record_status(first)  # a callback created the item first: the status goes by its rank
 
     # ---- outcomes without a message
     def _intent(

@@ -18,6 +18,7 @@ first: a callback can arrive before the create call's answer is stored.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -63,21 +64,23 @@ class OutboundStore:
         return True
 
     # ---- the message's own fields
-    def put_sent(self, record: OutboundRecord) -> None:
+    def put_sent(self, record: OutboundRecord, first: StatusReport | None = None) -> bool:
         """Stores what was sent. After a callback that created the item first, adds the message's fields to it
         (never a From the callback knew and the record does not); an item that has them already is left as it is,
         but for an empty body a body fills: a template's, which only Twilio's answer carries, when the callback
-        stored the message from the command alone."""
+        stored the message from the command alone. `first`, the create call's answer: a new item carries it as its
+        first status (one write, not two). True when it did; else the caller records `first` (record_status)."""
         values: dict[str, Any] = {**record, "lastChange": "message"}
         expiry = expires_at(record["receivedAt"], self._retention_days)
         if expiry is not None:
             values["expiresAt"] = expiry
-        if self._put_new(values):
-            return
+        if self._put_new({**values, **(_status_fields(first) if first else {})}):
+            return first is not None
         # An empty From or service is what the sender did not know yet, never news to the callback's item.
         unknown = {name for name, value in values.items() if value == "" and name != "body"}
         fields = [(name, value) for name, value in values.items() if name != "messageSid" and name not in unknown]
-        try:
+        # Fails when stored with its fields already (by the sender, a redelivery, or a callback naming the command).
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             self._client.update_item(
                 TableName=self._table_name,
                 Key=to_item({"messageSid": record["messageSid"]}),
@@ -93,8 +96,7 @@ class OutboundStore:
                     }
                 ),
             )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return  # stored with its fields already (by the sender, a redelivery, or a callback naming the command)
+        return False
 
     # ---- each reported status
     def record_status(self, report: StatusReport, *, create: bool = True) -> StatusOutcome:
@@ -198,17 +200,25 @@ class OutboundStore:
             "channel": channel_of(report.sender, report.to, 0),
             "receivedAt": report.at,
             "idempotencyKey": report.idempotency_key,
-            history_attribute(report.status): report.at,
-            "statusesSeen": {report.status},
-            "lastChange": "status" if report.rank > 0 else "history",
+            **_status_fields(report),
         }
         if report.sender:
             item["conversation"] = conversation_key(report.sender, report.to)
-        if report.rank > 0:
-            item.update({"status": report.status, "statusRank": report.rank, "statusAt": report.at})
-        if report.error_code is not None:
-            item["errorCode"] = report.error_code
         expiry = expires_at(report.at, self._retention_days)
         if expiry is not None:
             item["expiresAt"] = expiry
         return item
+
+
+def _status_fields(report: StatusReport) -> dict[str, Any]:
+    """A new item's fields for its first status: current when it ranks (else in the history only)."""
+    fields: dict[str, Any] = {
+        history_attribute(report.status): report.at,
+        "statusesSeen": {report.status},
+        "lastChange": "status" if report.rank > 0 else "history",
+    }
+    if report.rank > 0:
+        fields.update({"status": report.status, "statusRank": report.rank, "statusAt": report.at})
+    if report.error_code is not None:
+        fields["errorCode"] = report.error_code
+    return fields
