@@ -105,7 +105,8 @@ class Engine:
         )
 
     def _progress(self, message_sid: str, outcome: Outcome) -> None:
-        self.send_status_callback(message_sid)  # the status create answered with
+        """The statuses after the initial one, each with its callback (the initial status has none: Twilio's guide
+        "Outbound Message Status in Status Callbacks"; create's answer carries it)."""
         if self.store.messages[message_sid].status == "accepted":
             self.set_status(message_sid, "queued")
         for status in outcome.statuses:

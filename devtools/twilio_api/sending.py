@@ -65,9 +65,12 @@ class Outcome:
     error_code: int | None = None
 
 
-DELIVERED = Outcome(("sent", "delivered"))
+# After create, each change of status has its callback, the initial one (queued; accepted through a Messaging
+# Service) none: Twilio's guide "Outbound Message Status in Status Callbacks". An SMS then goes sending, sent and
+# delivered: the usual three callbacks.
+DELIVERED = Outcome(("sending", "sent", "delivered"))
 DEFAULT_OUTCOMES = {
-    UNDELIVERED_TO: Outcome(("sent", "undelivered"), 30003),
+    UNDELIVERED_TO: Outcome(("sending", "sent", "undelivered"), 30003),
     FAILED_TO: Outcome(("failed",), 30008),
 }
 

@@ -50,7 +50,7 @@ def test_a_template_is_rendered_with_its_variables_and_defaults(
     )
     # THEN Twilio's message carries the rendered body and is delivered
     assert message.body == "Your appointment is on Monday."
-    assert statuses(twilio, message.sid, 3) == [("queued", None), ("sent", None), ("delivered", None)]
+    assert statuses(twilio, message.sid, 3) == [("sending", None), ("sent", None), ("delivered", None)]
     assert twilio.violations == []
 
 
@@ -99,7 +99,7 @@ def test_free_form_whatsapp_outside_the_window_fails_with_63016(
     late = client.messages.create(to=old, from_=WHATSAPP, body="Hello again", status_callback=callback)
     timely = client.messages.create(to=recent, from_=WHATSAPP, body="Hello", status_callback=callback)
     # THEN the one outside the window fails with 63016, the other is delivered; SMS has no window
-    assert statuses(twilio, late.sid, 2) == [("queued", None), ("failed", "63016")]
+    assert statuses(twilio, late.sid, 1) == [("failed", "63016")]
     assert statuses(twilio, timely.sid, 3)[-1] == ("delivered", None)
     assert client.messages(late.sid).fetch().error_code == 63016
     sms = client.messages.create(to="+14155550103", from_=NUMBER, body="hi", status_callback=callback)
@@ -136,9 +136,9 @@ def test_a_twiml_message_is_sent_with_its_own_status_callbacks(
     # THEN it creates the reply from our number to the sender, and posts its statuses to the resolved URL, signed
     (reply,) = [m for m in twilio.store.messages.values() if m.direction == "outbound-reply"]
     assert (reply.from_, reply.to, reply.body) == (NUMBER, "+14155550100", "Thanks & welcome")
-    twilio.wait_for(lambda: len(receiver.received) == 4)  # the webhook, then queued, sent, delivered
+    twilio.wait_for(lambda: len(receiver.received) == 4)  # the webhook, then sending, sent, delivered
     callbacks = receiver.received[1:]
-    assert [c.param("MessageStatus") for c in callbacks] == ["queued", "sent", "delivered"]
+    assert [c.param("MessageStatus") for c in callbacks] == ["sending", "sent", "delivered"]
     url = f"{receiver.url}/status?replyTo=SMabc"
     for callback in callbacks:
         assert callback.path == "/status?replyTo=SMabc"

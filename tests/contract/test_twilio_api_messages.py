@@ -33,13 +33,14 @@ def number(twilio: TwilioStandIn, account: Account) -> str:
     return NUMBER
 
 
-def test_created_message_reports_queued_sent_delivered_with_signed_callbacks(
+def test_created_message_reports_queued_then_each_change_with_signed_callbacks(
     twilio: TwilioStandIn, account: Account, client: Any, number: str, receiver: Receiver
 ) -> None:
     # WHEN the SDK sends a message with a StatusCallback
     url = f"{receiver.url}/status?tenant=a"
     message = client.messages.create(to=CUSTOMER, from_=number, body="Your order shipped", status_callback=url)
-    # THEN create answers queued, and callbacks follow in Twilio's order, each signed with the account's token
+    # THEN create answers queued, and a callback follows each change after it, in Twilio's order, each signed with
+    # the account's token: none for the initial status (Twilio's guide "Outbound Message Status in Status Callbacks")
     assert (message.status, message.direction, message.from_, message.num_segments) == (
         "queued",
         "outbound-api",
@@ -47,7 +48,7 @@ def test_created_message_reports_queued_sent_delivered_with_signed_callbacks(
         "1",
     )
     twilio.wait_for(lambda: len(receiver.received) == 3)
-    assert [r.param("MessageStatus") for r in receiver.received] == ["queued", "sent", "delivered"]
+    assert [r.param("MessageStatus") for r in receiver.received] == ["sending", "sent", "delivered"]
     for request in receiver.received:
         assert request.path == "/status?tenant=a"
         assert signed_by(account, url, dict(request.form), request.headers.get("x-twilio-signature"))
@@ -71,7 +72,7 @@ def test_created_message_reports_queued_sent_delivered_with_signed_callbacks(
 
 @pytest.mark.parametrize(
     ("to", "statuses", "code"),
-    [(UNDELIVERED_TO, ["queued", "sent", "undelivered"], 30003), (FAILED_TO, ["queued", "failed"], 30008)],
+    [(UNDELIVERED_TO, ["sending", "sent", "undelivered"], 30003), (FAILED_TO, ["failed"], 30008)],
 )
 def test_a_message_the_carrier_cannot_deliver_ends_with_an_error_code(
     twilio: TwilioStandIn, client: Any, number: str, *, receiver: Receiver, to: str, statuses: list[str], code: int
@@ -151,8 +152,10 @@ def test_a_messaging_service_accepts_then_picks_its_number(
     service = twilio.add_service(account.sid, number_sids=[number.sid], status_callback=f"{receiver.url}/svc")
     message = client.messages.create(to=CUSTOMER, messaging_service_sid=service.sid, body="hi")
     assert (message.status, message.from_, message.messaging_service_sid) == ("accepted", None, service.sid)
-    twilio.wait_for(lambda: len(receiver.received) == 4)  # the service's StatusCallback, as none was given
-    assert [r.param("MessageStatus") for r in receiver.received] == ["accepted", "queued", "sent", "delivered"]
+    # the service's StatusCallback, as none was given; none for the initial accepted, then queued as the number is
+    # picked, and the rest
+    twilio.wait_for(lambda: len(receiver.received) == 4)
+    assert [r.param("MessageStatus") for r in receiver.received] == ["queued", "sending", "sent", "delivered"]
     assert {r.param("MessagingServiceSid") for r in receiver.received} == {service.sid}
     assert client.messages(message.sid).fetch().from_ == NUMBER
 
@@ -189,13 +192,9 @@ def test_set_outcome_and_a_failing_callback_endpoint_are_recorded(
     twilio.set_outcome("+14155550123", ["sent", "undelivered"], 30007)
     receiver.status = 500
     message = client.messages.create(to="+14155550123", from_=number, body="hi", status_callback=receiver.url)
-    twilio.wait_for(lambda: len(twilio.callbacks(message.sid)) == 3)
+    twilio.wait_for(lambda: len(twilio.callbacks(message.sid)) == 2)
     records = twilio.callbacks(message.sid)
-    assert [(r.param("MessageStatus"), r.status) for r in records] == [
-        ("queued", 500),
-        ("sent", 500),
-        ("undelivered", 500),
-    ]
+    assert [(r.param("MessageStatus"), r.status) for r in records] == [("sent", 500), ("undelivered", 500)]
     assert records[-1].param("ErrorCode") == "30007"  # Twilio does not retry a failed status callback
 
 

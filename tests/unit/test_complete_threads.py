@@ -112,7 +112,7 @@ def test_an_auto_reply_and_a_keyword_reply_are_in_the_thread_with_their_status(
     assert [
         (e["data"]["inReplyTo"], e["data"]["status"]) for e in events if e["data"]["messageSid"] == sent[0].sid
     ] == [
-        (question, "queued"),
+        (question, "sending"),
         (question, "sent"),
         (question, "delivered"),
     ]
