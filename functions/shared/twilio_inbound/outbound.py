@@ -62,7 +62,7 @@ ACROSS_CHANNELS = 21910
 
 def check_same_channel(sender: str, to: str) -> None:
     """Refused when `sender` and `to` are of different channels where Twilio sends only within one."""
-    channels = [address.partition(":")[0].lower() if ":" in address else "sms" for address in (sender, to)]
+    channels = [channel_of(address, "", 0) for address in (sender, to)]  # its scheme, else sms
     if channels[0] != channels[1] and PAIRED_CHANNELS.intersection(channels):
         raise Refused(
             f"from {sender} ({channels[0]}) and to {to} ({channels[1]}) are not of the same channel: name a "
