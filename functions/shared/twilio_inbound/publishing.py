@@ -8,6 +8,7 @@ On the bus, `source` is the stack's, `detail-type` the event's type and `detail`
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -101,7 +102,7 @@ class Publisher(Protocol):
         ...
 
 
-class _RetryingPublisher:
+class _RetryingPublisher(ABC):
     """One batch call, then the refused entries alone, a bounded number of times."""
 
     def __init__(self, sleep: Callable[[float], None]) -> None:
@@ -125,9 +126,9 @@ class _RetryingPublisher:
                 break
         return given_up + pending
 
+    @abstractmethod
     def _publish_once(self, batch: Sequence[Outgoing]) -> list[tuple[Outgoing, bool]]:
         """One call: the refused entries, each with whether it was refused for good."""
-        raise NotImplementedError
 
 
 class TopicPublisher(_RetryingPublisher):
