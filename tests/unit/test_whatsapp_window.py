@@ -259,7 +259,7 @@ def test_a_command_across_channels_is_refused_before_twilio_is_called(
 
 
 def test_a_templates_body_is_stored_when_its_first_callback_came_before_twilios_answer_was_recorded(
-    *, stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry, template: str
+    *, stack: Stack, twilio: TwilioStandIn, gateway: str, registry: NumberRegistry, template: str, status_events: Any
 ) -> None:
     # GIVEN a sender that records Twilio's answer only once the message's callbacks reached /status (they can come
     # first: Twilio posts them as it sends), so the status route stores the message from the command alone
@@ -287,3 +287,5 @@ def test_a_templates_body_is_stored_when_its_first_callback_came_before_twilios_
         template,
         "delivered",
     )
+    # AND subscribers heard the status Twilio created it with first (no callback reports it), then each callback's
+    assert [event["data"]["status"] for event in status_events()] == ["queued", "sending", "sent", "delivered"]

@@ -25,7 +25,7 @@ an AWS error; the handler maps each to an answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +131,10 @@ class StatusCallbacks:
 
     def _store(self, draft: OutboundDraft, report: StatusReport, at: str = "") -> None:
         """The message, from what was decided before Twilio sent it, handed to Twilio `at`. Unless known, the
-        callback's time is the nearest after Twilio's answer, which said when."""
+        callback's time is the nearest after Twilio's answer, which said when. It is stored with the status Twilio
+        created it with (queued, or accepted when a Messaging Service picks the number), which no callback reports
+        (Twilio's guide "Outbound Message Status in Status Callbacks"), so that subscribers hear it first whichever
+        came first, this callback or the sender's record of Twilio's answer."""
         created = Created(report.message_sid, report.status, report.sender, report.num_segments, at or report.at)
-        self.store.put_sent(outbound_record(draft, created))
+        initial = replace(report, status="queued" if draft["from"] else "accepted", at=created.at, error_code=None)
+        self.store.put_sent(outbound_record(draft, created), initial)
