@@ -76,6 +76,36 @@ def eventually(find: Callable[[], T | None], what: str, browser: WebDriver, time
     raise AssertionError(f"never saw {what} at {browser.current_url}; the page said:\n{said}")
 
 
+def texts(browser: WebDriver, css: str) -> Callable[[], list[str]]:
+    """The matching elements' texts, read in one step: a part the live page swaps meanwhile is read again."""
+    return lambda: [element.text for element in browser.find_elements(By.CSS_SELECTOR, css)]
+
+
+def open_first(browser: WebDriver, css: str, what: str) -> None:
+    """Clicks the first link of the first element matching `css`, found and clicked in one step (see `texts`)."""
+
+    def opened() -> bool:
+        found = browser.find_elements(By.CSS_SELECTOR, css)
+        if found:
+            found[0].find_element(By.TAG_NAME, "a").click()
+        return bool(found)
+
+    eventually(opened, what, browser)
+
+
+def open_flow_of_mine(browser: WebDriver, *needles: str) -> None:
+    """Opens the flow of the person's message whose bubble says every needle, found and clicked in one step."""
+
+    def opened() -> bool:
+        mine = browser.find_elements(By.CSS_SELECTOR, "#chat > li.mine")
+        found = [item for item in mine if all(needle in item.text for needle in needles)]
+        if found:
+            found[0].find_element(By.PARTIAL_LINK_TEXT, "flow").click()
+        return bool(found)
+
+    eventually(opened, f"the message saying {needles}, and its flow", browser)
+
+
 def text_of(browser: WebDriver, element_id: str, *needles: str) -> Callable[[], str | None]:
     """The element's text once it contains every needle."""
 
@@ -133,8 +163,8 @@ def test_a_number_registered_from_the_page_is_listed_and_answers(console: str, b
     field(browser, "Auto-reply").send_keys(TWIML_REPLY)
     button(browser, "Save number").click()
     # THEN the registry lists it, without a reload
-    rows = eventually(lambda: browser.find_elements(By.CSS_SELECTOR, "#number-table tbody tr"), "the number", browser)
-    cells = [cell.text for cell in rows[0].find_elements(By.CSS_SELECTOR, "th, td")]
+    first_row = "#number-table tbody tr:first-child"
+    cells = eventually(texts(browser, f"{first_row} th, {first_row} td"), "the number", browser)
     assert cells[:5] == [NUMBER, "front-desk", "on", "", TWIML_REPLY]
     assert browser.find_element(By.ID, "notice").text == f"Saved {NUMBER} (on)"
     assert browser.execute_script("return window.notReloaded") is True
@@ -176,9 +206,7 @@ def test_texting_the_number_shows_the_reply_and_the_delivered_status(console: st
 
 def test_a_message_flow_shows_its_answer_record_events_subscribers_and_reply(console: str, browser: WebDriver) -> None:
     # WHEN the person opens the message they sent
-    chat = browser.find_element(By.ID, "chat")
-    mine = next(item for item in chat.find_elements(By.CSS_SELECTOR, "li.mine") if "Where is my order?" in item.text)
-    mine.find_element(By.PARTIAL_LINK_TEXT, "flow").click()
+    open_flow_of_mine(browser, "Where is my order?")
     # THEN its flow shows the webhook's answer, the stored record decoded, the event and who received it
     steps = eventually(lambda: browser.find_element(By.ID, "steps").text, "the steps", browser)
     assert f"webhook answered 200, reply: {TWIML_REPLY}" in steps
@@ -217,18 +245,10 @@ def test_answering_from_a_flow_sends_to_the_phone(console: str, browser: WebDriv
 
 def test_a_picture_is_archived_and_shown_from_the_bucket(console: str, browser: WebDriver) -> None:
     text_the_number(browser, "A photo of the parcel", sample_picture=True)
-    mms = eventually(
-        lambda: [item for item in browser.find_elements(By.CSS_SELECTOR, "#chat > li.mine") if "parcel" in item.text],
-        "the MMS",
-        browser,
-    )
-    assert "Picture attached (image/png)" in mms[0].text
-    mms[0].find_element(By.PARTIAL_LINK_TEXT, "flow").click()
-    thumbnail = eventually(
-        lambda: browser.find_elements(By.CSS_SELECTOR, "#flow-media img"), "the archived picture", browser
-    )[0]
-    eventually(lambda: browser.execute_script("return arguments[0].naturalWidth", thumbnail), "it loaded", browser)
-    assert browser.execute_script("return arguments[0].naturalWidth", thumbnail) == 320  # the picture itself
+    open_flow_of_mine(browser, "parcel", "Picture attached (image/png)")
+    # the archived picture, looked up afresh each time (the live page may re-render it), once it has loaded
+    width = "const picture = document.querySelector('#flow-media img'); return picture && picture.naturalWidth"
+    assert eventually(lambda: browser.execute_script(width), "the archived picture, loaded", browser) == 320
     assert "media.archived: 1 of 1 archived" in browser.find_element(By.ID, "steps").text
     browser.back()
 
@@ -264,9 +284,9 @@ def test_a_forged_request_is_listed_as_refused_with_its_reason(
     form = inbound_form(body="let me in", to=NUMBER)
     assert post_signed(stack.url, form, "not-the-token")[0] == 403
     sid = dict(form)["MessageSid"]
-    row = eventually(lambda: browser.find_elements(By.ID, f"flow-{sid}"), "the refused request", browser)[0]
-    assert "refused 403" in row.text
-    row.find_element(By.TAG_NAME, "a").click()
+    (row,) = eventually(texts(browser, f"#flow-{sid}"), "the refused request", browser)
+    assert "refused 403" in row
+    open_first(browser, f"#flow-{sid}", "the refused request's flow")
     steps = eventually(lambda: browser.find_element(By.ID, "steps").text, "the steps", browser)
     assert "webhook answered 403: refused, invalid signature" in steps
     assert "Not stored" in browser.find_element(By.ID, "flow-record").text
@@ -277,11 +297,9 @@ def test_a_stop_shows_in_the_opt_outs_and_the_refused_reply_says_why(
 ) -> None:
     browser.get(console)
     text_the_number(browser, "STOP")
-    opt_outs = eventually(
-        lambda: browser.find_elements(By.CSS_SELECTOR, "#opt-out-table tbody tr"), "the opt-out", browser
-    )
-    assert "+14155550100" in opt_outs[0].text
-    assert "opted out (STOP)" in opt_outs[0].text
+    opt_outs = eventually(texts(browser, "#opt-out-table tbody tr"), "the opt-out", browser)
+    assert "+14155550100" in opt_outs[0]
+    assert "opted out (STOP)" in opt_outs[0]
     text_the_number(browser, "Still there?")
     listed = eventually(
         lambda: [
